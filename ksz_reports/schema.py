@@ -1,0 +1,125 @@
+"""The canonical long table (SPEC §3): one row per cell, whatever the export dialect.
+
+| column | Arrow type | meaning |
+|---|---|---|
+| indicator | dictionary<string> | indicator id (``config/indicators.yaml``) |
+| period | string | ``2023`` (year), ``2023Q4`` (quarter), ``2023-10`` (month) |
+| geo | dictionary<string> | 5-digit NIS code of the municipality, leading zeros kept |
+| sex … family_category | dictionary<string> | canonical code, or ``total`` |
+| value | int64, nullable | persons; **null = masked at source** (never 0) |
+| source | dictionary<string> | file the row came from |
+| vintage | date32 | extraction date of the export |
+
+The exact reference date of a period is its last day (:func:`period_end`): a stock of 31/12/2022
+is period ``2022`` whatever label the producer printed (the label convention is a setting).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+
+import pandas as pd
+import pyarrow as pa
+
+TOTAL = "total"
+
+#: Breakdown dimensions, in canonical order.
+DIMENSIONS: tuple[str, ...] = (
+    "sex",
+    "age_class",
+    "household_type",
+    "origin",
+    "nationality_group",
+    "ses_position",
+    "family_category",
+)
+
+#: Columns that identify a cell (a duplicate key with two values is an input error).
+KEY_COLUMNS: tuple[str, ...] = ("indicator", "period", "geo", *DIMENSIONS)
+
+#: All canonical columns, in order.
+CANONICAL_COLUMNS: tuple[str, ...] = (*KEY_COLUMNS, "value", "source", "vintage")
+
+_dict = pa.dictionary(pa.int32(), pa.string())
+
+CANONICAL_SCHEMA = pa.schema(
+    [
+        pa.field("indicator", _dict, nullable=False),
+        pa.field("period", pa.string(), nullable=False),
+        pa.field("geo", _dict, nullable=False),
+        *[pa.field(d, _dict, nullable=False) for d in DIMENSIONS],
+        pa.field("value", pa.int64(), nullable=True),
+        pa.field("source", _dict, nullable=False),
+        pa.field("vintage", pa.date32(), nullable=False),
+    ]
+)
+
+_YEAR = re.compile(r"^(\d{4})$")
+_QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def period_kind(period: str) -> str:
+    """``year``, ``quarter`` or ``month``; ValueError for anything else."""
+    if _YEAR.match(period):
+        return "year"
+    if _QUARTER.match(period):
+        return "quarter"
+    if _MONTH.match(period):
+        return "month"
+    raise ValueError(f"not a canonical period: {period!r} (expected 2023, 2023Q4 or 2023-10)")
+
+
+def period_end(period: str) -> dt.date:
+    """The exact reference date of a period: its last day (a stock on that date)."""
+    kind = period_kind(period)
+    year = int(period[:4])
+    if kind == "year":
+        return dt.date(year, 12, 31)
+    month = int(period[5:]) * 3 if kind == "quarter" else int(period[5:7])
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def period_start(period: str) -> dt.date:
+    """The first day of a period."""
+    kind = period_kind(period)
+    year = int(period[:4])
+    if kind == "year":
+        return dt.date(year, 1, 1)
+    month = (int(period[5:]) - 1) * 3 + 1 if kind == "quarter" else int(period[5:7])
+    return dt.date(year, month, 1)
+
+
+def months_of(year: int) -> list[str]:
+    """The 12 canonical month periods of a year."""
+    return [f"{year}-{m:02d}" for m in range(1, 13)]
+
+
+def empty_frame() -> pd.DataFrame:
+    """An empty canonical table as a pandas DataFrame (Arrow-backed types)."""
+    return CANONICAL_SCHEMA.empty_table().to_pandas()
+
+
+def masked_sum(values: pd.Series) -> float | None:
+    """Sum counts so that a masked cell (null) makes the sum masked: it is never read as 0.
+
+    Returns ``None`` when any value is masked; an empty series sums to 0.
+    """
+    if values.isna().any():
+        return None
+    return int(values.sum())
+
+
+def groupby_masked_sum(frame: pd.DataFrame, by: list[str], value: str = "value") -> pd.DataFrame:
+    """``frame.groupby(by)[value].sum()`` where any masked (null) member makes the group's sum null.
+
+    pandas' own ``sum`` skips nulls, which would read a masked cell as 0; this never does.
+    """
+    grouped = frame.groupby(by, observed=True, sort=True, dropna=False)[value]
+    sums = grouped.sum(min_count=0)
+    has_mask = grouped.size() != grouped.count()
+    out = sums.astype("Int64")
+    out[has_mask.to_numpy(dtype=bool)] = pd.NA
+    return out.reset_index()
