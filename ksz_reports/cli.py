@@ -1,11 +1,254 @@
-"""Command line: a thin layer over the library (see README)."""
+"""Command line: a thin layer over the library.
+
+Each command parses its options, calls one public function and prints its result. A
+:class:`~ksz_reports.errors.KszError` becomes one ``Error: …`` line on stderr and the error's exit
+code (2 bad input or usage, 1 failures, 3 locked); the traceback only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
 
 import click
 
+from . import __version__
+from .errors import EXIT_BAD_INPUT, EXIT_FAILURES, KszError
 
-@click.group()
-def main() -> None:
-    """ksz-reports."""
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _echo_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="ksz-reports")
+@click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
+@click.option(
+    "--config",
+    "config_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="KSZ_REPORTS_CONFIG",
+    help="Folder whose YAML files override the shipped configuration.",
+)
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, config_dir: Path | None) -> None:
+    """Per-municipality social-policy reports from KSZ DWH AM&SB and POD MI exports.
+
+    \b
+    Typical run:
+      ksz-reports sample --out exports
+      ksz-reports ingest exports/* --out data
+      ksz-reports compare --data data --indicator ll --period 2020 --level region
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    ctx.obj["config"] = config_dir
+
+
+def _config(ctx: click.Context):
+    from .config import load_config
+
+    return load_config(ctx.obj.get("config"))
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write the sample exports to (created if needed).")
+@click.option("--seed", default=1, show_default=True, help="Random seed; same seed, same files.")
+@click.option("--rows", type=click.IntRange(min=1), default=None,
+              help="Scale the KSZ long export to about this many rows (benchmarks).")
+def sample(out: Path, seed: int, rows: int | None) -> None:
+    """Write realistic sample exports for all municipalities, in every shipped dialect.
+
+    \b
+    Example:
+      ksz-reports sample --out exports --seed 7
+    """
+    from .sample import generate_sample
+
+    summary = generate_sample(out, seed=seed, rows=rows)
+    click.echo(str(summary))
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("exports", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--vintage", default=None, help="Extraction date (YYYY-MM-DD) when the file lacks it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the validation report as JSON.")
+@click.pass_context
+def validate(ctx: click.Context, exports: tuple[Path, ...], vintage: str | None,
+             as_json: bool) -> None:
+    """Read and check raw exports; report problems; write nothing.
+
+    Exit code 0 when every file is valid, 2 when any problem was found.
+
+    \b
+    Example:
+      ksz-reports validate exports/ksz_dwh_long_2023-06-30.csv exports/podmi_*.csv
+    """
+    from .exports import validate as validate_exports
+
+    report = validate_exports(list(exports), vintage=vintage, config=_config(ctx))
+    if as_json:
+        _echo_json(report.to_dict())
+    else:
+        for line in report.lines():
+            click.echo(line)
+    if not report.ok:
+        ctx.exit(EXIT_BAD_INPUT)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("exports", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Dataset folder to write (replaced atomically; kept as it was on error).")
+@click.option("--vintage", default=None, help="Extraction date (YYYY-MM-DD) when a file lacks it.")
+@click.pass_context
+def ingest(ctx: click.Context, exports: tuple[Path, ...], out: Path, vintage: str | None) -> None:
+    """Read raw exports into the canonical dataset (Parquet).
+
+    \b
+    Example:
+      ksz-reports ingest exports/*.csv exports/*.xlsx --out data
+    """
+    from .dataset import ingest as ingest_exports
+
+    summary = ingest_exports(list(exports), out, vintage=vintage, config=_config(ctx))
+    click.echo(str(summary))
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--search", "text", default=None, help="Name or code to look for (typos allowed).")
+@click.option("--at", "at", default=None,
+              help="Geography of this date (YYYY-MM-DD); default 2019-2024 (581 municipalities).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def municipalities(text: str | None, at: str | None, as_json: bool) -> None:
+    """List municipalities, or search them by name or NIS code.
+
+    \b
+    Examples:
+      ksz-reports municipalities --search "sint niklaas"
+      ksz-reports municipalities --search gnet
+      ksz-reports municipalities --at 2025-01-01
+    """
+    from . import reference
+
+    rows = reference.search(text, at=at) if text else reference.municipalities(at=at)
+    records = [reference.as_record(m) for m in rows]
+    if as_json:
+        _echo_json(records)
+        return
+    if text and not records:
+        raise reference.not_found(text, at=at)
+    for r in records:
+        click.echo(f"{r['nis']}  {r['name_nl']}" + (f" / {r['name_fr']}" if r["name_fr"] != r["name_nl"] else "")
+                   + f"  ({r['province_nl'] or r['region_nl']})")
+
+
+@cli.group(context_settings=CONTEXT)
+def population() -> None:
+    """Population denominators (shipped up to 1/1/2022; import newer Statbel files)."""
+
+
+@population.command("import", context_settings=CONTEXT)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--year", type=int, default=None, help="Reference year (1 January); default from the file name.")
+def population_import(file: Path, year: int | None) -> None:
+    """Import Statbel's TF_SOC_POP_STRUCT_<year> file (.txt or .zip) into the user data folder.
+
+    \b
+    Example:
+      ksz-reports population import TF_SOC_POP_STRUCT_2023.zip
+    """
+    from .population import import_statbel
+
+    result = import_statbel(file, year=year)
+    click.echo(str(result))
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--data", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Dataset folder written by `ingest`.")
+@click.option("--indicator", required=True, help="Indicator id (see config/indicators.yaml).")
+@click.option("--level", default="municipality", show_default=True,
+              type=click.Choice(["municipality", "arrondissement", "province", "region", "country"]))
+@click.option("--period", default=None, help="2021, 2021Q4 or 2020-10; default the latest kept period.")
+@click.option("--format", "fmt", default="csv", show_default=True,
+              type=click.Choice(["csv", "xlsx", "json"]))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="File to write; default standard output (csv, json).")
+@click.pass_context
+def compare(ctx: click.Context, data: Path, indicator: str, level: str, period: str | None,
+            fmt: str, out: Path | None) -> None:
+    """Rates of one indicator for every area of a level, after disclosure control.
+
+    \b
+    Examples:
+      ksz-reports compare --data data --indicator ll --period 2020 --level region
+      ksz-reports compare --data data --indicator pension --format xlsx --out pension.xlsx
+    """
+    from .api import open as open_data
+    from .tables import write_table
+
+    ks = open_data(data, config=_config(ctx))
+    frame = ks.indicator(indicator, period=period, level=level)
+    text = write_table(frame, fmt, out)
+    if text is not None:
+        click.echo(text, nl=False)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the audit report as JSON.")
+@click.pass_context
+def audit(ctx: click.Context, out: Path, as_json: bool) -> None:
+    """Try to recover every suppressed cell of OUT's cells.csv files by linear programming.
+
+    Exit code 1 when a suppressed count can be recovered or narrowed below the threshold, or a
+    derived value of a suppressed count was published.
+
+    \b
+    Example:
+      ksz-reports audit reports/
+    """
+    from .audit import audit_dir
+
+    report = audit_dir(out, threshold=_config(ctx).settings.disclosure.threshold)
+    if as_json:
+        _echo_json(report.to_dict())
+    else:
+        for line in report.summary_lines():
+            click.echo(line)
+    if not report.ok:
+        ctx.exit(EXIT_FAILURES)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``ksz-reports``: one ``Error: …`` line and an exit code, not a traceback."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="ksz-reports", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_BAD_INPUT)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except KszError as exc:
+        if debug:
+            raise
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

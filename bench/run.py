@@ -1,0 +1,50 @@
+"""``make bench``: run every benchmark in one process tree and write bench/results/.
+
+Each benchmark module has ``run() -> dict``; this writes ``bench/results/<name>.json`` and a short
+``bench/results/REPORT.md``. Speed targets are ratios measured in the same run (shared, noisy
+machines), never absolute timings in unit tests.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import platform
+import sys
+import time
+import traceback
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+BENCHES = ["ingest_bench", "disclosure_bench", "render_bench"]
+
+
+def main(names: list[str]) -> int:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    lines = [f"# Benchmarks ({time.strftime('%Y-%m-%d %H:%M')}, {platform.processor() or platform.machine()})", ""]
+    failed = 0
+    for name in names or BENCHES:
+        print(f"== {name}", flush=True)
+        try:
+            module = importlib.import_module(f"bench.{name}")
+        except ModuleNotFoundError as exc:
+            print(f"   skipped: {exc}")
+            continue
+        t0 = time.perf_counter()
+        try:
+            result = module.run()
+        except Exception:  # noqa: BLE001 - a broken bench must not hide the others
+            traceback.print_exc()
+            failed += 1
+            continue
+        result["wall_seconds"] = round(time.perf_counter() - t0, 2)
+        (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+        print(json.dumps(result, indent=2, default=str))
+        lines += [f"## {name}", "", "```json", json.dumps(result, indent=2, default=str), "```", ""]
+    (RESULTS / "REPORT.md").write_text("\n".join(lines))
+    print(f"written: {RESULTS}/")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,162 @@
+"""The Python API for statisticians: tidy DataFrames with the numbers the reports show.
+
+>>> import ksz_reports
+>>> ks = ksz_reports.open("data")                                   # a dataset from `ingest`
+>>> ks.indicator("ll", period="2020", level="region")               # monthly average 2020
+>>> ks.indicator("pension", period="2021", breakdown="sex")         # every municipality, M and F
+>>> ks.compare("44021", indicator="ll", with_=["neighbours", "province", "region"])
+
+Every number leaves through :func:`ksz_reports.disclosure` first (small counts and what could
+recompute them are blanked, with a ``flag`` saying why), after the stability and completeness
+cutoffs of :mod:`ksz_reports.cutoffs`.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+
+from . import indicators as ind_mod
+from .config import Config, default_config
+from .cutoffs import CutoffReport, apply_cutoffs
+from .errors import NotFoundError, UsageError
+from .geography import COUNTRY, Geography
+from .schema import DIMENSIONS, TOTAL, period_kind
+
+TIDY_COLUMNS = ["indicator", "period", "geo", "name", "level", "count", "population", "rate",
+                "per", "ci_low", "ci_high", "significance", "growth_pct", "unreliable", "flag"]
+COMPARE_WITH = ("municipality", "neighbours", "arrondissement", "province", "region", "country")
+
+
+class KszData:
+    """A canonical dataset opened for analysis (see :func:`open`)."""
+
+    def __init__(self, path: str | Path, config: Config | None = None):
+        from .dataset import open_dataset
+
+        self.path = Path(path)
+        self.config = config or default_config()
+        self.dataset = open_dataset(self.path)
+
+    @cached_property
+    def _cut(self) -> tuple[pd.DataFrame, CutoffReport]:
+        return apply_cutoffs(self.dataset.frame(), self.config)
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The canonical cells kept by the cutoffs (one value per cell). Not disclosure-checked:
+        for inspection only, never for publication."""
+        return self._cut[0]
+
+    @property
+    def cutoffs(self) -> CutoffReport:
+        """Per indicator and period: kept, or cut and why."""
+        return self._cut[1]
+
+    def periods(self, indicator: str) -> list[str]:
+        """The kept periods of an indicator (months and, for monthly measures, complete years)."""
+        rows = self.cutoffs.kept
+        return sorted(rows.loc[rows["indicator"] == indicator, "period"].astype(str))
+
+    def latest_period(self, indicator: str, kind: str | None = None) -> str:
+        periods = [p for p in self.periods(indicator) if kind is None or period_kind(p) == kind]
+        if not periods:
+            raise NotFoundError(f"no kept period for indicator {indicator!r} (see the cutoff report)")
+        return periods[-1]
+
+    def measures(self, indicator: str, periods: list[str], *, at=None,
+                 denominator: str | None = None) -> pd.DataFrame:
+        """The disclosed measure table: every geo level and breakdown cell of ``periods``."""
+        from .disclosure_gate import disclose
+
+        self.config.indicator(indicator)
+        kept = set(self.periods(indicator))
+        missing = [p for p in periods if p not in kept]
+        if missing:
+            status = {p: self.cutoffs.status(indicator, p) for p in missing}
+            why = ", ".join(f"{p} ({s or 'no data'})" for p, s in status.items())
+            raise NotFoundError(f"period not published for {indicator!r}: {why}",
+                                [p for p in sorted(kept)[-3:]])
+        geography = Geography(at if at is not None else _reference_date(periods))
+        measures = ind_mod.compute(self.table, indicator, geography, periods=periods,
+                                   denominator=denominator, config=self.config)
+        return disclose(measures, geography, self.config)
+
+    def indicator(self, indicator: str, period: str | None = None, level: str = "municipality",
+                  breakdown: str | None = None, *, at=None, denominator: str | None = None,
+                  lang: str = "nl") -> pd.DataFrame:
+        """Tidy table of one indicator for every area of ``level``.
+
+        Columns: indicator, period, geo, name, level, [breakdown], count, population, rate, per,
+        ci_low, ci_high, significance, growth_pct, unreliable, flag. ``flag`` is empty for a
+        published row, else why a value is blank (``suppressed``, ``secondary``, ``not_available``).
+        """
+        if level not in ("municipality", "arrondissement", "province", "region", "country"):
+            raise UsageError(f"unknown level {level!r}")
+        if breakdown is not None and breakdown not in DIMENSIONS:
+            raise UsageError(f"unknown breakdown {breakdown!r}; known: {', '.join(DIMENSIONS)}")
+        period = period or self.latest_period(indicator)
+        previous = _previous(period)
+        periods = [period] + ([previous] if previous in set(self.periods(indicator)) else [])
+        m = self.measures(indicator, periods, at=at, denominator=denominator)
+        m = m[(m["period"] == period) & (m["level"] == level)]
+        m = _select_breakdown(m, breakdown)
+        geography = Geography(at if at is not None else _reference_date([period]))
+        m = m.assign(name=m["geo"].map(lambda g: geography.name(g, lang)))
+        cols = TIDY_COLUMNS[:5] + ([breakdown] if breakdown else []) + TIDY_COLUMNS[5:]
+        return m[cols].reset_index(drop=True)
+
+    def compare(self, geo: str, indicator: str, with_: list[str] | tuple[str, ...] = COMPARE_WITH,
+                period: str | None = None, *, at=None, lang: str = "nl") -> pd.DataFrame:
+        """One municipality next to its neighbours and the levels above it (same disclosed numbers)."""
+        from . import reference
+
+        period = period or self.latest_period(indicator)
+        geography = Geography(at if at is not None else _reference_date([period]))
+        nis = reference.lookup(geo, at=geography.at).nis
+        unknown = [w for w in with_ if w not in COMPARE_WITH]
+        if unknown:
+            raise UsageError(f"unknown comparison {unknown[0]!r}; choose from {', '.join(COMPARE_WITH)}")
+        previous = _previous(period)
+        periods = [period] + ([previous] if previous in set(self.periods(indicator)) else [])
+        m = self.measures(indicator, periods, at=geography.at)
+        m = _select_breakdown(m[m["period"] == period], None).set_index("geo")
+        parents = geography.parents_of(nis)
+        rows = [(nis, "municipality")]
+        for w in with_:
+            if w == "neighbours":
+                rows += [(n, "neighbour") for n in reference.neighbours(nis, at=geography.at)]
+            elif w in parents and parents[w] is not None:
+                rows.append((parents[w], w))
+        out = m.loc[[g for g, _ in rows]].reset_index()
+        out["role"] = [r for _, r in rows]
+        out["name"] = out["geo"].map(lambda g: geography.name(g, lang))
+        return out[["role", *TIDY_COLUMNS]]
+
+
+def _select_breakdown(m: pd.DataFrame, breakdown: str | None) -> pd.DataFrame:
+    mask = pd.Series(True, index=m.index)
+    for d in DIMENSIONS:
+        is_total = m[d].astype(str) == TOTAL
+        mask &= ~is_total if d == breakdown else is_total
+    return m[mask]
+
+
+def _previous(period: str) -> str:
+    return ind_mod._previous_period(period)
+
+
+def _reference_date(periods: list[str]):
+    from .schema import period_end
+
+    return max(period_end(p) for p in periods)
+
+
+def open(path: str | Path, config: Config | None = None) -> KszData:  # noqa: A001 - public name
+    """Open a dataset folder written by ``ksz-reports ingest`` (or :func:`ksz_reports.ingest`)."""
+    return KszData(path, config)
+
+
+__all__ = ["KszData", "open", "COUNTRY"]

@@ -1,0 +1,232 @@
+"""Geography of a reference date, as tables: municipalities and the levels above them, mergers,
+aggregation of counts and of population (SPEC §3, §7).
+
+- Aggregates (arrondissement, province, region, Belgium ``01000``) are computed from municipalities,
+  never read. Brussels has no province: its municipalities roll up arrondissement → region.
+- Series are shown on the geography of the report's reference date: counts of predecessors (the
+  mergers of 1 January 2019 and 1 January 2025, matched on NIS codes) are summed *before*
+  anything else; a masked predecessor makes the merged count masked; rates are recomputed on the
+  summed counts and populations, never summed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+
+import numpy as np
+import pandas as pd
+
+from .resources import data_path
+from .schema import DIMENSIONS
+
+COUNTRY = "01000"
+LEVELS = ("municipality", "arrondissement", "province", "region", "country")
+MERGER_2025 = dt.date(2025, 1, 1)
+
+
+def as_date(at: dt.date | str | int | None) -> dt.date:
+    """A reference date from a date, ``YYYY-MM-DD``, or a year (1 January); default 2024-12-31."""
+    if at is None:
+        return dt.date(2024, 12, 31)
+    if isinstance(at, dt.datetime):
+        return at.date()
+    if isinstance(at, dt.date):
+        return at
+    if isinstance(at, int) or (isinstance(at, str) and at.isdigit() and len(at) == 4):
+        return dt.date(int(at), 1, 1)
+    return dt.date.fromisoformat(str(at))
+
+
+@cache
+def _municipalities_2019() -> pd.DataFrame:
+    return pd.read_csv(data_path("municipalities.csv"), dtype=str, keep_default_na=False)
+
+
+@cache
+def _mergers(name: str) -> pd.DataFrame:
+    return pd.read_csv(data_path(name), dtype=str, keep_default_na=False)
+
+
+def _table_at(at: dt.date) -> pd.DataFrame:
+    base = _municipalities_2019().copy()
+    cols = {"arrondissement_nis": "arrondissement", "province_nis": "province", "region_nis": "region"}
+    base = base.rename(columns=cols)
+    base["province"] = base["province"].replace("", np.nan)
+    if at < MERGER_2025:
+        return base
+    m = _mergers("mergers_2025.csv")
+    old = base.set_index("nis")
+    new_rows = []
+    for new_nis, group in m.groupby("new_nis", sort=True):
+        first = old.loc[group["old_nis"].iloc[0]]
+        prov = group["new_province_nis"].iloc[0]
+        arr = group["new_arrondissement_nis"].iloc[0]
+        pinfo = base[base["province"] == prov].iloc[0]
+        ainfo = base[base["arrondissement"] == arr].iloc[0]
+        new_rows.append({
+            **first.to_dict(), "nis": new_nis, "name_nl": group["new_name"].iloc[0],
+            "name_fr": group["new_name"].iloc[0] if len(group) > 1 or new_nis != group["old_nis"].iloc[0]
+            else first["name_fr"],
+            "arrondissement": arr, "arrondissement_nl": ainfo["arrondissement_nl"],
+            "arrondissement_fr": ainfo["arrondissement_fr"], "province": prov,
+            "province_nl": pinfo["province_nl"], "province_fr": pinfo["province_fr"],
+            "region": pinfo["region"], "region_nl": pinfo["region_nl"], "region_fr": pinfo["region_fr"],
+        })
+    kept = base[~base["nis"].isin(m["old_nis"])]
+    return pd.concat([kept, pd.DataFrame(new_rows)], ignore_index=True).sort_values("nis").reset_index(drop=True)
+
+
+def successor_map(at: dt.date | str | int | None = None) -> dict[str, str]:
+    """Every earlier municipality code that changed → its code on the geography of ``at``."""
+    at = as_date(at)
+    m19 = dict(zip(_mergers("mergers_2019.csv")["old_nis"], _mergers("mergers_2019.csv")["new_nis"], strict=True))
+    if at < MERGER_2025:
+        return m19
+    m25 = dict(zip(_mergers("mergers_2025.csv")["old_nis"], _mergers("mergers_2025.csv")["new_nis"], strict=True))
+    out = {old: m25.get(new, new) for old, new in m19.items()}
+    out.update({old: new for old, new in m25.items() if old != new})
+    return out
+
+
+class Geography:
+    """The municipalities valid at a reference date and their hierarchy, as pandas tables."""
+
+    def __init__(self, at: dt.date | str | int | None = None):
+        self.at = as_date(at)
+        self.table = _table_at(self.at)
+        self.successors = successor_map(self.at)
+        t = self.table
+        self.parent = {  # code -> parent code, per level
+            "arrondissement": dict(zip(t["nis"], t["arrondissement"], strict=True)),
+            "province": dict(zip(t["nis"], t["province"], strict=True)),
+            "region": dict(zip(t["nis"], t["region"], strict=True)),
+            "country": dict.fromkeys(t["nis"], COUNTRY),
+        }
+        names = {}
+        for lang in ("nl", "fr"):
+            n = dict(zip(t["nis"], t[f"name_{lang}"], strict=True))
+            for level in ("arrondissement", "province", "region"):
+                sub = t[t[level].notna()]
+                n.update(dict(zip(sub[level], sub[f"{level}_{lang}"], strict=True)))
+            n[COUNTRY] = {"nl": "België", "fr": "Belgique"}[lang]
+            names[lang] = n
+        names["en"] = {**names["nl"], COUNTRY: "Belgium"}
+        self.names = names
+
+    @property
+    def municipalities(self) -> list[str]:
+        return list(self.table["nis"])
+
+    def level_of(self, code: str) -> str:
+        if code == COUNTRY:
+            return "country"
+        for level in ("region", "province", "arrondissement"):
+            if code in set(self.table[level].dropna()):
+                return level
+        if code in self.parent["country"]:
+            return "municipality"
+        raise KeyError(code)
+
+    def name(self, code: str, lang: str = "nl") -> str:
+        return self.names.get(lang, self.names["nl"]).get(code, code)
+
+    def parents_of(self, nis: str) -> dict[str, str | None]:
+        """The arrondissement, province (None in Brussels), region and country of a municipality."""
+        return {level: (None if pd.isna(p := self.parent[level][nis]) else p)
+                for level in ("arrondissement", "province", "region", "country")}
+
+    def members(self, code: str) -> list[str]:
+        """The municipalities of an aggregate (or the municipality itself)."""
+        if code == COUNTRY:
+            return self.municipalities
+        for level in ("region", "province", "arrondissement"):
+            hit = self.table.loc[self.table[level] == code, "nis"]
+            if len(hit):
+                return list(hit)
+        return [code] if code in self.parent["country"] else []
+
+    def benchmark_of(self, geos: pd.Series, level: str) -> pd.Series:
+        """The region (or Belgium) each geo is compared with; aggregates above it map to themselves."""
+        region_of = dict(self.parent["region"])
+        for col in ("arrondissement", "province"):
+            sub = self.table[self.table[col].notna()]
+            region_of.update(dict(zip(sub[col], sub["region"], strict=True)))
+        for r in self.table["region"].unique():
+            region_of[r] = r
+        region_of[COUNTRY] = COUNTRY
+        if level == "country":
+            return pd.Series(COUNTRY, index=geos.index)
+        return geos.astype(str).map(region_of)
+
+    # -- tables ---------------------------------------------------------------------------------
+    def to_current(self, frame: pd.DataFrame, value_cols: tuple[str, ...] = ("value",)) -> pd.DataFrame:
+        """Map predecessor codes to this geography and sum them (masked stays masked)."""
+        df = frame.copy()
+        df["geo"] = df["geo"].astype(str).map(lambda g: self.successors.get(g, g))
+        keys = [c for c in df.columns if c not in value_cols]
+        return _masked_sum(df, keys, value_cols)
+
+    def aggregate(self, frame: pd.DataFrame, levels: tuple[str, ...] = LEVELS,
+                  value_cols: tuple[str, ...] = ("value",)) -> pd.DataFrame:
+        """Municipal counts on this geography plus their sums at ``levels`` (column ``level``)."""
+        base = self.to_current(frame, value_cols)
+        unknown = set(base["geo"]) - set(self.parent["country"])
+        if unknown:
+            base = base[~base["geo"].isin(unknown)]
+        out = []
+        if "municipality" in levels:
+            out.append(base.assign(level="municipality"))
+        keys = [c for c in base.columns if c not in value_cols]
+        for level in levels:
+            if level == "municipality":
+                continue
+            up = base.copy()
+            up["geo"] = up["geo"].map(self.parent[level])
+            up = up[up["geo"].notna()]
+            out.append(_masked_sum(up, keys, value_cols).assign(level=level))
+        return pd.concat(out, ignore_index=True)
+
+    def population(self, years: list[int], sexes: list[str], age_classes: list[str],
+                   levels: tuple[str, ...] = LEVELS) -> pd.DataFrame:
+        """Population on 1 January of ``years`` for every geo of ``levels``.
+
+        A missing year falls back to the nearest *earlier* available year (``year_used`` says
+        which); never a later year, never an invented one.
+        """
+        from . import reference
+
+        available = sorted(reference.population_years())
+        frames = []
+        for year in years:
+            earlier = [y for y in available if y <= year]
+            if not earlier:
+                continue
+            used = earlier[-1]
+            pop = reference.population_table(years=[used], level="municipality", sexes=tuple(sexes),
+                                             age_classes=tuple(age_classes))
+            pop = pop.rename(columns={"population": "value"})
+            pop["year"] = year
+            pop["year_used"] = used
+            frames.append(pop)
+        if not frames:
+            return pd.DataFrame(columns=["year", "geo", "sex", "age_class", "population", "year_used", "level"])
+        pop = pd.concat(frames, ignore_index=True)[["year", "year_used", "geo", "sex", "age_class", "value"]]
+        out = self.aggregate(pop, levels=levels)
+        return out.rename(columns={"value": "population"}).drop(columns=["level"])
+
+
+def _masked_sum(df: pd.DataFrame, keys: list[str], value_cols: tuple[str, ...]) -> pd.DataFrame:
+    """Group sums where one missing member makes the sum missing (never read as 0)."""
+    g = df.groupby(keys, observed=True, sort=False, dropna=False)
+    out = g[list(value_cols)].sum(min_count=1)
+    size = g.size()
+    for col in value_cols:
+        masked = g[col].count() != size
+        out[col] = out[col].astype("Float64") if df[col].dtype.kind == "f" else out[col].astype("Int64")
+        out.loc[masked.to_numpy(), col] = pd.NA
+    out = out.reset_index()
+    for d in DIMENSIONS:
+        if d in out and str(df[d].dtype) == "category":
+            out[d] = out[d].astype(str)
+    return out
