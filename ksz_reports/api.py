@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import indicators as ind_mod
 from .config import Config, default_config
 from .cutoffs import CutoffReport, apply_cutoffs
 from .errors import NotFoundError, UsageError
@@ -39,6 +38,7 @@ class KszData:
         self.path = Path(path)
         self.config = config or default_config()
         self.dataset = open_dataset(self.path)
+        self._publications: dict = {}
 
     @cached_property
     def _cut(self) -> tuple[pd.DataFrame, CutoffReport]:
@@ -66,11 +66,30 @@ class KszData:
             raise NotFoundError(f"no kept period for indicator {indicator!r} (see the cutoff report)")
         return periods[-1]
 
-    def measures(self, indicator: str, periods: list[str], *, at=None,
-                 denominator: str | None = None) -> pd.DataFrame:
-        """The disclosed measure table: every geo level and breakdown cell of ``periods``."""
-        from .disclosure_gate import disclose
+    def publication(self, at=None) -> pd.DataFrame:
+        """The disclosed measures of every indicator, on the geography of ``at`` (default: the
+        reference date of the latest kept period). Computed once per geography and cached: the
+        same publication (one suppression decision) serves every call, report and batch."""
+        from .publication import build_publication
 
+        geography = self.geography(at)
+        key = geography.at
+        if key not in self._publications:
+            kept = self.cutoffs.kept
+            periods = {i: sorted(g["period"].astype(str)) for i, g in kept.groupby("indicator")}
+            self._publications[key] = build_publication(self.table, periods, geography, self.config)
+        return self._publications[key]
+
+    def geography(self, at=None) -> Geography:
+        """The geography of ``at``; default the reference date of the latest kept period."""
+        if at is None:
+            kept = self.cutoffs.kept
+            at = _reference_date(list(kept["period"].astype(str))) if len(kept) else None
+        return Geography(at)
+
+    def measures(self, indicator: str, periods: list[str], *, at=None) -> pd.DataFrame:
+        """The disclosed measure table of ``indicator``: every geo level and breakdown cell of
+        ``periods`` that the publication holds."""
         self.config.indicator(indicator)
         kept = set(self.periods(indicator))
         missing = [p for p in periods if p not in kept]
@@ -79,13 +98,11 @@ class KszData:
             why = ", ".join(f"{p} ({s or 'no data'})" for p, s in status.items())
             raise NotFoundError(f"period not published for {indicator!r}: {why}",
                                 [p for p in sorted(kept)[-3:]])
-        geography = Geography(at if at is not None else _reference_date(periods))
-        measures = ind_mod.compute(self.table, indicator, geography, periods=periods,
-                                   denominator=denominator, config=self.config)
-        return disclose(measures, geography, self.config)
+        pub = self.publication(at)
+        return pub[(pub["indicator"] == indicator) & pub["period"].isin(periods)]
 
     def indicator(self, indicator: str, period: str | None = None, level: str = "municipality",
-                  breakdown: str | None = None, *, at=None, denominator: str | None = None,
+                  breakdown: str | None = None, *, at=None,
                   lang: str = "nl") -> pd.DataFrame:
         """Tidy table of one indicator for every area of ``level``.
 
@@ -98,12 +115,15 @@ class KszData:
         if breakdown is not None and breakdown not in DIMENSIONS:
             raise UsageError(f"unknown breakdown {breakdown!r}; known: {', '.join(DIMENSIONS)}")
         period = period or self.latest_period(indicator)
-        previous = _previous(period)
-        periods = [period] + ([previous] if previous in set(self.periods(indicator)) else [])
-        m = self.measures(indicator, periods, at=at, denominator=denominator)
-        m = m[(m["period"] == period) & (m["level"] == level)]
+        m = self.measures(indicator, [period], at=at)
+        m = m[m["level"] == level]
         m = _select_breakdown(m, breakdown)
-        geography = Geography(at if at is not None else _reference_date([period]))
+        if m.empty and breakdown is not None:
+            raise NotFoundError(
+                f"no {breakdown} breakdown of {indicator!r} is published for {period}; "
+                "breakdowns are published for the latest periods only "
+                "(settings.yaml publication.breakdown_periods)")
+        geography = self.geography(at)
         m = m.assign(name=m["geo"].map(lambda g: geography.name(g, lang)))
         cols = TIDY_COLUMNS[:5] + ([breakdown] if breakdown else []) + TIDY_COLUMNS[5:]
         return m[cols].reset_index(drop=True)
@@ -114,15 +134,13 @@ class KszData:
         from . import reference
 
         period = period or self.latest_period(indicator)
-        geography = Geography(at if at is not None else _reference_date([period]))
+        geography = self.geography(at)
         nis = reference.lookup(geo, at=geography.at).nis
         unknown = [w for w in with_ if w not in COMPARE_WITH]
         if unknown:
             raise UsageError(f"unknown comparison {unknown[0]!r}; choose from {', '.join(COMPARE_WITH)}")
-        previous = _previous(period)
-        periods = [period] + ([previous] if previous in set(self.periods(indicator)) else [])
-        m = self.measures(indicator, periods, at=geography.at)
-        m = _select_breakdown(m[m["period"] == period], None).set_index("geo")
+        m = self.measures(indicator, [period], at=at)
+        m = _select_breakdown(m, None).set_index("geo")
         parents = geography.parents_of(nis)
         rows = [(nis, "municipality")]
         for w in with_:
@@ -142,10 +160,6 @@ def _select_breakdown(m: pd.DataFrame, breakdown: str | None) -> pd.DataFrame:
         is_total = m[d].astype(str) == TOTAL
         mask &= ~is_total if d == breakdown else is_total
     return m[mask]
-
-
-def _previous(period: str) -> str:
-    return ind_mod._previous_period(period)
 
 
 def _reference_date(periods: list[str]):

@@ -210,6 +210,11 @@ class StatisticsSettings(_Strict):
     index_base: str | None = None
 
 
+class PublicationSettings(_Strict):
+    breakdown_periods: int = Field(default=2, ge=1)
+    months: bool = True
+
+
 class ReportSettings(_Strict):
     year_label: Literal["reference_year", "following_january"] = "reference_year"
     language: Literal["nl", "fr", "en"] = "nl"
@@ -221,6 +226,7 @@ class Settings(_Strict):
     disclosure: DisclosureSettings = DisclosureSettings()
     reliability: ReliabilitySettings = ReliabilitySettings()
     statistics: StatisticsSettings = StatisticsSettings()
+    publication: PublicationSettings = PublicationSettings()
     report: ReportSettings = ReportSettings()
 
 

@@ -1,0 +1,152 @@
+"""What is published: the measures of a whole publication, after disclosure control.
+
+Suppression is decided **once for the whole publication** — every municipality, every aggregate,
+every indicator, breakdown and period that any report shows — so that reports agree with each
+other and nothing suppressed in one report can be recomputed from another (SPEC §6). A single
+ad-hoc report is cut from the same publication as the batch, so it shows the same numbers.
+
+:func:`disclose` is the only gate between :mod:`ksz_reports.indicators` and any output (API,
+CLI, reports): counts are protected by :func:`ksz_reports.disclosure.protect`, and every derived
+value (rate, interval, significance, growth) of a count that is not published is blanked with the
+count's flag.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import disclosure
+from .config import Config
+from .geography import Geography
+from .indicators import _previous_period
+from .schema import DIMENSIONS, KEY_COLUMNS, TOTAL
+
+DERIVED = ("rate", "ci_low", "ci_high", "significance", "growth_pct")
+
+
+def geo_hierarchy(geography: Geography) -> dict[str, list[str]]:
+    """Parent → children of ``geography`` (the hierarchy of its reference date)."""
+    t = geography.table
+    frame = pd.DataFrame({
+        "nis": t["nis"], "arrondissement_nis": t["arrondissement"],
+        "province_nis": t["province"].fillna(""), "region_nis": t["region"],
+    })
+    return disclosure.default_geo_hierarchy(frame)
+
+
+@dataclass
+class DisclosureSummary:
+    """Figures of one disclosure run (information loss and verification)."""
+
+    figures: dict = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        f = self.figures
+        return [f"{f.get('cells', 0):,} cells, {f.get('primary', 0):,} suppressed (primary), "
+                f"{f.get('secondary', 0):,} secondary, {f.get('not_available', 0):,} masked at source; "
+                f"verified by LP audit in {f.get('seconds', 0):.1f} s"]
+
+
+def disclose(measures: pd.DataFrame, geography: Geography, config: Config,
+             extra_groups: tuple = ()) -> pd.DataFrame:
+    """The measure table with every value that may not be published blanked and flagged.
+
+    ``flag``: ``suppressed`` (primary), ``secondary``, ``not_available`` (masked at source), or
+    empty. The returned frame carries ``attrs["disclosure"]`` with the run's figures.
+    """
+    if measures.empty:
+        out = measures.copy()
+        out.attrs["disclosure"] = {}
+        return out
+    t0 = time.perf_counter()
+    m = measures.copy()
+    for c in KEY_COLUMNS:
+        m[c] = m[c].astype(str)
+    cells = m[list(KEY_COLUMNS)].copy()
+    cells["value"] = m["count"].astype("Float64")
+    table = disclosure.build_linked_table(cells, geo_hierarchy(geography), groups=extra_groups)
+    settings = config.settings.disclosure
+    protection = disclosure.protect(table, threshold=settings.threshold,
+                                    secondary=settings.secondary)
+    status = table.cells[list(KEY_COLUMNS)].copy()
+    status["status"] = protection.status.astype(str).to_numpy()
+    m = m.merge(status, on=list(KEY_COLUMNS), how="left", validate="many_to_one")
+
+    # Derived values depend on their own count and, for growth, on the previous period's count.
+    own = disclosure.blank_derived(m, protection)
+    m["prev_period"] = [_previous_period(p) for p in m["period"]]
+    prev = status.rename(columns={"period": "prev_period", "status": "prev_status"})
+    m = m.merge(prev, on=["indicator", "prev_period", "geo", *DIMENSIONS], how="left",
+                validate="many_to_one")
+    flag = np.where(m["status"] == disclosure.PUBLISHED, "", m["status"])
+    m["flag"] = np.where(m["flag"].astype(str) != "", m["flag"], flag)
+    hide = own.notna().to_numpy()
+    m.loc[hide, "count"] = np.nan
+    for col in ("rate", "ci_low", "ci_high"):
+        m.loc[hide, col] = np.nan
+    m.loc[hide, "significance"] = ""
+    m.loc[hide | (m["prev_status"] != disclosure.PUBLISHED).to_numpy(), "growth_pct"] = np.nan
+    m = m.drop(columns=["prev_status"])
+    m = m.drop(columns=["status", "prev_period"])
+    m.attrs["disclosure"] = {**protection.to_dict(), "seconds": round(time.perf_counter() - t0, 3)}
+    return m
+
+
+def is_total_row(frame: pd.DataFrame, except_: str | None = None) -> pd.Series:
+    """Rows whose dimensions are all ``total`` (except ``except_``, which must not be)."""
+    mask = pd.Series(True, index=frame.index)
+    for d in DIMENSIONS:
+        is_total = frame[d].astype(str) == TOTAL
+        mask &= ~is_total if d == except_ else is_total
+    return mask
+
+
+def plan(periods_kept: dict[str, list[str]], config: Config) -> dict[str, dict[str, list[str]]]:
+    """Which periods of each indicator a publication holds.
+
+    ``periods_kept``: indicator → kept periods (from the cutoff report). Returns indicator →
+    ``{"totals": [...], "breakdowns": [...], "months": [...]}``.
+    """
+    from .schema import period_kind
+
+    out = {}
+    pub = config.settings.publication
+    for indicator, periods in periods_kept.items():
+        if indicator not in config.indicators:
+            continue
+        years = sorted(p for p in periods if period_kind(p) == "year")
+        months = sorted(p for p in periods if period_kind(p) == "month") if pub.months else []
+        out[indicator] = {"totals": years, "breakdowns": years[-pub.breakdown_periods:],
+                          "months": months}
+    return out
+
+
+def build_publication(table: pd.DataFrame, periods_kept: dict[str, list[str]],
+                      geography: Geography, config: Config) -> pd.DataFrame:
+    """The disclosed measures of every indicator for the whole geography (one disclosure run)."""
+    from .indicators import compute
+
+    parts = []
+    groups = []
+    for indicator, p in plan(periods_kept, config).items():
+        wanted = p["totals"] + p["months"]
+        if not wanted:
+            continue
+        m = compute(table, indicator, geography, periods=wanted, config=config)
+        if m.empty:
+            continue
+        keep_all = m["period"].isin(p["breakdowns"])
+        parts.append(m[keep_all | is_total_row(m)])
+        if p["months"]:
+            years = {y: [f"{y}-{k:02d}" for k in range(1, 13)] for y in p["totals"]}
+            groups.append(disclosure.GroupRelations(
+                "period", years, total_coef=12.0, tol=1e-6, indicators=frozenset({indicator}),
+                kind="year_average"))
+    if not parts:
+        return pd.DataFrame()
+    measures = pd.concat(parts, ignore_index=True)
+    return disclose(measures, geography, config, extra_groups=tuple(groups))

@@ -1,0 +1,355 @@
+"""One report per municipality: what it shows (the model and its published cells) and how it is
+written (HTML, PDF, cells.csv, tables.xlsx).
+
+The numbers come from the **publication** (:mod:`ksz_reports.publication`): the disclosed
+measures of every indicator for the whole geography, decided once. :func:`prepare_publication`
+computes it and stores it beside the reports (``OUT/.publication/``); a :class:`ReportBuilder`
+loads it once and cuts one report after another from it. Every number a report shows is a row
+of its ``cells.csv`` (SPEC §8): the tables, charts and maps are built from those cells only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .atomic import atomic_dir, write_bytes
+from .config import Config, Indicator, default_config
+from .errors import InputError, NotFoundError
+from .geography import COUNTRY, Geography
+from .resources import templates_dir
+from .schema import DIMENSIONS, TOTAL, period_end, period_kind
+
+CELL_COLUMNS = ["table", "indicator", "period", "geo", *DIMENSIONS, "kind", "value", "flag"]
+PUBLICATION_DIR = ".publication"
+LEVEL_ORDER = ("municipality", "arrondissement", "province", "region", "country")
+
+
+# --------------------------------------------------------------------------------------------
+# The publication, once per batch
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PublicationInfo:
+    """Where a prepared publication is and what it holds."""
+
+    path: Path
+    hash: str
+    at: dt.date
+    municipalities: list[str]
+    disclosure: dict
+    cutoffs: list[str]
+    meta: dict = field(default_factory=dict)
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def dataset_hash(data: Path) -> str:
+    """Content hash of a dataset folder (its canonical table)."""
+    return _sha256_file(Path(data) / "canonical.parquet")
+
+
+def templates_hash() -> str:
+    """Content hash of the shipped templates, CSS, fonts and catalogs."""
+    h = hashlib.sha256()
+    root = templates_dir()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def load_publication_info(path: Path) -> PublicationInfo:
+    meta = json.loads((Path(path) / "meta.json").read_text(encoding="utf-8"))
+    return PublicationInfo(Path(path), meta["hash"], dt.date.fromisoformat(meta["at"]),
+                           meta["municipalities"], meta["disclosure"], meta["cutoffs"], meta)
+
+
+def prepare_publication(data: str | Path, out: str | Path, config: Config | None = None,
+                        at=None, *, force: bool = False) -> PublicationInfo:
+    """Compute the disclosed publication once for all municipalities and store it in
+    ``out/.publication/`` (atomically). Reused when the dataset, config and version are unchanged."""
+    from .api import KszData
+
+    config = config or default_config()
+    data, out = Path(data), Path(out)
+    folder = out / PUBLICATION_DIR
+    inputs = {"dataset": dataset_hash(data), "config": config.hash, "version": __version__,
+              "at": None if at is None else str(at)}
+    if not force and (folder / "meta.json").exists():
+        info = load_publication_info(folder)
+        if info.meta.get("inputs") == inputs:
+            return info
+    t0 = time.perf_counter()
+    ks = KszData(data, config)
+    geography = ks.geography(at)
+    pub = ks.publication(at)
+    with atomic_dir(folder) as tmp:
+        pub.to_parquet(tmp / "publication.parquet", index=False)
+        digest = _sha256_file(tmp / "publication.parquet")
+        meta = {
+            "hash": digest, "at": geography.at.isoformat(), "inputs": inputs,
+            "municipalities": geography.municipalities,
+            "disclosure": pub.attrs.get("disclosure", {}),
+            "cutoffs": ks.cutoffs.lines(),
+            "cutoff_table": ks.cutoffs.to_records(),
+            "vintages": sorted(str(v) for v in ks.dataset.vintages),
+            "sources": ks.dataset.meta.get("inputs", []),
+            "seconds": round(time.perf_counter() - t0, 2),
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+    return load_publication_info(folder)
+
+
+# --------------------------------------------------------------------------------------------
+# The model of one report
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Topic:
+    """One indicator's section: its tables as cell frames, keyed by table id."""
+
+    indicator: Indicator
+    period: str
+    tables: dict[str, pd.DataFrame]
+
+
+@dataclass
+class ReportModel:
+    """Everything one report shows, as published cells (no formatting yet)."""
+
+    nis: str
+    name: str
+    at: dt.date
+    geography: Geography
+    key_figures: pd.DataFrame
+    topics: list[Topic]
+    maps: dict[str, pd.DataFrame]
+    scatter: pd.DataFrame | None
+    meta: dict
+
+    def cells(self) -> pd.DataFrame:
+        """Every number the report shows, one row per cell (SPEC §8 ``cells.csv``)."""
+        frames = [self.key_figures]
+        for t in self.topics:
+            frames += list(t.tables.values())
+        frames += list(self.maps.values())
+        if self.scatter is not None:
+            frames.append(self.scatter)
+        return to_cells(pd.concat(frames, ignore_index=True))
+
+
+KIND_COLUMNS = {"count": "count", "population": "population", "rate": None,
+                "growth_pct": "growth_pct", "ci_low": "ci_low", "ci_high": "ci_high"}
+
+
+def to_cells(rows: pd.DataFrame) -> pd.DataFrame:
+    """Measure rows (with a ``table`` and a ``show`` list of kinds) → one row per shown number."""
+    out = []
+    for kind_col in ("count", "population", "rate", "growth_pct", "ci_low", "ci_high"):
+        sel = rows[rows["show"].map(lambda s, k=kind_col: k in s)]
+        if sel.empty:
+            continue
+        part = sel[["table", "indicator", "period", "geo", *DIMENSIONS]].copy()
+        if kind_col == "rate":
+            part["kind"] = np.where(sel["per"] == 100, "share_pct", "rate_per_1000")
+        else:
+            part["kind"] = kind_col
+        part["value"] = sel[kind_col].to_numpy()
+        flag = sel["flag"].fillna("").astype(str).to_numpy()
+        if kind_col == "population":
+            flag = np.where(sel["population"].isna(), "not_available", "")
+        elif kind_col == "growth_pct":
+            flag = np.where(sel["growth_pct"].isna() & (flag == ""), "not_available", flag)
+        part["flag"] = np.where(pd.isna(part["value"]) & (flag == ""), "not_available", flag)
+        part.loc[part["flag"] != "", "value"] = np.nan
+        out.append(part)
+    cells = pd.concat(out, ignore_index=True)
+    order = {k: i for i, k in enumerate(["count", "population", "rate_per_1000", "share_pct",
+                                          "growth_pct", "ci_low", "ci_high"])}
+    cells["_k"] = cells["kind"].map(order)
+    cells = cells.drop_duplicates(["table", "indicator", "period", "geo", *DIMENSIONS, "kind"])
+    return cells.sort_values(["table", "indicator", "period", "geo", *DIMENSIONS, "_k"],
+                             kind="stable").drop(columns="_k")[CELL_COLUMNS].reset_index(drop=True)
+
+
+def format_cell_value(value: float, kind: str) -> str:
+    """The text of a value in cells.csv: integers for counts, full precision otherwise."""
+    if pd.isna(value):
+        return ""
+    if kind in ("count", "population") and float(value).is_integer():
+        return str(int(value))
+    return repr(float(value))
+
+
+def write_cells_csv(cells: pd.DataFrame) -> bytes:
+    """cells.csv bytes (UTF-8, ``,``, ``\\n``)."""
+    frame = cells.copy()
+    frame["value"] = [format_cell_value(v, k) for v, k in zip(frame["value"], frame["kind"], strict=True)]
+    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+class ReportBuilder:
+    """Cuts reports from a prepared publication; loads it once (one per batch worker)."""
+
+    def __init__(self, publication: str | Path | PublicationInfo, config: Config | None = None):
+        info = publication if isinstance(publication, PublicationInfo) \
+            else load_publication_info(Path(publication))
+        self.info = info
+        self.config = config or default_config()
+        self.pub = pd.read_parquet(info.path / "publication.parquet")
+        for c in ("indicator", "period", "geo", "level", *DIMENSIONS, "flag"):
+            self.pub[c] = self.pub[c].astype(str)
+        self.geography = Geography(info.at)
+        self._by_geo = None
+
+    @cached_property
+    def _totals(self) -> pd.DataFrame:
+        mask = np.ones(len(self.pub), dtype=bool)
+        for d in DIMENSIONS:
+            mask &= (self.pub[d] == TOTAL).to_numpy()
+        return self.pub[mask]
+
+    def reference_period(self, indicator: Indicator) -> str | None:
+        """The latest published year-kind period of an indicator (a monthly measure: its latest
+        complete year, as a monthly average)."""
+        t = self._totals
+        periods = sorted(p for p in t.loc[t["indicator"] == indicator.id, "period"].unique()
+                         if period_kind(p) == "year")
+        return periods[-1] if periods else None
+
+    def _compare_geos(self, nis: str) -> list[tuple[str, str]]:
+        from . import reference
+
+        rows = [(nis, "municipality")]
+        rows += [(n, "neighbour") for n in reference.neighbours(nis, at=self.geography.at)]
+        for level, code in self.geography.parents_of(nis).items():
+            if code is not None:
+                rows.append((code, level))
+        return rows
+
+    def model(self, nis: str) -> ReportModel:
+        """The report of municipality ``nis`` as published cells."""
+        if nis not in self.geography.parent["country"]:
+            raise NotFoundError(f"no municipality {nis} on the geography of {self.info.at}")
+        parents = self.geography.parents_of(nis)
+        levels = [nis] + [parents[k] for k in ("arrondissement", "province", "region", "country")
+                          if parents[k] is not None]
+        compare = self._compare_geos(nis)
+        t = self._totals
+        key_rows, topics, maps = [], [], {}
+        for ind in self.config.indicators.values():
+            period = self.reference_period(ind)
+            if period is None:
+                continue
+            mine = t[t["indicator"] == ind.id]
+            if ind.id != "ses_position":
+                kf = mine[(mine["period"] == period) & mine["geo"].isin(levels)].copy()
+                kf["table"] = "key_figures"
+                kf["show"] = [("count", "rate", "growth_pct") if g == nis else ("rate",)
+                              for g in kf["geo"]]
+                key_rows.append(kf)
+            tables = {}
+            evo = mine[mine["geo"].isin([nis, parents["region"], COUNTRY])
+                       & mine["period"].map(lambda p: period_kind(p) == "year")].copy()
+            evo["table"] = f"{ind.id}_evolution"
+            evo["show"] = [("rate",)] * len(evo)
+            tables["evolution"] = evo
+            allrows = self.pub[(self.pub["indicator"] == ind.id) & (self.pub["period"] == period)
+                               & self.pub["geo"].isin([nis, parents["region"]])]
+            for dim in ind.dimensions:
+                sel = allrows[allrows[dim] != TOTAL]
+                for other in DIMENSIONS:
+                    if other != dim:
+                        sel = sel[sel[other] == TOTAL]
+                if sel.empty:
+                    continue
+                sel = sel.copy()
+                sel["table"] = f"{ind.id}_by_{dim}"
+                sel["show"] = [("count", "rate") if g == nis else ("rate",) for g in sel["geo"]]
+                tables[f"by_{dim}"] = sel
+            cmp = mine[(mine["period"] == period) & mine["geo"].isin([g for g, _ in compare])].copy()
+            cmp["table"] = f"{ind.id}_comparison"
+            cmp["show"] = [("rate", "ci_low", "ci_high")] * len(cmp)
+            tables["comparison"] = cmp
+            topics.append(Topic(ind, period, tables))
+            if ind.id in self.map_indicators:
+                munis = mine[(mine["period"] == period) & (mine["level"] == "municipality")].copy()
+                prov = parents["province"] or parents["region"]
+                members = set(self.geography.members(prov))
+                pm = munis[munis["geo"].isin(members)].copy()
+                pm["table"] = f"{ind.id}_map_province"
+                pm["show"] = [("rate",)] * len(pm)
+                maps[f"{ind.id}_province"] = pm
+                bm = munis.copy()
+                bm["table"] = f"{ind.id}_map_belgium"
+                bm["show"] = [("rate",)] * len(bm)
+                maps[f"{ind.id}_belgium"] = bm
+        scatter = self._scatter()
+        return ReportModel(
+            nis=nis, name=self.geography.name(nis), at=self.info.at, geography=self.geography,
+            key_figures=pd.concat(key_rows, ignore_index=True) if key_rows else pd.DataFrame(),
+            topics=topics, maps=maps, scatter=scatter, meta=self.info.meta)
+
+    @property
+    def map_indicators(self) -> tuple[str, ...]:
+        return ("ll", "increased_reimbursement")
+
+    def _scatter(self) -> pd.DataFrame | None:
+        x_id, y_id = "increased_reimbursement", "ll"
+        t = self._totals
+        parts = []
+        for ind_id in (x_id, y_id):
+            ind = self.config.indicators.get(ind_id)
+            period = self.reference_period(ind) if ind else None
+            if period is None:
+                return None
+            p = t[(t["indicator"] == ind_id) & (t["period"] == period)
+                  & (t["level"] == "municipality")].copy()
+            p["table"] = "scatter"
+            p["show"] = [("rate",)] * len(p)
+            parts.append(p)
+        return pd.concat(parts, ignore_index=True)
+
+    def cells(self, nis: str) -> pd.DataFrame:
+        return self.model(nis).cells()
+
+    def report_hash(self, nis: str, formats=("html", "pdf"), lang: str = "nl") -> str:
+        """Hash of everything the report depends on: its cells, the publication's metadata that
+        it prints, the config, the templates, the formats, the language and the version."""
+        h = hashlib.sha256()
+        h.update(write_cells_csv(self.cells(nis)))
+        h.update(json.dumps({"cutoffs": self.info.cutoffs, "at": str(self.info.at),
+                             "sources": self.info.meta.get("sources", []),
+                             "config": self.config.hash, "formats": sorted(formats),
+                             "lang": lang, "version": __version__},
+                            sort_keys=True, default=str).encode())
+        h.update(templates_hash().encode())
+        return h.hexdigest()
+
+
+def check_nis(text: str, at) -> str:
+    """A NIS code or a name → the NIS code on the geography of ``at`` (typos get suggestions)."""
+    from . import reference
+
+    try:
+        return reference.lookup(text, at=at).nis
+    except InputError:
+        raise
