@@ -203,8 +203,7 @@ class Geography:
             if not earlier:
                 continue
             used = earlier[-1]
-            pop = reference.population_table(years=[used], level="municipality", sexes=tuple(sexes),
-                                             age_classes=tuple(age_classes))
+            pop = _population_year(reference, used, sexes, age_classes)
             pop = pop.rename(columns={"population": "value"})
             pop["year"] = year
             pop["year_used"] = used
@@ -214,6 +213,24 @@ class Geography:
         pop = pd.concat(frames, ignore_index=True)[["year", "year_used", "geo", "sex", "age_class", "value"]]
         out = self.aggregate(pop, levels=levels)
         return out.rename(columns={"value": "population"}).drop(columns=["level"])
+
+
+def _population_year(reference, year: int, sexes: list[str], age_classes: list[str]) -> pd.DataFrame:
+    """Municipal population of one year for every (sex, age class) that can be built exactly from
+    that year's bands; a class that cannot (no bands before 2017) is left out, not guessed."""
+    try:
+        return reference.population_table(years=[year], level="municipality", sexes=tuple(sexes),
+                                          age_classes=tuple(age_classes))
+    except reference.AgeClassError:
+        frames = []
+        for a in age_classes:
+            try:
+                frames.append(reference.population_table(
+                    years=[year], level="municipality", sexes=tuple(sexes), age_classes=(a,)))
+            except reference.AgeClassError:
+                continue
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+            columns=["year", "geo", "sex", "age_class", "population"])
 
 
 def _masked_sum(df: pd.DataFrame, keys: list[str], value_cols: tuple[str, ...]) -> pd.DataFrame:

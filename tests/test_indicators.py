@@ -1,0 +1,104 @@
+"""Indicators on real population: the published national and regional leefloon rates, mergers."""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ksz_reports import reference
+from ksz_reports.config import load_config
+from ksz_reports.geography import Geography
+from ksz_reports.indicators import compute, population_year, yearly_average
+from ksz_reports.schema import DIMENSIONS
+
+
+def _spread(total: int, weights: pd.Series) -> pd.Series:
+    """Integer counts summing exactly to ``total``, proportional to ``weights``."""
+    raw = weights / weights.sum() * total
+    out = np.floor(raw).astype(int)
+    out.iloc[np.argsort(-(raw - out).to_numpy())[: total - out.sum()]] += 1
+    return out
+
+
+def _table(indicator, period, counts: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame({
+        "indicator": indicator, "period": period, "geo": counts.index,
+        **dict.fromkeys(DIMENSIONS, "total"), "value": counts.to_numpy(),
+        "source": "test", "vintage": dt.date(2023, 6, 1)})
+
+
+def _pop(year: int) -> pd.Series:
+    p = reference.population_table(years=[year], sexes=("total",))
+    return p.set_index("geo")["population"]
+
+
+def test_national_leefloon_october_2017_is_12_4_per_1000():
+    counts = _spread(140_678, _pop(2017))
+    m = compute(_table("ll", "2017-10", counts), "ll", Geography("2017-10-31"),
+                periods=["2017-10"], levels=("municipality", "country"))
+    be = m[m["level"] == "country"].iloc[0]
+    assert be["count"] == 140_678
+    assert be["population"] == 11_322_088  # 1 January 2017
+    assert round(be["rate"], 1) == 12.4
+
+
+@pytest.mark.parametrize("region,avg,expected", [
+    ("04000", 41_800, 34.3), ("02000", 38_400, 5.8), ("03000", 73_100, 20.1)])
+def test_regional_2020_monthly_averages(region, avg, expected):
+    geo = Geography("2020-12-31")
+    members = geo.members(region)
+    pop = _pop(2020).loc[members]
+    rows = [_table("ll", f"2020-{m:02d}", _spread(avg, pop)) for m in range(1, 13)]
+    m = compute(pd.concat(rows), "ll", geo, periods=["2020"], levels=("region",))
+    r = m[(m["geo"] == region) & (m["period"] == "2020")].iloc[0]
+    assert r["count"] == pytest.approx(avg)
+    assert abs(r["rate"] - expected) <= 0.1
+
+
+def test_yearly_average_needs_all_months_and_propagates_masks():
+    rows = pd.concat([_table("ll", f"2020-{m:02d}", pd.Series({"11001": 12, "11002": 24}))
+                      for m in range(1, 13)])
+    rows.loc[(rows["geo"] == "11002") & (rows["period"] == "2020-05"), "value"] = None
+    avg = yearly_average(rows.astype({"value": "Int64"})).set_index("geo")["value"]
+    assert avg["11001"] == 12
+    assert np.isnan(avg["11002"])  # a masked month: the average is masked, not 22
+    eleven = rows[rows["period"] != "2020-12"]
+    assert np.isnan(yearly_average(eleven.astype({"value": "Int64"})).set_index("geo")["value"]["11001"])
+
+
+def test_population_year_rule():
+    cfg = load_config()
+    assert population_year(cfg.indicators["pension"], "2021") == 2022  # stock on 31/12 → 1/1 after
+    assert population_year(cfg.indicators["ll"], "2017-10") == 2017
+    assert population_year(cfg.indicators["ll"], "2020") == 2020  # monthly average: same year
+
+
+def test_merged_tessenderlo_ham_history_is_the_sum_of_its_predecessors():
+    g25 = Geography("2025-01-01")
+    preds = sorted(k for k, v in g25.successors.items() if v == "71071")
+    assert preds == ["71057", "71069"]  # Ham, Tessenderlo
+    periods = ["2017", "2018", "2019", "2020", "2021"]
+    rows = pd.concat([_table("pension", p, pd.Series({"71057": 2000 + i, "71069": 3000 + 2 * i}))
+                      for i, p in enumerate(periods)])
+    out = g25.aggregate(rows, levels=("municipality",)).set_index("period")
+    for i, p in enumerate(periods):
+        assert out.loc[p, "geo"] == "71071"
+        assert out.loc[p, "value"] == (2000 + i) + (3000 + 2 * i)
+
+
+def test_masked_predecessor_makes_the_merged_history_not_available():
+    g25 = Geography("2025-01-01")
+    rows = _table("pension", "2020", pd.Series({"71057": 2000, "71069": None}, dtype="Int64"))
+    out = g25.aggregate(rows, levels=("municipality",))
+    assert out["value"].isna().all()
+
+
+def test_zwijndrecht_moves_to_oost_vlaanderen_in_2025():
+    g24, g25 = Geography("2024-12-31"), Geography("2025-01-01")
+    assert g24.parents_of("11056")["province"] == "10000"
+    new = g25.successors["11056"]
+    assert g25.parents_of(new)["province"] == "40000"
+    rows = _table("pension", "2021", pd.Series({"11056": 500, "46003": 1000, "46013": 700}))
+    prov = g25.aggregate(rows, levels=("province",)).set_index("geo")["value"]
+    assert prov["40000"] == 2200 and "10000" not in prov.index
