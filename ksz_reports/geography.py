@@ -12,17 +12,14 @@ aggregation of counts and of population (SPEC §3, §7).
 from __future__ import annotations
 
 import datetime as dt
-from functools import cache
 
 import numpy as np
 import pandas as pd
 
-from .resources import data_path
 from .schema import DIMENSIONS
 
 COUNTRY = "01000"
 LEVELS = ("municipality", "arrondissement", "province", "region", "country")
-MERGER_2025 = dt.date(2025, 1, 1)
 
 
 def as_date(at: dt.date | str | int | None) -> dt.date:
@@ -38,54 +35,33 @@ def as_date(at: dt.date | str | int | None) -> dt.date:
     return dt.date.fromisoformat(str(at))
 
 
-@cache
-def _municipalities_2019() -> pd.DataFrame:
-    return pd.read_csv(data_path("municipalities.csv"), dtype=str, keep_default_na=False)
+FIRST_GEOGRAPHY = dt.date(2019, 1, 1)
 
 
-@cache
-def _mergers(name: str) -> pd.DataFrame:
-    return pd.read_csv(data_path(name), dtype=str, keep_default_na=False)
+def _reference_geography(at: dt.date):
+    """The reference geography of ``at``; before 2019 the 2019–2024 one (the exports' codes)."""
+    from . import reference
+
+    return reference.geography(max(at, FIRST_GEOGRAPHY))
 
 
 def _table_at(at: dt.date) -> pd.DataFrame:
-    base = _municipalities_2019().copy()
-    cols = {"arrondissement_nis": "arrondissement", "province_nis": "province", "region_nis": "region"}
-    base = base.rename(columns=cols)
-    base["province"] = base["province"].replace("", np.nan)
-    if at < MERGER_2025:
-        return base
-    m = _mergers("mergers_2025.csv")
-    old = base.set_index("nis")
-    new_rows = []
-    for new_nis, group in m.groupby("new_nis", sort=True):
-        first = old.loc[group["old_nis"].iloc[0]]
-        prov = group["new_province_nis"].iloc[0]
-        arr = group["new_arrondissement_nis"].iloc[0]
-        pinfo = base[base["province"] == prov].iloc[0]
-        ainfo = base[base["arrondissement"] == arr].iloc[0]
-        new_rows.append({
-            **first.to_dict(), "nis": new_nis, "name_nl": group["new_name"].iloc[0],
-            "name_fr": group["new_name"].iloc[0] if len(group) > 1 or new_nis != group["old_nis"].iloc[0]
-            else first["name_fr"],
-            "arrondissement": arr, "arrondissement_nl": ainfo["arrondissement_nl"],
-            "arrondissement_fr": ainfo["arrondissement_fr"], "province": prov,
-            "province_nl": pinfo["province_nl"], "province_fr": pinfo["province_fr"],
-            "region": pinfo["region"], "region_nl": pinfo["region_nl"], "region_fr": pinfo["region_fr"],
-        })
-    kept = base[~base["nis"].isin(m["old_nis"])]
-    return pd.concat([kept, pd.DataFrame(new_rows)], ignore_index=True).sort_values("nis").reset_index(drop=True)
+    table = _reference_geography(at).frame().copy()
+    table["province"] = table["province"].replace("", np.nan)
+    return table.drop(columns=["valid_from", "valid_to"])
 
 
 def successor_map(at: dt.date | str | int | None = None) -> dict[str, str]:
     """Every earlier municipality code that changed → its code on the geography of ``at``."""
-    at = as_date(at)
-    m19 = dict(zip(_mergers("mergers_2019.csv")["old_nis"], _mergers("mergers_2019.csv")["new_nis"], strict=True))
-    if at < MERGER_2025:
-        return m19
-    m25 = dict(zip(_mergers("mergers_2025.csv")["old_nis"], _mergers("mergers_2025.csv")["new_nis"], strict=True))
-    out = {old: m25.get(new, new) for old, new in m19.items()}
-    out.update({old: new for old, new in m25.items() if old != new})
+    from . import reference
+
+    target = _reference_geography(as_date(at))
+    out: dict[str, str] = {}
+    for earlier in reference.geographies():
+        if earlier.valid_from >= target.valid_from:
+            continue
+        out.update({old: new for old, new in reference.successor_map(earlier, target).items()
+                    if old != new})
     return out
 
 
