@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(BIN)/python -m ksz_reports.demo --out $(DEMO)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
