@@ -1,0 +1,1004 @@
+"""Charts of the reports: matplotlib (Agg, no pyplot), deterministic SVG, optional PNG.
+
+One function per chart family, all with the same contract:
+
+- input: tidy rows (a sequence of mappings, or a pandas DataFrame) with a ``value`` and a
+  ``flag`` (SPEC §8). A value whose flag hides it (``suppressed``, ``secondary``,
+  ``not_available``, ``unstable``, ``incomplete``) is **never plotted**, whatever the row's
+  ``value`` holds: a gap in a line, no bar, no point — with the flag's symbol in its place. A value
+  that is None/NaN without a flag counts as ``not_available``. ``unreliable`` values are plotted
+  (hollow marker, hatched bar) and written between parentheses, as in the tables;
+- output: a :class:`Chart` — title, alt text (generated from the data, translated; or given),
+  the SVG to inline in HTML, optionally PNG bytes, the data table as preformatted rows, the flags
+  used (for the symbol footnotes) and the list of what was plotted.
+
+Numbers on axes and labels come from :mod:`ksz_reports.formatting` (the tick formatter is built
+from the same functions as the table cells). Text is drawn with the shipped DejaVu Sans
+(``templates/fonts``), registered with ``font_manager.addfont`` and preferred over any copy of the
+same family, and written into the SVG as outlines (``svg.fonttype: path``), so the SVG needs no
+font and looks the same everywhere. SVG ids are prefixed with the chart id (several charts inline
+in one page never clash), ``svg.hashsalt`` is fixed, and the date and creator metadata are left
+out: the same input gives the same bytes. PNG metadata is stripped as well.
+
+matplotlib's rcParams are process-global: render one chart at a time per process (a batch uses
+processes, not threads).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+from xml.sax.saxutils import escape
+
+import matplotlib
+from matplotlib import font_manager
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from .formatting import (
+    INTEGER_KINDS,
+    UNRELIABLE,
+    axis_formatter,
+    flag_symbol,
+    fmt_cell,
+    fmt_period,
+    fmt_value,
+    is_shown,
+)
+from .i18n import N_, gettext
+from .resources import templates_dir
+
+#: Width of a chart: the text width of the A4 page of report.css (210 − 2 × 16 mm).
+WIDTH_MM = 178.0
+MM = 1 / 25.4
+PNG_DPI = 200
+
+ACCENT = "#0b4f8a"  # the report's municipality (8.6:1 on white)
+GREY_DARK = "#4d4d4d"
+GREY = "#7b8fa6"  # other municipalities (3.3:1 on white)
+GREY_LIGHT = "#c9d3de"
+#: Series styles after the highlighted one: colour (Okabe–Ito, ≥ 3:1 on white), line, marker.
+SERIES_STYLES = (
+    ("#d55e00", (0, (5, 2)), "s"),
+    (GREY_DARK, (0, (1.5, 1.5)), "^"),
+    ("#007a5a", (0, (6, 2, 1.5, 2)), "D"),
+    ("#a8327d", (0, (3, 1.5)), "v"),
+)
+
+FONT_FILES = {"normal": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf"}
+FONT_FAMILY = "DejaVu Sans"
+
+RC: dict[str, Any] = {
+    "svg.hashsalt": "ksz-reports",
+    "svg.fonttype": "path",
+    "svg.image_inline": True,
+    "font.family": "sans-serif",
+    "font.sans-serif": [FONT_FAMILY],
+    "font.size": 8.0,
+    "axes.titlesize": 9.0,
+    "axes.labelsize": 8.0,
+    "axes.edgecolor": GREY_DARK,
+    "axes.labelcolor": "#1a1a1a",
+    "axes.linewidth": 0.6,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.axisbelow": True,
+    "axes.unicode_minus": True,
+    "xtick.color": GREY_DARK,
+    "ytick.color": GREY_DARK,
+    "xtick.labelcolor": "#1a1a1a",
+    "ytick.labelcolor": "#1a1a1a",
+    "xtick.labelsize": 7.5,
+    "ytick.labelsize": 7.5,
+    "grid.color": "#d9d9d9",
+    "grid.linewidth": 0.5,
+    "legend.fontsize": 7.5,
+    "legend.frameon": False,
+    "lines.linewidth": 1.6,
+    "lines.markersize": 4.0,
+    "hatch.linewidth": 0.6,
+    "path.simplify": True,
+    "figure.dpi": 100,
+    "savefig.dpi": PNG_DPI,
+    "savefig.facecolor": "white",
+}
+
+
+# --------------------------------------------------------------------------- result types
+
+
+@dataclass(frozen=True)
+class DataTable:
+    """The data behind a chart, preformatted: ``columns`` headers, ``rows`` of strings."""
+
+    caption: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A rendered chart, ready for ``components/chart.html.j2``.
+
+    ``svg`` is inline-ready markup (no XML prolog, ids prefixed with ``id``, ``<title>`` = alt text,
+    ``role="img"``). ``flags`` are the flags of the values in the data (for
+    :func:`~ksz_reports.formatting.flag_footnotes`); ``plotted`` the ``(series, key)`` pairs that
+    were drawn.
+    """
+
+    id: str
+    title: str
+    alt: str
+    svg: str
+    table: DataTable
+    width_pt: float
+    height_pt: float
+    png: bytes | None = None
+    flags: frozenset[str] = frozenset()
+    plotted: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def png_data_url(self) -> str:
+        """The PNG as a ``data:`` URL (for ``<img src>``); empty when rendered without PNG."""
+        if self.png is None:
+            return ""
+        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+
+    @property
+    def width_px(self) -> str:
+        """Width in CSS px (text, for the ``<img width>`` attribute)."""
+        return str(round(self.width_pt * 96 / 72))
+
+    @property
+    def height_px(self) -> str:
+        """Height in CSS px (text, for the ``<img height>`` attribute)."""
+        return str(round(self.height_pt * 96 / 72))
+
+
+@dataclass(frozen=True)
+class _Point:
+    series: str
+    key: str
+    value: float | None  # None when not shown
+    raw: Any
+    flag: str | None
+
+    @property
+    def shown(self) -> bool:
+        return self.value is not None
+
+
+# --------------------------------------------------------------------------- fonts and rendering
+
+
+@cache
+def register_fonts() -> dict[str, str]:
+    """Register the shipped DejaVu Sans with matplotlib, ahead of any other copy of the family.
+
+    ``font_manager.addfont`` appends; ``findfont`` takes the first best match, which would be
+    matplotlib's own DejaVu Sans. The shipped entries are therefore moved to the front of
+    ``fontManager.ttflist``. Returns ``{weight: path}``.
+    """
+    manager = font_manager.fontManager
+    paths = {weight: str(templates_dir() / "fonts" / name) for weight, name in FONT_FILES.items()}
+    for path in paths.values():
+        manager.addfont(path)
+    ours = [entry for entry in manager.ttflist if entry.fname in paths.values()]
+    manager.ttflist = ours + [
+        entry for entry in manager.ttflist if entry.fname not in paths.values()
+    ]
+    manager._findfont_cached.cache_clear()  # noqa: SLF001 - the cache of findfont
+    return paths
+
+
+@contextmanager
+def chart_style():
+    """Context with the chart rcParams and the shipped fonts (nothing global is changed)."""
+    register_fonts()
+    with matplotlib.rc_context(RC):
+        yield
+
+
+def new_figure(
+    height_mm: float, width_mm: float = WIDTH_MM, layout: str | None = "constrained"
+) -> Figure:
+    """A pyplot-free figure of the given size (call inside :func:`chart_style`)."""
+    return Figure(figsize=(width_mm * MM, height_mm * MM), layout=layout)
+
+
+_ID_REF = re.compile(r'(\bid="|href="#|url\(#)([^")]+)')
+_PATH_DATA = re.compile(r'\sd="([^"]*)"')
+
+
+def _compact_path(d: str) -> str:
+    """Path data with coordinates cut to 0.01 user unit (0.01 pt) and implicit repeated lineto.
+
+    matplotlib writes one command per line with every number in ``%f`` form, so a split on
+    whitespace gives the tokens.
+    """
+    out: list[str] = []
+    previous = ""
+    for token in d.split():
+        if token.isalpha():
+            if token == "L" and previous in ("M", "L"):
+                previous = "L"
+                continue
+            previous = token
+            out.append(token)
+            continue
+        dot = token.find(".")
+        if dot >= 0:
+            token = token[: dot + 3].rstrip("0").rstrip(".")
+            if token in ("-0", "-", ""):
+                token = "0"
+        out.append(token)
+    return " ".join(out)
+
+
+_STYLE_ATTR = re.compile(r'\sstyle="([^"]*)"')
+
+
+def _presentation_attributes(match: re.Match[str]) -> str:
+    """``style="fill: #fff; stroke: none"`` → ``fill="#fff" stroke="none"``.
+
+    The SVG of a chart is inlined in HTML, where WeasyPrint's HTML engine reads every ``style``
+    attribute (and warns on each SVG property); presentation attributes are for SVG only.
+    """
+    out = []
+    for declaration in match[1].split(";"):
+        name, sep, value = declaration.partition(":")
+        if sep:
+            out.append(f' {name.strip()}="{value.strip()}"')
+    return "".join(out)
+
+
+def _clean_svg(svg: str, chart_id: str, alt: str) -> str:
+    """Inline-ready SVG: no prolog/doctype/metadata/xmlns, ids prefixed, ``<title>`` = ``alt``,
+    styles as presentation attributes, path data compacted."""
+    svg = re.sub(r"<\?xml[^>]*\?>\s*", "", svg)
+    svg = re.sub(r"<!DOCTYPE[^>]*>\s*", "", svg)
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
+    svg = re.sub(r'\s+xmlns(:\w+)?="[^"]*"', "", svg)
+    svg = _ID_REF.sub(lambda m: f"{m[1]}{chart_id}-{m[2]}", svg)
+    svg = _PATH_DATA.sub(lambda m: f' d="{_compact_path(m[1])}"', svg)
+    svg = _STYLE_ATTR.sub(_presentation_attributes, svg)
+    svg = re.sub(r"\s*<defs>\s*<style[^>]*>[^<]*</style>\s*</defs>", "", svg, count=1)
+    title = f'<title id="{chart_id}-title">{escape(alt)}</title>'
+    svg = re.sub(
+        r"<svg\b",
+        f'<svg id="{chart_id}-svg" class="chart-svg" role="img" aria-labelledby="{chart_id}-title"'
+        ' stroke-linejoin="round" stroke-linecap="butt"',
+        svg,
+        count=1,
+    )
+    svg = re.sub(r"(<svg\b[^>]*>)", lambda m: m[1] + title, svg, count=1)
+    return svg.strip() + "\n"
+
+
+def render_figure(fig: Figure, chart_id: str, alt: str, png: bool) -> tuple[str, bytes | None]:
+    """Save ``fig`` as inline SVG text (and PNG bytes when ``png``); deterministic."""
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None})
+    svg = _clean_svg(buffer.getvalue(), chart_id, alt)
+    png_bytes = None
+    if png:
+        raw = io.BytesIO()
+        fig.savefig(raw, format="png", dpi=PNG_DPI, metadata={"Software": None})
+        png_bytes = raw.getvalue()
+    return svg, png_bytes
+
+
+def make_chart(
+    fig: Figure,
+    *,
+    chart_id: str,
+    title: str,
+    alt: str,
+    table: DataTable,
+    png: bool,
+    flags: Iterable[str | None],
+    plotted: Iterable[tuple[str, str]],
+) -> Chart:
+    """Render ``fig`` and wrap it with its metadata into a :class:`Chart`."""
+    svg, png_bytes = render_figure(fig, chart_id, alt, png)
+    width_in, height_in = fig.get_size_inches()
+    return Chart(
+        id=chart_id,
+        title=title,
+        alt=alt,
+        svg=svg,
+        png=png_bytes,
+        table=table,
+        width_pt=round(float(width_in) * 72, 2),
+        height_pt=round(float(height_in) * 72, 2),
+        flags=frozenset(f for f in flags if f),
+        plotted=tuple(plotted),
+    )
+
+
+def default_chart_id(family: str, title: str) -> str:
+    """A stable, valid HTML id for a chart: ``<family>-<hash of the title>``."""
+    return f"{family}-" + hashlib.sha256(title.encode()).hexdigest()[:10]
+
+
+# --------------------------------------------------------------------------- input
+
+
+def records(data: Any) -> list[Mapping[str, Any]]:
+    """Tidy rows from a sequence of mappings or a pandas DataFrame."""
+    if hasattr(data, "to_dict") and hasattr(data, "columns"):
+        return list(data.to_dict("records"))
+    return list(data)
+
+
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return math.isnan(float(value))
+    except (TypeError, ValueError):
+        return value is not None and str(value) in {"<NA>", "nan", ""}
+
+
+def _flag(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def point(
+    row: Mapping[str, Any], series: str, key: str, value_key: str = "value", flag_key: str = "flag"
+) -> _Point:
+    """Normalise one tidy row: a hidden flag wins over any value; no value, no flag → NA."""
+    flag = _flag(row.get(flag_key))
+    raw = row.get(value_key)
+    if flag is None and _missing(raw):
+        flag = "not_available"
+    flag_symbol(flag)  # validates the flag
+    if not is_shown(flag):
+        return _Point(series, key, None, None, flag)
+    return _Point(series, key, float(raw), raw, flag)
+
+
+def _cell(p: _Point | None, kind: str, lang: str, decimals: int | None) -> str:
+    if p is None:
+        return fmt_cell(None, kind, "not_available", lang)
+    return fmt_cell(p.raw, kind, p.flag, lang, decimals=decimals)
+
+
+def _label(p: _Point, kind: str, lang: str, decimals: int | None) -> str:
+    """A shown value in running text (alt text): the bare number, as in the table."""
+    return fmt_value(p.raw, kind, lang, decimals)
+
+
+# --------------------------------------------------------------------------- shared drawing
+
+
+def unit_label(kind: str, lang: str) -> str:
+    """Default axis label of a value ``kind`` (translated)."""
+    _ = gettext(lang)
+    labels = {
+        "count": N_("persons"),
+        "population": N_("inhabitants"),
+        "rate_per_1000": N_("per 1,000 inhabitants"),
+        "ci_low": N_("per 1,000 inhabitants"),
+        "ci_high": N_("per 1,000 inhabitants"),
+        "share_pct": N_("share in %"),
+        "growth_pct": N_("change in %"),
+        "avg_monthly_growth_pct": N_("change in % per month"),
+        "index": N_("index"),
+    }
+    return _(labels[kind])
+
+
+def _value_axis(axis: Any, kind: str, lang: str, decimals: int | None) -> None:
+    axis.set_major_formatter(axis_formatter(kind, lang, decimals))
+    axis.set_major_locator(
+        MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10], min_n_ticks=3, integer=kind in INTEGER_KINDS)
+    )
+
+
+def _series_styles(names: Sequence[str], highlight: str | None) -> dict[str, dict[str, Any]]:
+    styles: dict[str, dict[str, Any]] = {}
+    others = iter(SERIES_STYLES * (len(names) // len(SERIES_STYLES) + 1))
+    for name in names:
+        if name == highlight or (highlight is None and not styles):
+            styles[name] = {
+                "color": ACCENT,
+                "linestyle": "-",
+                "marker": "o",
+                "zorder": 4,
+                "linewidth": 2.0,
+            }
+        else:
+            color, dash, marker = next(others)
+            styles[name] = {"color": color, "linestyle": dash, "marker": marker, "zorder": 3}
+    return styles
+
+
+def _not_shown_note(lang: str, points: Iterable[_Point]) -> str:
+    hidden = [p for p in points if not p.shown]
+    if not hidden:
+        return ""
+    _ = gettext(lang)
+    return " " + _("Values that are not published are not drawn; their symbol is shown instead.")
+
+
+# --------------------------------------------------------------------------- chart_series
+
+
+def chart_series(
+    data: Any,
+    *,
+    title: str,
+    lang: str,
+    kind: str = "rate_per_1000",
+    highlight: str | None = None,
+    y_label: str | None = None,
+    chart_id: str | None = None,
+    alt: str | None = None,
+    png: bool = False,
+    decimals: int | None = None,
+    height_mm: float = 62.0,
+) -> Chart:
+    """Evolution over periods: the municipality against region and Belgium (lines).
+
+    Rows: ``series`` (label, e.g. "Gent"), ``period`` (canonical: ``2021``, ``2021Q4``,
+    ``2021-10``), ``value``, ``flag``. ``highlight`` is the series drawn in the accent colour
+    (default: the first). A hidden value breaks the line and shows its symbol above the axis.
+    """
+    rows = records(data)
+    series_names = list(dict.fromkeys(str(r["series"]) for r in rows))
+    periods = sorted({str(r["period"]) for r in rows})
+    if len({len(p) for p in periods}) > 1:
+        raise ValueError(f"periods of different frequencies in one series chart: {periods}")
+    pos = {p: i for i, p in enumerate(periods)}
+    points: dict[tuple[str, str], _Point] = {}
+    for r in rows:
+        key = (str(r["series"]), str(r["period"]))
+        if key in points:
+            raise ValueError(f"duplicate point {key}")
+        points[key] = point(r, *key)
+    chart_id = chart_id or default_chart_id("series", title)
+    styles = _series_styles(series_names, highlight)
+    period_labels = [fmt_period(p, lang) for p in periods]
+    plotted: list[tuple[str, str]] = []
+
+    with chart_style():
+        fig = new_figure(height_mm)
+        ax = fig.add_subplot()
+        for s_index, name in enumerate(series_names):
+            style = styles[name]
+            ys = [points[(name, p)].value if (name, p) in points else None for p in periods]
+            y = [math.nan if v is None else v for v in ys]
+            ax.plot(range(len(periods)), y, label=name, markerfacecolor=style["color"], **style)
+            unreliable = [
+                (pos[p], points[(name, p)].value)
+                for p in periods
+                if (name, p) in points and points[(name, p)].flag == UNRELIABLE
+            ]
+            if unreliable:
+                xs, us = zip(*unreliable, strict=True)
+                ax.plot(
+                    xs,
+                    us,
+                    linestyle="none",
+                    marker=style["marker"],
+                    color=style["color"],
+                    markerfacecolor="white",
+                    zorder=5,
+                )
+            for p in periods:
+                pt = points.get((name, p))
+                if pt is not None and pt.shown:
+                    plotted.append((name, p))
+                else:
+                    symbol = flag_symbol(pt.flag if pt else "not_available")
+                    ax.annotate(
+                        symbol,
+                        xy=(pos[p], 0),
+                        xycoords=("data", "axes fraction"),
+                        xytext=(0, 3 + 8 * s_index),
+                        textcoords="offset points",
+                        ha="center",
+                        va="bottom",
+                        color=style["color"],
+                        fontsize=7.5,
+                        fontweight="bold",
+                    )
+        ax.set_xticks(range(len(periods)))
+        step = max(1, math.ceil(len(periods) / 12))
+        ax.set_xticklabels([lab if i % step == 0 else "" for i, lab in enumerate(period_labels)])
+        ax.set_xlim(-0.5, len(periods) - 0.5)
+        _value_axis(ax.yaxis, kind, lang, decimals)
+        shown = [p.value for p in points.values() if p.shown]
+        if shown and min(shown) >= 0:
+            ax.set_ylim(bottom=0, top=max(shown) * 1.08 if max(shown) > 0 else 1)
+        elif shown:
+            ax.axhline(0, color=GREY_DARK, linewidth=0.6)
+        ax.grid(axis="y")
+        ax.set_ylabel(y_label if y_label is not None else unit_label(kind, lang))
+        if len(series_names) > 1:
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=len(series_names))
+
+        _ = gettext(lang)
+        columns = (_("Period"), *series_names)
+        table_rows = tuple(
+            (
+                period_labels[i],
+                *(_cell(points.get((name, p)), kind, lang, decimals) for name in series_names),
+            )
+            for i, p in enumerate(periods)
+        )
+        table = DataTable(title, columns, table_rows)
+        alt = alt or _alt_series(title, lang, kind, decimals, series_names, periods, points)
+        return make_chart(
+            fig,
+            chart_id=chart_id,
+            title=title,
+            alt=alt,
+            table=table,
+            png=png,
+            flags=(p.flag for p in points.values()),
+            plotted=plotted,
+        )
+
+
+def _alt_series(
+    title: str,
+    lang: str,
+    kind: str,
+    decimals: int | None,
+    names: Sequence[str],
+    periods: Sequence[str],
+    points: Mapping[tuple[str, str], _Point],
+) -> str:
+    _ = gettext(lang)
+    parts = [
+        _("%(title)s. Line chart, %(first)s to %(last)s.")
+        % {
+            "title": title,
+            "first": fmt_period(periods[0], lang),
+            "last": fmt_period(periods[-1], lang),
+        }
+    ]
+    for name in names:
+        shown = [
+            points[(name, p)] for p in periods if (name, p) in points and points[(name, p)].shown
+        ]
+        if not shown:
+            parts.append(_("%(series)s: no published values.") % {"series": name})
+            continue
+        first, last = shown[0], shown[-1]
+        parts.append(
+            _("%(series)s: %(first_value)s in %(first_period)s, %(last_value)s in %(last_period)s.")
+            % {
+                "series": name,
+                "first_value": _label(first, kind, lang, decimals),
+                "first_period": fmt_period(first.key, lang),
+                "last_value": _label(last, kind, lang, decimals),
+                "last_period": fmt_period(last.key, lang),
+            }
+        )
+    return " ".join(parts) + _not_shown_note(lang, points.values())
+
+
+# --------------------------------------------------------------------------- horizontal bars
+
+
+def _hbars(
+    ax: Axes,
+    labels: Sequence[str],
+    groups: Sequence[Sequence[_Point | None]],
+    colors: Sequence[Sequence[str]],
+    kind: str,
+    lang: str,
+    decimals: int | None,
+    group_names: Sequence[str] | None = None,
+) -> list[tuple[str, str]]:
+    """Horizontal bars, categories top to bottom; ``groups[g][i]`` is series g of category i."""
+    n_groups = len(groups)
+    height = 0.8 / n_groups
+    plotted: list[tuple[str, str]] = []
+    values = [p.value for g in groups for p in g if p is not None and p.shown]
+    span = (max([0.0, *values]) - min([0.0, *values])) or 1.0
+    for g, group in enumerate(groups):
+        offset = (g - (n_groups - 1) / 2) * height
+        for i, p in enumerate(group):
+            y = i + offset
+            if p is not None and p.shown:
+                hatch = "////" if p.flag == UNRELIABLE else None
+                ax.barh(
+                    y,
+                    p.value,
+                    height=height * 0.92,
+                    color=colors[g][i],
+                    hatch=hatch,
+                    edgecolor="white" if hatch else colors[g][i],
+                    linewidth=0,
+                    label=group_names[g] if group_names and i == 0 else None,
+                )
+                text = _cell(p, kind, lang, decimals)
+                right = p.value >= 0
+                ax.annotate(
+                    text,
+                    xy=(p.value, y),
+                    xytext=(3 if right else -3, 0),
+                    textcoords="offset points",
+                    va="center",
+                    ha="left" if right else "right",
+                    fontsize=7,
+                )
+                plotted.append((p.series, p.key))
+            else:
+                symbol = flag_symbol(p.flag if p else "not_available")
+                ax.annotate(
+                    symbol,
+                    xy=(0, y),
+                    xytext=(3, 0),
+                    textcoords="offset points",
+                    va="center",
+                    ha="left",
+                    fontsize=7.5,
+                    fontweight="bold",
+                    color=GREY_DARK,
+                )
+    ax.set_yticks(range(len(labels)))
+    ax.set_yticklabels(labels)
+    ax.set_ylim(len(labels) - 0.5, -0.5)
+    low, high = min([0.0, *values]), max([0.0, *values])
+    ax.set_xlim(low - (0.12 * span if low < 0 else 0), high + 0.14 * span)
+    ax.axvline(0, color=GREY_DARK, linewidth=0.6)
+    ax.grid(axis="x")
+    ax.tick_params(axis="y", length=0)
+    ax.spines["left"].set_visible(False)
+    _value_axis(ax.xaxis, kind, lang, decimals)
+    return plotted
+
+
+def _bar_height(n_categories: int, n_groups: int = 1) -> float:
+    return 14.0 + n_categories * (5.5 + 2.5 * (n_groups - 1))
+
+
+def chart_bars(
+    data: Any,
+    *,
+    title: str,
+    lang: str,
+    kind: str = "rate_per_1000",
+    x_label: str | None = None,
+    highlight: str | None = None,
+    chart_id: str | None = None,
+    alt: str | None = None,
+    png: bool = False,
+    decimals: int | None = None,
+) -> Chart:
+    """A breakdown by category (sex, age class, household type, …) as horizontal bars.
+
+    Rows: ``category`` (label), ``value``, ``flag``, and optionally ``series`` (e.g. the
+    municipality and the region side by side: grouped bars with a legend). Categories keep the
+    order of the rows. ``highlight`` names the series in the accent colour (default: the first).
+    A hidden value has no bar, its symbol stands at zero.
+    """
+    rows = records(data)
+    categories = list(dict.fromkeys(str(r["category"]) for r in rows))
+    names = list(dict.fromkeys(str(r.get("series", "")) for r in rows))
+    points: dict[tuple[str, str], _Point] = {}
+    for r in rows:
+        key = (str(r.get("series", "")), str(r["category"]))
+        if key in points:
+            raise ValueError(f"duplicate bar {key}")
+        points[key] = point(r, *key)
+    chart_id = chart_id or default_chart_id("bars", title)
+    styles = _series_styles(names, highlight)
+
+    with chart_style():
+        fig = new_figure(_bar_height(len(categories), len(names)))
+        ax = fig.add_subplot()
+        groups = [[points.get((n, c)) for c in categories] for n in names]
+        colors = [[styles[n]["color"]] * len(categories) for n in names]
+        plotted = _hbars(
+            ax,
+            categories,
+            groups,
+            colors,
+            kind,
+            lang,
+            decimals,
+            group_names=names if len(names) > 1 else None,
+        )
+        ax.set_xlabel(x_label if x_label is not None else unit_label(kind, lang))
+        if len(names) > 1:
+            ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=len(names))
+        _ = gettext(lang)
+        columns = (_("Category"), *(names if len(names) > 1 else [unit_label(kind, lang)]))
+        table = DataTable(
+            title,
+            columns,
+            tuple(
+                (c, *(_cell(points.get((n, c)), kind, lang, decimals) for n in names))
+                for c in categories
+            ),
+        )
+        alt = alt or _alt_bars(title, lang, kind, decimals, names, categories, points)
+        return make_chart(
+            fig,
+            chart_id=chart_id,
+            title=title,
+            alt=alt,
+            table=table,
+            png=png,
+            flags=(p.flag for p in points.values()),
+            plotted=plotted,
+        )
+
+
+def _alt_bars(
+    title: str,
+    lang: str,
+    kind: str,
+    decimals: int | None,
+    names: Sequence[str],
+    categories: Sequence[str],
+    points: Mapping[tuple[str, str], _Point],
+) -> str:
+    _ = gettext(lang)
+    parts = [
+        _("%(title)s. Bar chart of %(n)s categories.") % {"title": title, "n": str(len(categories))}
+    ]
+    for name in names:
+        shown = [
+            points[(name, c)] for c in categories if (name, c) in points and points[(name, c)].shown
+        ]
+        if not shown:
+            continue
+        hi = max(shown, key=lambda p: p.value)  # type: ignore[arg-type, return-value]
+        lo = min(shown, key=lambda p: p.value)  # type: ignore[arg-type, return-value]
+        prefix = f"{name}: " if name else ""
+        parts.append(
+            prefix
+            + _("highest %(high_category)s (%(high)s), lowest %(low_category)s (%(low)s).")
+            % {
+                "high_category": hi.key,
+                "high": _label(hi, kind, lang, decimals),
+                "low_category": lo.key,
+                "low": _label(lo, kind, lang, decimals),
+            }
+        )
+    return " ".join(parts) + _not_shown_note(lang, points.values())
+
+
+# --------------------------------------------------------------------------- chart_comparison
+
+#: Comparison levels that are aggregates (drawn dark), as against municipalities.
+AGGREGATE_LEVELS = frozenset({"arrondissement", "province", "region", "country"})
+
+
+def chart_comparison(
+    data: Any,
+    *,
+    title: str,
+    lang: str,
+    highlight: str,
+    kind: str = "rate_per_1000",
+    x_label: str | None = None,
+    chart_id: str | None = None,
+    alt: str | None = None,
+    png: bool = False,
+    decimals: int | None = None,
+) -> Chart:
+    """The municipality among its neighbours and the higher levels (horizontal bars).
+
+    Rows: ``label``, ``value``, ``flag`` and optionally ``level`` (``municipality``,
+    ``neighbour``, ``arrondissement``, ``province``, ``region``, ``country``); rows keep their
+    order. ``highlight`` is the label of the report's municipality (accent colour, bold label);
+    other municipalities are light, aggregates dark.
+    """
+    rows = records(data)
+    labels = [str(r["label"]) for r in rows]
+    if len(set(labels)) != len(labels):
+        raise ValueError("duplicate labels in a comparison chart")
+    if highlight not in labels:
+        raise ValueError(f"highlight {highlight!r} is not among the labels")
+    pts = [point(r, "", str(r["label"])) for r in rows]
+    colors = [
+        ACCENT
+        if lab == highlight
+        else GREY_DARK
+        if str(r.get("level", "")) in AGGREGATE_LEVELS
+        else GREY
+        for lab, r in zip(labels, rows, strict=True)
+    ]
+    chart_id = chart_id or default_chart_id("comparison", title)
+    with chart_style():
+        fig = new_figure(_bar_height(len(labels)))
+        ax = fig.add_subplot()
+        plotted = _hbars(ax, labels, [pts], [colors], kind, lang, decimals)
+        for tick in ax.get_yticklabels():
+            if tick.get_text() == highlight:
+                tick.set_fontweight("bold")
+        ax.set_xlabel(x_label if x_label is not None else unit_label(kind, lang))
+        _ = gettext(lang)
+        table = DataTable(
+            title,
+            (_("Area"), unit_label(kind, lang)),
+            tuple((p.key, _cell(p, kind, lang, decimals)) for p in pts),
+        )
+        if alt is None:
+            me = pts[labels.index(highlight)]
+            others = [p for p in pts if p.key != highlight and p.shown]
+            text = _("%(title)s. Bar chart comparing %(n)s areas.") % {
+                "title": title,
+                "n": str(len(pts)),
+            }
+            mine = _label(me, kind, lang, decimals) if me.shown else flag_symbol(me.flag)
+            text += " " + _("%(name)s: %(value)s.") % {"name": highlight, "value": mine}
+            if others:
+                lo = min(others, key=lambda p: p.value)  # type: ignore[arg-type, return-value]
+                hi = max(others, key=lambda p: p.value)  # type: ignore[arg-type, return-value]
+                text += " " + _(
+                    "Others from %(low)s (%(low_name)s) to %(high)s (%(high_name)s)."
+                ) % {
+                    "low": _label(lo, kind, lang, decimals),
+                    "low_name": lo.key,
+                    "high": _label(hi, kind, lang, decimals),
+                    "high_name": hi.key,
+                }
+            alt = text + _not_shown_note(lang, pts)
+        return make_chart(
+            fig,
+            chart_id=chart_id,
+            title=title,
+            alt=alt,
+            table=table,
+            png=png,
+            flags=(p.flag for p in pts),
+            plotted=plotted,
+        )
+
+
+# --------------------------------------------------------------------------- chart_scatter
+
+
+def chart_scatter(
+    data: Any,
+    *,
+    title: str,
+    lang: str,
+    highlight: str,
+    x_kind: str,
+    y_kind: str,
+    x_label: str,
+    y_label: str,
+    chart_id: str | None = None,
+    alt: str | None = None,
+    png: bool = False,
+    decimals: int | None = None,
+) -> Chart:
+    """All municipalities as points (x against y), the report's municipality highlighted.
+
+    Rows: ``label``, ``x``, ``y`` and ``flag`` (or ``flag_x`` / ``flag_y``): a point with either
+    coordinate hidden is not drawn; how many were left out is written in the chart and the alt
+    text. ``highlight`` is the label of the report's municipality.
+    """
+    rows = records(data)
+    xs_pts: list[_Point] = []
+    ys_pts: list[_Point] = []
+    for r in rows:
+        label = str(r["label"])
+        xs_pts.append(point(r, label, "x", "x", "flag_x" if "flag_x" in r else "flag"))
+        ys_pts.append(point(r, label, "y", "y", "flag_y" if "flag_y" in r else "flag"))
+    labels = [p.series for p in xs_pts]
+    if highlight not in labels:
+        raise ValueError(f"highlight {highlight!r} is not among the labels")
+    chart_id = chart_id or default_chart_id("scatter", title)
+    _ = gettext(lang)
+    with chart_style():
+        fig = new_figure(92.0)
+        ax = fig.add_subplot()
+        shown = [(px, py) for px, py in zip(xs_pts, ys_pts, strict=True) if px.shown and py.shown]
+        others = [(px, py) for px, py in shown if px.series != highlight]
+        if others:
+            ax.scatter(
+                [p.value for p, _q in others],
+                [q.value for _p, q in others],
+                s=9,
+                color=GREY,
+                alpha=0.75,
+                linewidths=0,
+                zorder=2,
+            )
+        mine = [(px, py) for px, py in shown if px.series == highlight]
+        for px, py in mine:
+            ax.scatter(
+                [px.value],
+                [py.value],
+                s=46,
+                color=ACCENT,
+                edgecolors="white",
+                linewidths=0.8,
+                zorder=4,
+            )
+            ax.annotate(
+                highlight,
+                xy=(px.value, py.value),
+                xytext=(6, 4),
+                textcoords="offset points",
+                fontweight="bold",
+                color=ACCENT,
+                fontsize=8,
+            )
+        n_hidden = len(rows) - len(shown)
+        if n_hidden:
+            ax.annotate(
+                _("%(n)s not shown (not published)") % {"n": str(n_hidden)},
+                xy=(1, 0),
+                xycoords="axes fraction",
+                xytext=(-2, 3),
+                textcoords="offset points",
+                ha="right",
+                va="bottom",
+                fontsize=7,
+                color=GREY_DARK,
+            )
+        _value_axis(ax.xaxis, x_kind, lang, decimals)
+        _value_axis(ax.yaxis, y_kind, lang, decimals)
+        ax.grid(True)
+        ax.set_xlabel(x_label)
+        ax.set_ylabel(y_label)
+        table = DataTable(
+            title,
+            (_("Municipality"), x_label, y_label),
+            tuple(
+                (px.series, _cell(px, x_kind, lang, decimals), _cell(py, y_kind, lang, decimals))
+                for px, py in sorted(zip(xs_pts, ys_pts, strict=True), key=lambda t: t[0].series)
+            ),
+        )
+        if alt is None:
+            alt = _("%(title)s. Scatter plot of %(n)s municipalities.") % {
+                "title": title,
+                "n": str(len(shown)),
+            }
+            if mine:
+                px, py = mine[0]
+                alt += " " + _("%(name)s: %(x_label)s %(x)s, %(y_label)s %(y)s.") % {
+                    "name": highlight,
+                    "x_label": x_label,
+                    "x": _label(px, x_kind, lang, decimals),
+                    "y_label": y_label,
+                    "y": _label(py, y_kind, lang, decimals),
+                }
+            if n_hidden:
+                alt += " " + _("%(n)s not shown (not published)") % {"n": str(n_hidden)} + "."
+        flags = [p.flag for p in xs_pts + ys_pts]
+        plotted = [(px.series, "xy") for px, _py in shown]
+        return make_chart(
+            fig,
+            chart_id=chart_id,
+            title=title,
+            alt=alt,
+            table=table,
+            png=png,
+            flags=flags,
+            plotted=plotted,
+        )
+
+
+__all__ = [
+    "Chart",
+    "DataTable",
+    "chart_bars",
+    "chart_comparison",
+    "chart_scatter",
+    "chart_series",
+    "chart_style",
+    "register_fonts",
+    "unit_label",
+]

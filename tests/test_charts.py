@@ -1,0 +1,213 @@
+"""Charts: hidden values are never plotted, output is deterministic, text uses the shipped font."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+from matplotlib.font_manager import FontProperties, findfont
+
+from ksz_reports import charts
+from ksz_reports.resources import templates_dir
+
+SECRET = 987.0  # the value behind a suppressed cell: must never reach the drawing
+
+
+@pytest.fixture
+def figures(monkeypatch):
+    """Capture the matplotlib figure of every chart rendered in the test."""
+    captured = []
+    real = charts.make_chart
+
+    def capture(fig, **kwargs):
+        captured.append(fig)
+        return real(fig, **kwargs)
+
+    monkeypatch.setattr(charts, "make_chart", capture)
+    return captured
+
+
+def series_rows():
+    rows = []
+    for name, base in (("Gent", 30.0), ("Vlaams Gewest", 20.0), ("België", 25.0)):
+        for i, period in enumerate(("2017", "2018", "2019", "2020", "2021")):
+            rows.append({"series": name, "period": period, "value": base + i, "flag": None})
+    rows[1] = {**rows[1], "value": SECRET, "flag": "suppressed"}  # Gent 2018
+    rows[3] = {**rows[3], "value": None, "flag": None}  # Gent 2020: no value, no flag
+    rows[6] = {**rows[6], "flag": "unreliable"}  # Vlaams Gewest 2018
+    return rows
+
+
+def test_shipped_font_wins_over_other_copies():
+    paths = charts.register_fonts()
+    with charts.chart_style():
+        regular = findfont(FontProperties(family=["sans-serif"]))
+        bold = findfont(FontProperties(family="DejaVu Sans", weight="bold"))
+    fonts = templates_dir() / "fonts"
+    assert regular == paths["normal"] == str(fonts / "DejaVuSans.ttf")
+    assert bold == paths["bold"] == str(fonts / "DejaVuSans-Bold.ttf")
+
+
+def test_series_never_plots_a_suppressed_value(figures):
+    chart = charts.chart_series(series_rows(), title="Leefloon", lang="nl", highlight="Gent")
+    ax = figures[0].axes[0]
+    gent = next(line for line in ax.lines if line.get_label() == "Gent")
+    y = list(gent.get_ydata())
+    assert math.isnan(y[1]) and math.isnan(y[3])  # gaps in the line
+    assert all(SECRET not in list(line.get_ydata()) for line in ax.lines)
+    assert ax.get_ylim()[1] < 100  # the axis did not stretch to the secret
+    assert ("Gent", "2018") not in chart.plotted and ("Gent", "2020") not in chart.plotted
+    assert ("Gent", "2019") in chart.plotted and len(chart.plotted) == 13
+    symbols = sorted(t.get_text() for t in ax.texts)
+    assert symbols == [":", "x"]  # the symbols stand in for the gaps
+    assert chart.table.columns == ("Periode", "Gent", "Vlaams Gewest", "België")
+    assert chart.table.rows[1] == ("2018", "x", "(21,0)", "26,0")
+    assert chart.table.rows[3] == ("2020", ":", "23,0", "28,0")
+    assert chart.flags == {"suppressed", "not_available", "unreliable"}
+    assert chart.alt.startswith("Leefloon. Lijndiagram, 2017 tot 2021. Gent: 30,0 in 2017,")
+    assert "Niet gepubliceerde waarden worden niet getekend" in chart.alt
+
+
+def test_series_ticks_use_the_report_formatting(figures):
+    rows = [
+        {"series": "Gent", "period": p, "value": v}
+        for p, v in (("2021-10", 1200.0), ("2021-11", 1500.0), ("2021-12", 2600.0))
+    ]
+    chart = charts.chart_series(rows, title="T", lang="nl", kind="count")
+    fig = figures[0]
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert "1.000" in labels and "2.500" in labels
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "oktober 2021",
+        "november 2021",
+        "december 2021",
+    ]
+    assert chart.table.rows[2] == ("december 2021", "2.600")
+
+
+def test_bars_never_draw_a_suppressed_bar(figures):
+    rows = [
+        {"category": "18-24", "value": 12.3},
+        {"category": "25-34", "value": SECRET, "flag": "secondary"},
+        {"category": "35-44", "value": -2.5, "flag": "unreliable"},
+        {"category": "65+", "value": 20.05},
+    ]
+    chart = charts.chart_bars(rows, title="Per leeftijd", lang="fr")
+    ax = figures[0].axes[0]
+    widths = sorted(round(p.get_width(), 6) for p in ax.patches)
+    assert widths == [-2.5, 12.3, 20.05]
+    assert ax.get_xlim()[1] < 100
+    assert sorted(t.get_text() for t in ax.texts) == ["(−2,5)", "12,3", "20,1", "x"]
+    assert chart.table.rows == (
+        ("18-24", "12,3"),
+        ("25-34", "x"),
+        ("35-44", "(−2,5)"),
+        ("65+", "20,1"),
+    )
+    assert "maximum 65+ (20,1), minimum 35-44 (−2,5)" in chart.alt
+
+
+def test_grouped_bars_and_dataframe_input(figures):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(
+        {
+            "series": ["Gent", "Gent", "Vlaams Gewest", "Vlaams Gewest"],
+            "category": ["M", "V", "M", "V"],
+            "value": [10.0, float("nan"), 8.0, 9.0],
+            "flag": [None, "suppressed", None, None],
+        }
+    )
+    chart = charts.chart_bars(frame, title="Per geslacht", lang="nl")
+    assert len(figures[0].axes[0].patches) == 3
+    assert chart.table.columns == ("Categorie", "Gent", "Vlaams Gewest")
+    assert chart.table.rows == (("M", "10,0", "8,0"), ("V", "x", "9,0"))
+
+
+def test_comparison_highlights_and_skips_hidden(figures):
+    rows = [
+        {"label": "Gent", "value": 30.0, "level": "municipality"},
+        {"label": "Merelbeke", "value": 12.0, "level": "neighbour"},
+        {"label": "Melle", "value": SECRET, "flag": "secondary", "level": "neighbour"},
+        {"label": "Vlaams Gewest", "value": 15.55, "level": "region"},
+    ]
+    chart = charts.chart_comparison(rows, title="Vergelijking", lang="nl", highlight="Gent")
+    ax = figures[0].axes[0]
+    bars = {round(p.get_width(), 2): p.get_facecolor() for p in ax.patches}
+    assert sorted(bars) == [12.0, 15.55, 30.0]
+    assert bars[30.0][:3] == pytest.approx((11 / 255, 79 / 255, 138 / 255))  # accent
+    assert chart.table.rows[2] == ("Melle", "x")
+    assert chart.alt == (
+        "Vergelijking. Staafdiagram dat 4 gebieden vergelijkt. Gent: 30,0. De andere van 12,0 "
+        "(Merelbeke) tot 15,6 (Vlaams Gewest). Niet gepubliceerde waarden worden niet getekend; "
+        "hun teken staat in de plaats."
+    )
+    with pytest.raises(ValueError, match="highlight"):
+        charts.chart_comparison(rows, title="V", lang="nl", highlight="Gentbrugge")
+
+
+def test_scatter_leaves_out_hidden_points(figures):
+    rows = [{"label": f"G{i}", "x": float(i), "y": float(i % 7), "flag": None} for i in range(40)]
+    rows[5] = {**rows[5], "x": SECRET, "flag": "suppressed"}
+    rows[6] = {"label": "G6", "x": 6.0, "y": SECRET, "flag_x": None, "flag_y": "secondary"}
+    chart = charts.chart_scatter(
+        rows,
+        title="Spreiding",
+        lang="en",
+        highlight="G7",
+        x_kind="rate_per_1000",
+        y_kind="share_pct",
+        x_label="RMI per 1,000",
+        y_label="share in %",
+    )
+    ax = figures[0].axes[0]
+    xs = [x for coll in ax.collections for x, _y in coll.get_offsets()]
+    ys = [y for coll in ax.collections for _x, y in coll.get_offsets()]
+    assert len(xs) == 38 and SECRET not in xs and SECRET not in ys
+    assert ("G5", "xy") not in chart.plotted and ("G6", "xy") not in chart.plotted
+    assert "2 not shown (not published)" in chart.alt
+    assert ("G5", "x", "x") in chart.table.rows and ("G6", "6.0", "x") in chart.table.rows
+
+
+def test_svg_is_deterministic_inline_ready_and_accessible():
+    one = charts.chart_series(series_rows(), title="A", lang="nl", chart_id="c-a", png=True)
+    two = charts.chart_series(series_rows(), title="A", lang="nl", chart_id="c-a", png=True)
+    assert one.svg == two.svg and one.png == two.png
+    other = charts.chart_series(series_rows(), title="A", lang="nl", chart_id="c-b")
+    ids_one = set(re.findall(r'\bid="([^"]+)"', one.svg))
+    ids_other = set(re.findall(r'\bid="([^"]+)"', other.svg))
+    assert ids_one and not ids_one & ids_other  # two charts in one page never clash
+    assert all(i.startswith("c-a-") for i in ids_one)
+    svg = one.svg
+    assert svg.startswith('<svg id="c-a-svg" class="chart-svg" role="img"')
+    assert f'<title id="c-a-title">{one.alt}</title>' in svg
+    for absent in ("<?xml", "<!DOCTYPE", "http", "<metadata", "style=", "Matplotlib", "<text"):
+        assert absent not in svg  # text is drawn as outlines: the SVG needs no font
+    assert re.search(r'd="M [\d.]+ [\d.]+ [\d.]+', svg)  # compacted path data
+
+
+def test_png_is_deterministic_without_metadata():
+    chart = charts.chart_bars(
+        [{"category": "a", "value": 1.0}], title="P", lang="en", chart_id="p", png=True
+    )
+    assert chart.png.startswith(b"\x89PNG")
+    assert b"tEXt" not in chart.png and b"Software" not in chart.png and b"tIME" not in chart.png
+    assert chart.png_data_url.startswith("data:image/png;base64,iVBOR")
+    assert chart.width_px == "673"
+
+
+def test_input_errors():
+    with pytest.raises(ValueError, match="duplicate"):
+        charts.chart_series(
+            [{"series": "a", "period": "2020", "value": 1}] * 2, title="T", lang="nl"
+        )
+    with pytest.raises(ValueError, match="frequencies"):
+        charts.chart_series(
+            [{"series": "a", "period": p, "value": 1} for p in ("2020", "2020Q1")],
+            title="T",
+            lang="nl",
+        )
+    with pytest.raises(ValueError, match="unknown flag"):
+        charts.chart_bars([{"category": "a", "value": 1, "flag": "secret"}], title="T", lang="nl")

@@ -1,0 +1,156 @@
+"""Choropleth maps: province and Belgium, the 2025 mergers drawn as unions, hatched hidden values."""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+
+import pytest
+
+from ksz_reports import maps
+from ksz_reports.resources import data_path
+
+
+@pytest.fixture
+def figures(monkeypatch):
+    captured = []
+    real = maps.make_chart
+
+    def capture(fig, **kwargs):
+        captured.append(fig)
+        return real(fig, **kwargs)
+
+    monkeypatch.setattr(maps, "make_chart", capture)
+    return captured
+
+
+def values(codes, hidden=()):
+    """A deterministic value per code; codes in ``hidden`` suppressed (with a secret value)."""
+    return [
+        {
+            "geo": code,
+            "value": 999.0 if code in hidden else 5 + (int(code) * 7919 % 3500) / 100,
+            "flag": "suppressed" if code in hidden else None,
+        }
+        for code in codes
+    ]
+
+
+def test_province_map_2019_geography(figures):
+    codes = [nis for nis, m in maps.municipalities().items() if m.province == "40000"]
+    assert len(codes) == 60
+    chart = maps.map_choropleth(
+        values(codes, hidden={"44043"}),
+        title="Leefloon per 1.000 inwoners",
+        lang="nl",
+        area="40000",
+        highlight="44021",
+        png=True,
+    )
+    assert len(chart.table.rows) == 60
+    assert chart.table.columns == ("Gemeente", "per 1.000 inwoners", "Klasse")
+    assert ("Merelbeke", "x", "x") in chart.table.rows
+    assert chart.alt.startswith(
+        "Leefloon per 1.000 inwoners. Kaart van 60 gemeenten (Provincie Oost-Vlaanderen) in 5 "
+        "klassen."
+    )
+    assert "1 gemeenten zonder gepubliceerde waarde zijn gearceerd." in chart.alt
+    assert chart.flags == {"suppressed"}
+    assert ("44043", "value") not in chart.plotted and len(chart.plotted) == 59
+    ax = figures[0].axes[0]
+    hatched = [c for c in ax.collections if c.get_hatch()]
+    assert len(hatched) == 1 and len(hatched[0].get_paths()) == 1  # Merelbeke only
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[-2:] == ["Gent", "x  niet gepubliceerd"]
+    assert chart.png.startswith(b"\x89PNG") and chart.svg.startswith("<svg")
+
+
+def test_belgium_map_with_2025_mergers(figures):
+    merges = maps.mergers_2025()
+    new_codes = sorted({merges.get(old, old) for old in maps.municipalities()})
+    assert len(new_codes) == 565
+    chart = maps.map_choropleth(
+        values(new_codes, hidden={"21004"}),
+        title="RMI",
+        lang="fr",
+        merges=merges,
+        highlight="46030",
+    )
+    assert len(chart.table.rows) == 565
+    names = [row[0] for row in chart.table.rows]
+    assert "Beveren-Kruibeke-Zwijndrecht" in names and "Zwijndrecht" not in names
+    assert "Pajottegem" in names and "Bastogne" in names and "Bertogne" not in names
+    assert "Beveren-Kruibeke-Zwijndrecht\u00a0:" in chart.alt and "(Belgique)" in chart.alt
+
+
+def test_merged_municipality_has_no_internal_border():
+    merges = maps.mergers_2025()
+    polygons = maps.simplified_polygons(0.0)
+    rings = [(merges.get(old, old), ring) for old, rings in polygons.items() for ring in rings]
+    borders, outline = maps._border_lines(rings, "46030")
+
+    def segments(lines):
+        return {frozenset(pair) for line in lines for pair in zip(line, line[1:], strict=False)}
+
+    def ring_segments(nis):
+        return {
+            frozenset(pair) for ring in polygons[nis] for pair in zip(ring, ring[1:], strict=False)
+        }
+
+    drawn, own = segments(borders), segments(outline)
+    beveren, kruibeke, zwijndrecht = (ring_segments(n) for n in ("46003", "46013", "11056"))
+    internal = (beveren & kruibeke) | (beveren & zwijndrecht) | (kruibeke & zwijndrecht)
+    assert internal and not internal & drawn and not internal & own
+    outer = (beveren | kruibeke | zwijndrecht) - internal
+    assert own == outer and outer <= drawn
+    # Without the merger map, the old borders are drawn.
+    borders_2019, _ = maps._border_lines(
+        [(old, r) for old, rs in polygons.items() for r in rs], None
+    )
+    assert internal <= segments(borders_2019)
+
+
+def test_province_follows_the_2025_geography():
+    merges = maps.mergers_2025()
+    codes = {merges.get(old, old) for old in maps.municipalities()}
+    chart = maps.map_choropleth(
+        values(sorted(codes)), title="T", lang="nl", area="40000", merges=merges
+    )
+    names = {row[0] for row in chart.table.rows}
+    assert len(names) == 55  # 60 − 5 by mergers; Zwijndrecht came from province Antwerpen
+    assert {"Beveren-Kruibeke-Zwijndrecht", "Merelbeke-Melle", "Lokeren"} <= names
+
+
+def test_simplification_keeps_shared_borders():
+    simplified = maps.simplified_polygons(0.003)
+    full = maps.simplified_polygons(0.0)
+    assert sum(map(len, (r for rs in simplified.values() for r in rs))) < 0.8 * sum(
+        map(len, (r for rs in full.values() for r in rs))
+    )
+
+    def segments(nis):
+        return {frozenset(p) for ring in simplified[nis] for p in zip(ring, ring[1:], strict=False)}
+
+    with open(data_path("neighbours.csv"), encoding="utf-8") as fh:
+        pairs = [(r["nis_a"], r["nis_b"]) for r in csv.DictReader(fh)]
+    assert len(pairs) == 1617
+    assert all(segments(a) & segments(b) for a, b in pairs)
+
+
+def test_quantile_classes_use_published_values():
+    values_ = [Decimal(v) for v in ("1.0", "2.0", "2.0", "3.5", "8.1", "12.4", "15.0", "20.0")]
+    classes = maps.quantile_classes(values_, 4, "nl", 1)
+    assert classes.lower == (Decimal("1.0"), Decimal("2.0"), Decimal("8.1"), Decimal("15.0"))
+    assert classes.labels == ("1,0 – 1,9", "2,0 – 8,0", "8,1 – 14,9", "15,0 – 20,0")
+    assert classes.index(Decimal("8.1")) == 2 and classes.index(Decimal("8.0")) == 1
+    assert len(set(classes.colors)) == 4
+    assert maps.quantile_classes([Decimal("3.0")] * 5, 5, "en", 1).labels == ("3.0",)
+
+
+def test_input_errors():
+    with pytest.raises(ValueError, match="not on the map"):
+        maps.map_choropleth([{"geo": "46030", "value": 1.0}], title="T", lang="nl")
+    with pytest.raises(ValueError, match="highlight"):
+        maps.map_choropleth([], title="T", lang="nl", area="40000", highlight="11002")
+    with pytest.raises(ValueError, match="no municipality"):
+        maps.map_choropleth([], title="T", lang="nl", area="99999")
