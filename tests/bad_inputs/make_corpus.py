@@ -1,0 +1,214 @@
+"""Write the bad-input corpus of this folder (run from anywhere; the outputs are committed).
+
+    python tests/bad_inputs/make_corpus.py
+
+Every file holds exactly one problem of SPEC §4; tests/test_bad_inputs.py maps each file to the
+one-line message it must produce. Text files are written byte for byte (encodings, line ends);
+the binary ones (xlsx, parquet, zip) are built with openpyxl / pyarrow / zipfile.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+LONG = (
+    "Indicator;Referentiedatum;NIS-code;Gemeente;Geslacht;Leeftijdsklasse;"
+    "Positie in het huishouden;Herkomst;Nationaliteit;Aantal"
+)
+ROW = "Pensioentrekkenden;31/12/2021;11001;Aartselaar;{sex};Totaal;Totaal;Totaal;Totaal;{value}"
+GOOD = [ROW.format(sex="Totaal", value="3.456"), ROW.format(sex="Man", value="1.600")]
+PODMI = "Maand;NIS;OCMW;Maatregel;Categorie;Geslacht;Leeftijdsklasse;Nationaliteit;Aantal"
+WIDE = (
+    '"Code INS","Commune","Indicateur","Sexe","Classe d\'âge","Position socio-économique",'
+    '"2017","2018"'
+)
+SES = "Population selon la position socio-économique"
+
+
+def _long(*rows: str, header: str = LONG) -> bytes:
+    return ("\r\n".join([header, *rows]) + "\r\n").encode("cp1252")
+
+
+def _podmi(*rows: str, encoding: str = "utf-8") -> bytes:
+    return ("\n".join([PODMI, *rows]) + "\n").encode(encoding)
+
+
+TEXT: dict[str, bytes] = {
+    # columns
+    "unknown_column_2023-06-30.csv": _long(
+        "Pensioentrekkenden;31/12/2021;11001;Aartselaar;Totaal;Totaal;Totaal;Totaal;Totaal;3.456;ok",
+        header=LONG + ";Opmerking",
+    ),
+    "missing_column_2023-06-30.csv": _long(
+        "Pensioentrekkenden;31/12/2021;11001;Aartselaar;Totaal;Totaal;Totaal;Totaal;Totaal",
+        header=LONG.rsplit(";", 1)[0],
+    ),
+    "no_dialect.csv": b"a;b;c\n1;2;3\n",
+    "ambiguous_2023-06-30.csv": (
+        b"Indicator;Referentiedatum;NIS-code;Maand;Maatregel;Aantal\n"
+        b"Pensioentrekkenden;31/12/2021;11001;2021-12;LL;3\n"
+    ),
+    "ragged_row_2023-06-30.csv": _long(
+        *GOOD, "Pensioentrekkenden;31/12/2021;11001;Aartselaar;Vrouw;Totaal;Totaal;Totaal;1.856"
+    ),
+    # codes
+    "unknown_code_2023-06-30.csv": _long(*GOOD, ROW.format(sex="Mann", value="12")),
+    "unknown_indicator_2023-06-30.csv": _long(
+        *GOOD, "Pensioentrekkers;31/12/2021;11001;Aartselaar;Totaal;Totaal;Totaal;Totaal;Totaal;5"
+    ),
+    "unknown_nis_2023-06-30.csv": _long(
+        *GOOD, "Pensioentrekkenden;31/12/2021;11999;Aartselaar;Vrouw;Totaal;Totaal;Totaal;Totaal;12"
+    ),
+    "unknown_municipality_2023-03-31.csv": _podmi(
+        "2022-10;44021;Gent;LL;Totaal;Totaal;Totaal;Totaal;2345",
+        "2022-10;;Gentt;LL;Totaal;Totaal;Totaal;Totaal;12",
+    ),
+    "no_breakdown_2023-03-31.csv": _podmi(
+        "2022-10;44021;Gent;RMI;Totaal;Totaal;Totaal;Totaal;2345",
+        "2022-10;44021;Gent;RMI;Alleenstaande;Totaal;Totaal;Totaal;1200",
+    ),
+    # counts
+    "negative_count_2023-06-30.csv": _long(*GOOD, ROW.format(sex="Vrouw", value="-3")),
+    "non_numeric_2023-06-30.csv": _long(*GOOD, ROW.format(sex="Vrouw", value="12,5")),
+    "empty_count_2023-06-30.csv": _long(*GOOD, ROW.format(sex="Vrouw", value="")),
+    "masked_not_allowed_2023-06-30.csv": _long(*GOOD, ROW.format(sex="Vrouw", value="<5")),
+    "swing_not_allowed_2023-03-31.csv": _podmi(
+        "2022-10;44021;Gent;LL;Totaal;Totaal;Totaal;Totaal;2345",
+        "2022-10;44021;Gent;LL;Alleenstaande;Totaal;Totaal;Totaal;-99997",
+    ),
+    "duplicate_cell_2023-06-30.csv": _long(
+        *GOOD, ROW.format(sex="Vrouw", value="1.856"), ROW.format(sex="Man", value="1.601")
+    ),
+    "cross_duplicate_a_2023-06-30.csv": _long(*GOOD),
+    "cross_duplicate_b_2023-06-30.csv": _long(ROW.format(sex="Man", value="1.599")),
+    # periods
+    "bad_period_2023-06-30.csv": _long(
+        *GOOD, "Pensioentrekkenden;31/13/2021;11001;Aartselaar;Vrouw;Totaal;Totaal;Totaal;Totaal;7"
+    ),
+    "period_not_stock_date_2023-06-30.csv": _long(
+        *GOOD, "Pensioentrekkenden;15/06/2021;11001;Aartselaar;Vrouw;Totaal;Totaal;Totaal;Totaal;7"
+    ),
+    "wide_bad_period_2023-06-30.csv": (
+        (
+            WIDE + ',"20191"\n' + f'"11002","Anvers","{SES}","total","total","total","1","2","3"\n'
+        ).encode("utf-8-sig")
+    ),
+    # vintage
+    "missing_vintage.csv": _long(*GOOD),
+    "bad_vintage_2023-02-30.csv": _long(*GOOD),
+    # encodings
+    "wrong_encoding_2023-03-31.csv": _podmi(
+        "2022-10;44021;Gent;LL;Totaal;Totaal;Totaal;Totaal;2345",
+        "2022-10;;Liège;RMI;Totaal;Totaal;Totaal;Totaal;5678",
+        encoding="cp1252",
+    ),
+    "mixed_encoding_2023-06-30.csv": (
+        LONG
+        + "\n"
+        + "\n".join(GOOD)
+        + "\n"
+        + "Personen met leefloon of financiële hulp;31/12/2021;11001;Aartselaar;Totaal;Totaal;"
+        "Totaal;Totaal;Totaal;5\n"
+    ).encode("utf-8")
+    + "Personen met leefloon of financiële hulp;31/12/2021;11001;Aartselaar;Man;Totaal;Totaal;"
+    "Totaal;Totaal;3\n".encode("cp1252"),
+    # what the file is
+    "empty.csv": b"",
+    "blank_lines.csv": b"\r\n\r\n  \r\n",
+    "header_only_2023-06-30.csv": _long(),
+    "not_really.xlsx": _long(*GOOD),
+    "text.parquet": b"indicator,period,geo,value\npension,2021,11001,3456\n",
+    "garbage.xlsx": b"PK\x03\x04" + bytes(range(256)) * 4,
+    "unsupported.json": b'{"indicator": "pension"}\n',
+}
+
+
+def _barometer(
+    rows: list[list], header: list | None = None, trailer: list[list] | None = None
+) -> bytes:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Barometer"
+    ws.append(["Barometer maatschappelijke integratie"])
+    ws.append(["Leefloon: aantal unieke personen per jaar"])
+    ws.append(["Extractiedatum: 15/03/2023"])
+    ws.append([])
+    ws.append(header or ["NIS-code", "Gemeente", "Categorie", 2017, 2018, 2019])
+    for r in rows:
+        ws.append(r)
+    ws.append([])
+    for r in trailer or [["Bron: POD Maatschappelijke Integratie"]]:
+        ws.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _parquet(drop: str | None = None, truncate: bool = False) -> bytes:
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ksz_reports.schema import CANONICAL_SCHEMA, DIMENSIONS
+
+    cols = {
+        "indicator": ["pension"],
+        "period": ["2021"],
+        "geo": ["11001"],
+        **{d: ["total"] for d in DIMENSIONS},
+        "value": [3456],
+        "source": ["x.csv"],
+        "vintage": [dt.date(2023, 6, 30)],
+    }
+    fields = [f for f in CANONICAL_SCHEMA if f.name != drop]
+    arrays = []
+    for f in fields:
+        if pa.types.is_dictionary(f.type):
+            arrays.append(pa.array(cols[f.name], pa.string()).dictionary_encode())
+        else:
+            arrays.append(pa.array(cols[f.name], f.type))
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_arrays(arrays, schema=pa.schema(fields)), buf)
+    data = buf.getvalue()
+    return data[: len(data) // 2] if truncate else data
+
+
+def _zip_without_workbook() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("readme.txt", "not a workbook")
+    return buf.getvalue()
+
+
+def binary() -> dict[str, bytes]:
+    """The binary files of the corpus."""
+    good = [[44021, "Gent", "Totaal", 4100, 4210, 4302]]
+    return {
+        "xlsx_bad_count.xlsx": _barometer([*good, [11001, "Aartselaar", "Totaal", 30, "abc", 33]]),
+        "xlsx_no_header.xlsx": _barometer(good, header=["Code", "Naam", "Soort", 2017, 2018, 2019]),
+        "xlsx_data_after_table.xlsx": _barometer(
+            good, trailer=[[11001, "Aartselaar", "Totaal", 30, 31, 33]]
+        ),
+        "xlsx_unknown_category.xlsx": _barometer([*good, [44021, "Gent", "Gezinnen", 1, 2, 3]]),
+        "workbook.csv": _barometer(good),
+        "zip_without_workbook.xlsx": _zip_without_workbook(),
+        "parquet_missing_column.parquet": _parquet(drop="value"),
+        "truncated.parquet": _parquet(truncate=True),
+    }
+
+
+def main() -> None:
+    """Write every corpus file."""
+    for name, data in {**TEXT, **binary()}.items():
+        (HERE / name).write_bytes(data)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,235 @@
+"""The bad-input corpus (tests/bad_inputs/): every file → the exact one-line message.
+
+For each file: ``validate`` reports exactly that problem, ``read_export`` raises
+:class:`InputError` with it, and ``ingest`` into a folder that holds a previous good dataset
+raises it too, leaving that dataset byte-identical and writing nothing else.
+The corpus is written by tests/bad_inputs/make_corpus.py (outputs committed).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ksz_reports.dataset import ingest
+from ksz_reports.errors import InputError
+from ksz_reports.exports import read_export, validate
+
+CORPUS = Path(__file__).parent / "bad_inputs"
+GOOD = Path(__file__).parent / "data" / "exports" / "ksz_dwh_long_2023-06-30.csv"
+
+SEPARATORS = "thousands separator: '.', space, no-break space, narrow no-break space"
+
+#: file → the exact message (file names are relative: the tests run inside the corpus folder).
+CASES: dict[str, str] = {
+    # columns and dialects
+    "unknown_column_2023-06-30.csv": "unknown_column_2023-06-30.csv, row 1, column 'Opmerking': unknown column for dialect "
+    "ksz_dwh_long. Remove the column, or add its name to columns or ignore_columns in "
+    "config/dialects/ksz_dwh_long.yaml.",
+    "missing_column_2023-06-30.csv": "missing_column_2023-06-30.csv, row 1: missing required column 'Aantal' (value) for "
+    "dialect ksz_dwh_long. Add the column (also accepted: 'Nombre'); header seen: "
+    "'Indicator', 'Referentiedatum', 'NIS-code', 'Gemeente', 'Geslacht', 'Leeftijdsklasse', "
+    "'Positie in het huishouden', 'Herkomst', 'Nationaliteit'.",
+    "no_dialect.csv": "no_dialect.csv, row 1: no dialect fits the header (tried ksz_dwh_long, ksz_dwh_wide, "
+    "podmi_monthly). Header seen: 'a', 'b', 'c'. Check the column names (docs/dialects.md) "
+    "or add a dialect in config/dialects/.",
+    "ambiguous_2023-06-30.csv": "ambiguous_2023-06-30.csv, row 1: ambiguous export: the header fits dialects "
+    "ksz_dwh_long, podmi_monthly equally. Header seen: 'Indicator', 'Referentiedatum', "
+    "'NIS-code', 'Maand', 'Maatregel', 'Aantal'. Pass the dialect explicitly, or rename the "
+    "file after its dialect.",
+    "ragged_row_2023-06-30.csv": "ragged_row_2023-06-30.csv, row 4: 9 fields where the header has 10. Check the separator "
+    "(';') and the quotes of this line.",
+    "parquet_missing_column.parquet": "parquet_missing_column.parquet: missing required column 'value' (value) for dialect "
+    "canonical_parquet. Add the column; header seen: 'indicator', 'period', 'geo', 'sex', "
+    "'age_class', 'household_type', 'origin', 'nationality_group', 'ses_position', "
+    "'family_category', 'source', 'vintage'.",
+    "xlsx_no_header.xlsx": "xlsx_no_header.xlsx: no header row with the columns of dialect podmi_barometer_xlsx in "
+    "the first 30 rows of sheet 'Barometer'. Check the column names (see docs/dialects.md).",
+    "xlsx_data_after_table.xlsx": "xlsx_data_after_table.xlsx, row 8: a data row after the empty row that ends the table. "
+    "Remove the empty row 7 (only footnotes may follow the table).",
+    # codes
+    "unknown_code_2023-06-30.csv": "unknown_code_2023-06-30.csv, row 4, column 'Geslacht': unknown sex code 'Mann'. Closest "
+    "known codes: M (Man), F (Vrouw). Use a code or label of config/codes.yaml, or map it in "
+    "value_maps.sex of config/dialects/ksz_dwh_long.yaml.",
+    "xlsx_unknown_category.xlsx": "xlsx_unknown_category.xlsx, row 7, column 'Categorie': unknown family_category code "
+    "'Gezinnen'. Closest known codes: COH (Samenwonende), FAM (Met gezin ten laste). Use a "
+    "code or label of config/codes.yaml, or map it in value_maps.family_category of "
+    "config/dialects/podmi_barometer_xlsx.yaml.",
+    "unknown_indicator_2023-06-30.csv": "unknown_indicator_2023-06-30.csv, row 4, column 'Indicator': unknown indicator "
+    "'Pensioentrekkers'. Did you mean: pension (Pensioentrekkenden)? Use an indicator id or "
+    "label of config/indicators.yaml, or map it in indicator.values of "
+    "config/dialects/ksz_dwh_long.yaml.",
+    "unknown_nis_2023-06-30.csv": "unknown_nis_2023-06-30.csv, row 4, column 'NIS-code': unknown NIS code '11999'. Did you "
+    "mean: Schilde (11039), Mortsel (11029), Brecht (11009)? Give the 5-digit NIS code of a "
+    "municipality.",
+    "unknown_municipality_2023-03-31.csv": "unknown_municipality_2023-03-31.csv, row 3, column 'OCMW': unknown municipality "
+    "'Gentt'. Did you mean: Gent (44021), Genk (71016), Geetbets (24028), Jette (21010)? "
+    "Give the NIS code, or the Dutch or French name.",
+    "no_breakdown_2023-03-31.csv": "no_breakdown_2023-03-31.csv, row 3, column 'Categorie': indicator 'rmi' has no "
+    "breakdown by family_category (value 'SGL'). Write 'Totaal' (total) for "
+    "family_category, or add family_category to the indicator's dimensions in "
+    "config/indicators.yaml.",
+    # counts
+    "negative_count_2023-06-30.csv": "negative_count_2023-06-30.csv, row 4, column 'Aantal': negative count '-3'. A number of "
+    "persons is never negative; a masked cell is written as one of the dialect's masked "
+    "tokens ('x').",
+    "non_numeric_2023-06-30.csv": "non_numeric_2023-06-30.csv, row 4, column 'Aantal': not a count: '12,5'. Write a whole "
+    f"number of persons ({SEPARATORS}), or a masked token ('x').",
+    "xlsx_bad_count.xlsx": "xlsx_bad_count.xlsx, row 7, column '2018': not a count: 'abc'. Write a whole number of "
+    f"persons ({SEPARATORS}), or a masked token ('<5', '-99997', '-99999', '-99998', "
+    "'-99996').",
+    "empty_count_2023-06-30.csv": "empty_count_2023-06-30.csv, row 4, column 'Aantal': empty count. Write 0, or a masked "
+    "token ('x').",
+    "masked_not_allowed_2023-06-30.csv": "masked_not_allowed_2023-06-30.csv, row 4, column 'Aantal': masked token '<5' is not "
+    "allowed by dialect ksz_dwh_long. This dialect masks with: 'x'. Fix the file, or add the "
+    "token to numbers.masked in config/dialects/ksz_dwh_long.yaml.",
+    "swing_not_allowed_2023-03-31.csv": "swing_not_allowed_2023-03-31.csv, row 3, column 'Aantal': masked token '-99997' is not "
+    "allowed by dialect podmi_monthly. This dialect masks with: '<5'. Fix the file, or add "
+    "the token to numbers.masked in config/dialects/podmi_monthly.yaml.",
+    "duplicate_cell_2023-06-30.csv": "duplicate_cell_2023-06-30.csv, row 5: duplicate cell with two different values: 1601 "
+    "here and 1600 in row 3 (indicator pension, period 2021, geo 11001, sex M; vintage "
+    "2023-06-30). Keep one of the two rows.",
+    # periods
+    "bad_period_2023-06-30.csv": "bad_period_2023-06-30.csv, row 4, column 'Referentiedatum': unparseable period "
+    "'31/13/2021'. Write it as the dialect expects, e.g. 31/12/2021 or 2021-12-31.",
+    "period_not_stock_date_2023-06-30.csv": "period_not_stock_date_2023-06-30.csv, row 4, column 'Referentiedatum': period "
+    "'15/06/2021' does not fit indicator 'pension', which is yearly. A yearly stock is dated "
+    "31/12 (or a quarter end), a monthly measure is a month.",
+    "wide_bad_period_2023-06-30.csv": "wide_bad_period_2023-06-30.csv, row 1, column '20191': a period column whose header is "
+    "not a period. Write the period as the dialect expects, e.g. 2021 or 31/12/2021.",
+    # vintage
+    "missing_vintage.csv": "missing_vintage.csv: missing vintage (extraction date): no date in the file name. Pass "
+    "--vintage YYYY-MM-DD, or name the file ksz_dwh_long_<YYYY-MM-DD>.csv.",
+    "bad_vintage_2023-02-30.csv": "bad_vintage_2023-02-30.csv: the date '2023-02-30' in the file name is not a date. Name "
+    "the file <dialect>_<YYYY-MM-DD>.<ext>.",
+    # encodings
+    "wrong_encoding_2023-03-31.csv": "wrong_encoding_2023-03-31.csv, row 3, column 'OCMW': cannot decode 'Liège' as utf-8 "
+    "(the encodings of dialect podmi_monthly). Save the file as UTF-8, or add its encoding "
+    "to csv.encodings in config/dialects/podmi_monthly.yaml.",
+    "mixed_encoding_2023-06-30.csv": "mixed_encoding_2023-06-30.csv, row 5, column 'Indicator': mixed text encodings: "
+    "'Personen met leefloon of financiële hulp' is not utf-8 like other text of the file. "
+    "Save the whole file in one encoding (UTF-8).",
+    # what the file is
+    "empty.csv": "empty.csv: empty file (0 bytes). Export the data again.",
+    "blank_lines.csv": "blank_lines.csv: empty file (only blank lines). Export the data again.",
+    "header_only_2023-06-30.csv": "header_only_2023-06-30.csv, row 1: no data rows below the header. Export the data "
+    "again (the file holds only the header).",
+    "not_really.xlsx": "not_really.xlsx: the extension says .xlsx but the content is text (a CSV file?). Give "
+    "it the .csv extension.",
+    "workbook.csv": "workbook.csv: the extension says .csv but the content is a ZIP archive (an Excel .xlsx "
+    "workbook?). Give it the .xlsx extension.",
+    "text.parquet": "text.parquet: the extension says .parquet but the content is text (a CSV file?). Give "
+    "it the .csv extension.",
+    "garbage.xlsx": "garbage.xlsx: damaged ZIP archive: not a readable .xlsx workbook. Export or download "
+    "the workbook again.",
+    "zip_without_workbook.xlsx": "zip_without_workbook.xlsx: a ZIP archive without an Excel workbook inside (no "
+    "xl/workbook.xml). Give an .xlsx workbook saved by Excel or LibreOffice.",
+    "truncated.parquet": "truncated.parquet: truncated Parquet file (no PAR1 footer). Copy or export the file "
+    "again.",
+    "unsupported.json": "unsupported.json: unsupported file type '.json'. Exports are read from .csv, .parquet, "
+    ".pq, .tsv, .txt, .xlsm, .xlsx.",
+}
+
+#: Problems that need several files: (files, message).
+MULTI: dict[str, tuple[list[str], str]] = {
+    "cross_file_duplicate": (
+        ["cross_duplicate_a_2023-06-30.csv", "cross_duplicate_b_2023-06-30.csv"],
+        "cross_duplicate_b_2023-06-30.csv, row 2: duplicate cell with two different values: "
+        "1599 here and 1600 in cross_duplicate_a_2023-06-30.csv row 3 (indicator pension, period "
+        "2021, geo 11001, sex M; vintage 2023-06-30). Keep one of the two files, or give them "
+        "their own vintages.",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def good_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A previous good dataset, ingested once; each test works on a copy."""
+    out = tmp_path_factory.mktemp("good") / "data"
+    ingest([GOOD], out)
+    return out
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def _check_ingest(files: list[str], message: str, good_dataset: Path, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    out = work / "data"
+    shutil.copytree(good_dataset, out)
+    before = _snapshot(work)
+    with pytest.raises(InputError) as info:
+        ingest(files, out)
+    assert str(info.value) == message
+    assert _snapshot(work) == before  # the previous dataset byte-identical, nothing else written
+
+
+def test_corpus_size_and_coverage() -> None:
+    """≥ 25 bad files, each one in the table (no untested file, no missing file)."""
+    files = {p.name for p in CORPUS.iterdir() if p.is_file() and p.suffix != ".py"}
+    covered = set(CASES) | {f for fs, _msg in MULTI.values() for f in fs}
+    assert len(files) >= 25
+    assert files == covered
+
+
+def test_text_corpus_matches_generator() -> None:
+    """The committed text files are what make_corpus.py writes (no silent drift)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_corpus", CORPUS / "make_corpus.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name, data in module.TEXT.items():
+        assert (CORPUS / name).read_bytes() == data, name
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_input(
+    name: str, good_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message = CASES[name]
+    monkeypatch.chdir(CORPUS)
+    # validate reports it (and only it), without raising
+    report = validate([name])
+    assert not report.ok
+    assert [p["text"] for p in report.problems] == [message]
+    assert report.files[0].problems[0]["text"] == message
+    # read_export raises it
+    with pytest.raises(InputError) as info:
+        read_export(name)
+    assert str(info.value) == message
+    assert info.value.file == name
+    # ingest raises it and leaves the previous dataset as it was
+    _check_ingest([name], message, good_dataset, tmp_path)
+
+
+@pytest.mark.parametrize("case", sorted(MULTI))
+def test_bad_input_across_files(
+    case: str, good_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files, message = MULTI[case]
+    monkeypatch.chdir(CORPUS)
+    for f in files:  # each file alone is fine
+        assert validate([f]).ok
+    report = validate(files)
+    assert [p["text"] for p in report.problems] == [message]
+    _check_ingest(files, message, good_dataset, tmp_path)
+
+
+def test_validate_goes_on_after_a_bad_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """validate never raises for data: one problem per bad file, good files still counted."""
+    monkeypatch.chdir(CORPUS)
+    report = validate(["empty.csv", str(GOOD), "unknown_nis_2023-06-30.csv"])
+    assert [p["text"] for p in report.problems] == [
+        CASES["empty.csv"],
+        CASES["unknown_nis_2023-06-30.csv"],
+    ]
+    assert [f.ok for f in report.files] == [False, True, False]
+    assert report.files[1].cells == 9
+    codes = [p["code"] for p in report.problems]
+    assert codes == ["empty-file", "unknown-nis"]
