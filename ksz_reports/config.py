@@ -211,8 +211,10 @@ class StatisticsSettings(_Strict):
 
 
 class PublicationSettings(_Strict):
-    breakdown_periods: int = Field(default=2, ge=1)
-    months: bool = True
+    breakdown_periods: int = Field(default=1, ge=1)
+    breakdown_levels: list[Literal["municipality", "arrondissement", "province", "region",
+                                   "country"]] = ["municipality", "region"]
+    months: bool = False
 
 
 class ReportSettings(_Strict):

@@ -16,10 +16,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .config import Config, default_config
-from .schema import DIMENSIONS, KEY_COLUMNS, TOTAL, months_of, period_end
+from .schema import KEY_COLUMNS, as_str, is_total, months_of, period_end
 
 KEPT = "kept"
 UNSTABLE_LAG = "unstable_lag"
@@ -59,11 +60,8 @@ class CutoffReport:
         return self.rows.astype(object).where(self.rows.notna(), None).to_dict("records")
 
 
-def _is_total(frame: pd.DataFrame) -> pd.Series:
-    mask = pd.Series(True, index=frame.index)
-    for d in DIMENSIONS:
-        mask &= frame[d].astype(str) == TOTAL
-    return mask
+def _is_total(frame: pd.DataFrame) -> np.ndarray:
+    return is_total(frame)
 
 
 def apply_cutoffs(
@@ -77,14 +75,21 @@ def apply_cutoffs(
     config = config or default_config()
     if frame.empty:
         return frame.copy(), CutoffReport(pd.DataFrame(columns=["indicator", "period", "status"]))
-    df = frame.copy()
-    for col in ("indicator", "period", "geo"):
-        df[col] = df[col].astype(str)
-    df["vintage"] = pd.to_datetime(df["vintage"]).dt.date
+    df = frame.assign(
+        indicator=as_str(frame["indicator"]), period=as_str(frame["period"]),
+        vintage=pd.to_datetime(frame["vintage"]).dt.date)
 
-    # One value per cell: the latest vintage that has it.
-    df = df.sort_values([*KEY_COLUMNS, "vintage"], kind="stable")
-    latest = df.drop_duplicates(list(KEY_COLUMNS), keep="last")
+    # One value per cell: the latest vintage that has it. Only (indicator, period) groups that
+    # occur in several vintages need the (costly) deduplication.
+    n_vintages = df.groupby(["indicator", "period"])["vintage"].nunique()
+    multi = [f"{i}|{p}" for i, p in n_vintages[n_vintages > 1].index]
+    in_multi = (df["indicator"] + "|" + df["period"]).isin(multi).to_numpy(dtype=bool)
+    if in_multi.any():
+        several = df[in_multi].sort_values([*KEY_COLUMNS, "vintage"], kind="stable")
+        several = several.drop_duplicates(list(KEY_COLUMNS), keep="last")
+        latest = pd.concat([df[~in_multi], several], ignore_index=True)
+    else:
+        latest = df
 
     totals = df.loc[_is_total(df), ["indicator", "period", "geo", "vintage", "value"]]
     scope = latest.groupby("indicator")["geo"].nunique()

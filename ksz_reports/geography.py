@@ -152,7 +152,7 @@ class Geography:
             base = base[~base["geo"].isin(unknown)]
         out = []
         if "municipality" in levels:
-            out.append(base.assign(level="municipality"))
+            out.append(base.assign(level="municipality", incomplete=False))
         keys = [c for c in base.columns if c not in value_cols]
         for level in levels:
             if level == "municipality":
@@ -160,8 +160,18 @@ class Geography:
             up = base.copy()
             up["geo"] = up["geo"].map(self.parent[level])
             up = up[up["geo"].notna()]
-            out.append(_masked_sum(up, keys, value_cols).assign(level=level))
-        return pd.concat(out, ignore_index=True)
+            summed = _masked_sum(up, keys, value_cols, count=True)
+            # An aggregate is the sum over ALL its municipalities, or it is not available: a
+            # partial export must not publish a partial sum under the region's name.
+            expected = pd.Series(self.parent[level]).value_counts()
+            short = summed["_n"].to_numpy() < summed["geo"].map(expected).to_numpy()
+            for col in value_cols:
+                summed.loc[short, col] = pd.NA
+            summed["incomplete"] = short
+            out.append(summed.drop(columns="_n").assign(level=level))
+        result = pd.concat(out, ignore_index=True)
+        result["incomplete"] = result["incomplete"].fillna(False).astype(bool)
+        return result
 
     def population(self, years: list[int], sexes: list[str], age_classes: list[str],
                    levels: tuple[str, ...] = LEVELS) -> pd.DataFrame:
@@ -188,7 +198,7 @@ class Geography:
             return pd.DataFrame(columns=["year", "geo", "sex", "age_class", "population", "year_used", "level"])
         pop = pd.concat(frames, ignore_index=True)[["year", "year_used", "geo", "sex", "age_class", "value"]]
         out = self.aggregate(pop, levels=levels)
-        return out.rename(columns={"value": "population"}).drop(columns=["level"])
+        return out.rename(columns={"value": "population"}).drop(columns=["level", "incomplete"])
 
 
 def _population_year(reference, year: int, sexes: list[str], age_classes: list[str]) -> pd.DataFrame:
@@ -209,11 +219,14 @@ def _population_year(reference, year: int, sexes: list[str], age_classes: list[s
             columns=["year", "geo", "sex", "age_class", "population"])
 
 
-def _masked_sum(df: pd.DataFrame, keys: list[str], value_cols: tuple[str, ...]) -> pd.DataFrame:
+def _masked_sum(df: pd.DataFrame, keys: list[str], value_cols: tuple[str, ...],
+                count: bool = False) -> pd.DataFrame:
     """Group sums where one missing member makes the sum missing (never read as 0)."""
     g = df.groupby(keys, observed=True, sort=False, dropna=False)
     out = g[list(value_cols)].sum(min_count=1)
     size = g.size()
+    if count:
+        out["_n"] = size
     for col in value_cols:
         masked = g[col].count() != size
         out[col] = out[col].astype("Float64") if df[col].dtype.kind == "f" else out[col].astype("Int64")

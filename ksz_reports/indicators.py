@@ -154,7 +154,8 @@ def compute(
 
     r = config.settings.reliability
     cells["unreliable"] = (population < r.min_denominator) | (count < r.min_count)
-    cells["flag"] = np.where(cells["count"].isna(), "not_available", "")
+    cells["flag"] = np.where(cells["incomplete"], "incomplete",
+                             np.where(cells["count"].isna(), "not_available", ""))
     cells.loc[cells["population"].isna() & cells["count"].notna(), "flag"] = "no_population"
     return cells[list(MEASURE_COLUMNS) + ["population_year_used"]].sort_values(
         ["period", "level", "geo", *DIMENSIONS], kind="stable").reset_index(drop=True)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from . import disclosure
 from .config import Config
-from .geography import Geography
+from .geography import COUNTRY, Geography
 from .indicators import _previous_period
 from .schema import DIMENSIONS, KEY_COLUMNS, TOTAL
 
@@ -35,7 +35,18 @@ def geo_hierarchy(geography: Geography) -> dict[str, list[str]]:
         "nis": t["nis"], "arrondissement_nis": t["arrondissement"],
         "province_nis": t["province"].fillna(""), "region_nis": t["region"],
     })
-    return disclosure.default_geo_hierarchy(frame)
+    hierarchy = disclosure.default_geo_hierarchy(frame)
+    return hierarchy
+
+
+def direct_groups(geography: Geography) -> tuple:
+    """Region → its municipalities and Belgium → all municipalities, directly: breakdowns are
+    published for municipalities and regions only, and an attacker can add municipalities up to
+    their region without the levels in between."""
+    t = geography.table
+    direct = {r: sorted(g["nis"]) for r, g in t.groupby("region")}
+    direct[COUNTRY] = sorted(t["nis"])
+    return (disclosure.GroupRelations("geo", direct, kind="geo_direct"),)
 
 
 @dataclass
@@ -68,7 +79,8 @@ def disclose(measures: pd.DataFrame, geography: Geography, config: Config,
         m[c] = m[c].astype(str)
     cells = m[list(KEY_COLUMNS)].copy()
     cells["value"] = m["count"].astype("Float64")
-    table = disclosure.build_linked_table(cells, geo_hierarchy(geography), groups=extra_groups)
+    table = disclosure.build_linked_table(cells, geo_hierarchy(geography),
+                                          groups=(*direct_groups(geography), *extra_groups))
     settings = config.settings.disclosure
     protection = disclosure.protect(table, threshold=settings.threshold,
                                     secondary=settings.secondary)
@@ -125,22 +137,39 @@ def plan(periods_kept: dict[str, list[str]], config: Config) -> dict[str, dict[s
     return out
 
 
+def one_way(frame: pd.DataFrame) -> pd.Series:
+    """Rows with at most one dimension broken down (the others ``total``)."""
+    broken = np.zeros(len(frame), dtype=np.int64)
+    for d in DIMENSIONS:
+        broken += (frame[d].astype(str) != TOTAL).to_numpy()
+    return pd.Series(broken <= 1, index=frame.index)
+
+
 def build_publication(table: pd.DataFrame, periods_kept: dict[str, list[str]],
                       geography: Geography, config: Config) -> pd.DataFrame:
     """The disclosed measures of every indicator for the whole geography (one disclosure run)."""
     from .indicators import compute
 
+    pub = config.settings.publication
     parts = []
     groups = []
+    rows = table[one_way(table)]
+    totals = rows[is_total_row(rows)]
     for indicator, p in plan(periods_kept, config).items():
         wanted = p["totals"] + p["months"]
         if not wanted:
             continue
-        m = compute(table, indicator, geography, periods=wanted, config=config)
+        mine = rows[(rows["indicator"].astype(str) == indicator)]
+        breakdown_src = mine[mine["period"].astype(str).str[:4].isin(
+            {b[:4] for b in p["breakdowns"]})]
+        src = pd.concat([totals[totals["indicator"].astype(str) == indicator], breakdown_src])
+        src = src.drop_duplicates(list(KEY_COLUMNS))
+        m = compute(src, indicator, geography, periods=wanted, config=config)
         if m.empty:
             continue
-        keep_all = m["period"].isin(p["breakdowns"])
-        parts.append(m[keep_all | is_total_row(m)])
+        keep = is_total_row(m) | (m["period"].isin(p["breakdowns"])
+                                  & m["level"].isin(pub.breakdown_levels))
+        parts.append(m[keep])
         if p["months"]:
             years = {y: [f"{y}-{k:02d}" for k in range(1, 13)] for y in p["totals"]}
             groups.append(disclosure.GroupRelations(

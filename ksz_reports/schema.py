@@ -20,6 +20,7 @@ import calendar
 import datetime as dt
 import re
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -123,3 +124,24 @@ def groupby_masked_sum(frame: pd.DataFrame, by: list[str], value: str = "value")
     out = sums.astype("Int64")
     out[has_mask.to_numpy(dtype=bool)] = pd.NA
     return out.reset_index()
+
+
+def as_str(series: pd.Series) -> pd.Series:
+    """A column as plain Python strings, fast for categoricals (a take on the categories)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        cats = np.asarray(series.cat.categories.astype(str), dtype=object)
+        codes = series.cat.codes.to_numpy()
+        out = cats[codes]
+        if (codes < 0).any():
+            out = out.copy()
+            out[codes < 0] = None
+        return pd.Series(out, index=series.index, name=series.name)
+    return series.astype(str)
+
+
+def is_total(frame: pd.DataFrame, dims: tuple[str, ...] = DIMENSIONS) -> np.ndarray:
+    """Boolean mask of the rows where every dimension of ``dims`` is ``total`` (vectorised)."""
+    mask = np.ones(len(frame), dtype=bool)
+    for d in dims:
+        mask &= (frame[d] == TOTAL).to_numpy(dtype=bool, na_value=False)
+    return mask

@@ -99,6 +99,18 @@ def test_zwijndrecht_moves_to_oost_vlaanderen_in_2025():
     assert g24.parents_of("11056")["province"] == "10000"
     new = g25.successors["11056"]
     assert g25.parents_of(new)["province"] == "40000"
-    rows = _table("pension", "2021", pd.Series({"11056": 500, "46003": 1000, "46013": 700}))
+    # Every 2019-2024 municipality of Oost-Vlaanderen plus Zwijndrecht, one person each.
+    old_members = g24.members("40000") + ["11056"]
+    rows = _table("pension", "2021", pd.Series(1, index=old_members))
     prov = g25.aggregate(rows, levels=("province",)).set_index("geo")["value"]
-    assert prov["40000"] == 2200 and "10000" not in prov.index
+    assert prov["40000"] == len(old_members)
+    assert "10000" not in prov.index
+
+
+def test_an_aggregate_of_a_partial_export_is_not_published():
+    g = Geography("2021-12-31")
+    members = g.members("71000")  # arrondissement Hasselt
+    rows = _table("pension", "2021", pd.Series(10, index=members[:-1]))
+    out = g.aggregate(rows, levels=("arrondissement",)).set_index("geo")
+    assert out.loc["71000", "incomplete"]
+    assert pd.isna(out.loc["71000", "value"])
