@@ -267,6 +267,9 @@ class ReportBuilder:
                               for g in kf["geo"]]
                 key_rows.append(kf)
             tables = {}
+            if ind.id == "ses_position":
+                # the total of all statuses is the population itself: only the statuses are shown
+                mine = mine.iloc[0:0]
             evo = mine[mine["geo"].isin([nis, parents["region"], COUNTRY])
                        & mine["period"].map(lambda p: period_kind(p) == "year")].copy()
             evo["table"] = f"{ind.id}_evolution"
@@ -298,10 +301,11 @@ class ReportBuilder:
                 pm["table"] = f"{ind.id}_map_province"
                 pm["show"] = [("rate",)] * len(pm)
                 maps[f"{ind.id}_province"] = pm
-                bm = munis.copy()
-                bm["table"] = f"{ind.id}_map_belgium"
-                bm["show"] = [("rate",)] * len(bm)
-                maps[f"{ind.id}_belgium"] = bm
+                if ind.id == self.map_indicators[0]:
+                    bm = munis.copy()
+                    bm["table"] = f"{ind.id}_map_belgium"
+                    bm["show"] = [("rate",)] * len(bm)
+                    maps[f"{ind.id}_belgium"] = bm
         scatter = self._scatter()
         return ReportModel(
             nis=nis, name=self.geography.name(nis), at=self.info.at, geography=self.geography,
@@ -330,6 +334,26 @@ class ReportBuilder:
 
     def cells(self, nis: str) -> pd.DataFrame:
         return self.model(nis).cells()
+
+    def warm_up(self, lang: str = "nl") -> None:
+        """Import and initialise matplotlib, WeasyPrint, fonts and CSS once (per worker)."""
+        from .pdf import render_pdf
+
+        render_pdf("<html><body><p>.</p></body></html>")
+        self._renderer(lang)
+
+    def _renderer(self, lang: str):
+        from .render import ReportRenderer
+
+        cache = self.__dict__.setdefault("_renderers", {})
+        if lang not in cache:
+            cache[lang] = ReportRenderer(lang)
+        return cache[lang]
+
+    def render(self, nis: str, out_dir: str | Path, formats=("html", "pdf"), lang: str = "nl",
+               timings: dict | None = None) -> list[Path]:
+        """Write ``out_dir/NNNNN/`` (report.html, report.pdf, cells.csv[, tables.xlsx])."""
+        return self._renderer(lang).render(self.model(nis), Path(out_dir), formats, timings)
 
     def report_hash(self, nis: str, formats=("html", "pdf"), lang: str = "nl") -> str:
         """Hash of everything the report depends on: its cells, the publication's metadata that
