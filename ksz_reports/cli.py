@@ -201,6 +201,98 @@ def compare(ctx: click.Context, data: Path, indicator: str, level: str, period: 
         click.echo(text, nl=False)
 
 
+def _formats(text: str) -> tuple[str, ...]:
+    from .render import FORMATS
+
+    formats = tuple(f.strip() for f in text.split(",") if f.strip())
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise click.BadParameter(f"choose from {', '.join(FORMATS)} (comma-separated)",
+                                 param_hint="--format")
+    return formats
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("municipality")
+@click.option("--data", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Dataset folder written by `ingest`.")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder; the report goes to OUT/NNNNN/.")
+@click.option("--format", "fmt", default="html,pdf", show_default=True,
+              help="Comma-separated: html, pdf, xlsx (cells.csv is always written).")
+@click.option("--lang", default="nl", show_default=True, type=click.Choice(["nl", "fr", "en"]))
+@click.pass_context
+def report(ctx: click.Context, municipality: str, data: Path, out: Path, fmt: str,
+           lang: str) -> None:
+    """Render the report of one municipality (a NIS code or a name) as HTML and PDF.
+
+    Small-cell suppression is decided for all municipalities together (stored in
+    OUT/.publication/ and reused), so the report agrees with every other report of OUT.
+
+    \b
+    Examples:
+      ksz-reports report Gent --data data --out reports
+      ksz-reports report 46021 --data data --out reports --format html,pdf,xlsx --lang fr
+    """
+    from .report import render_report
+
+    for path in render_report(data, municipality, out, formats=_formats(fmt), lang=lang,
+                              config=_config(ctx)):
+        click.echo(str(path))
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--data", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Dataset folder written by `ingest`.")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (reports, manifest.json, index.html).")
+@click.option("--all", "all_", is_flag=True, help="Every municipality (the default).")
+@click.option("--region", default=None, help="Only the municipalities of this region (NIS code).")
+@click.option("--province", default=None, help="Only this province (NIS code).")
+@click.option("--municipalities", "listfile", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A file with one NIS code or name per line.")
+@click.option("--format", "fmt", default="html,pdf", show_default=True,
+              help="Comma-separated: html, pdf, xlsx (cells.csv is always written).")
+@click.option("--lang", default="nl", show_default=True, type=click.Choice(["nl", "fr", "en"]))
+@click.option("--jobs", default=2, show_default=True, type=click.IntRange(min=0),
+              help="Worker processes (0: one per CPU, 1: in this process).")
+@click.option("--shard", default=None, help="K/N: render the K-th of N deterministic parts.")
+@click.option("--force", is_flag=True, help="Render every report again, changed or not.")
+@click.option("--quiet", is_flag=True, help="Print only errors.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary at the end.")
+@click.pass_context
+def batch(ctx: click.Context, data: Path, out: Path, all_: bool, region: str | None,
+          province: str | None, listfile: Path | None, fmt: str, lang: str, jobs: int,
+          shard: str | None, force: bool, quiet: bool, as_json: bool) -> None:
+    """Render the reports of many municipalities: parallel, incremental, safe to kill.
+
+    Exit code 0 when every report is done, 1 when some failed (the others are rendered),
+    3 when another batch holds OUT's lock.
+
+    \b
+    Examples:
+      ksz-reports batch --data data --out reports --all --jobs 2
+      ksz-reports batch --data data --out reports --province 40000 --format html,pdf,xlsx
+      ksz-reports batch --data data --out /shared/reports --all --shard 1/2
+    """
+    from .batch import run_batch
+    from .errors import UsageError
+
+    chosen = [x for x in (all_ or None, region, province, listfile) if x]
+    if len(chosen) > 1:
+        raise UsageError("choose one of --all, --region, --province, --municipalities")
+    scope = region or province
+    if listfile is not None:
+        scope = [line.strip() for line in listfile.read_text(encoding="utf-8").splitlines()
+                 if line.strip() and not line.startswith("#")]
+    result = run_batch(data, out, scope=scope, formats=_formats(fmt), lang=lang, jobs=jobs,
+                       shard=shard, force=force, quiet=quiet, json_summary=as_json,
+                       config=_config(ctx), command=" ".join(sys.argv))
+    if result.exit_code:
+        ctx.exit(result.exit_code)
+
+
 @cli.command(context_settings=CONTEXT)
 @click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the audit report as JSON.")
@@ -215,9 +307,9 @@ def audit(ctx: click.Context, out: Path, as_json: bool) -> None:
     Example:
       ksz-reports audit reports/
     """
-    from .audit import audit_dir
+    from .publication import audit_output
 
-    report = audit_dir(out, threshold=_config(ctx).settings.disclosure.threshold)
+    report = audit_output(out, _config(ctx))
     if as_json:
         _echo_json(report.to_dict())
     else:

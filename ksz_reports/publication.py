@@ -179,3 +179,19 @@ def build_publication(table: pd.DataFrame, periods_kept: dict[str, list[str]],
         return pd.DataFrame()
     measures = pd.concat(parts, ignore_index=True)
     return disclose(measures, geography, config, extra_groups=tuple(groups))
+
+
+def audit_output(out, config: Config, at=None):
+    """Audit every ``cells.csv`` under ``out`` with the relations of the publication's geography
+    (the hierarchy of its reference date and the direct region/Belgium sums)."""
+    import json
+    from pathlib import Path
+
+    from .audit import audit_dir
+
+    meta = Path(out) / ".publication" / "meta.json"
+    if at is None and meta.exists():
+        at = json.loads(meta.read_text(encoding="utf-8")).get("at")
+    geography = Geography(at)
+    return audit_dir(out, threshold=config.settings.disclosure.threshold,
+                     hierarchy=geo_hierarchy(geography), groups=direct_groups(geography))

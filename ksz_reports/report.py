@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .atomic import atomic_dir, write_bytes
+from .atomic import atomic_dir
 from .config import Config, Indicator, default_config
-from .errors import InputError, NotFoundError
+from .errors import NotFoundError
 from .geography import COUNTRY, Geography
 from .resources import templates_dir
-from .schema import DIMENSIONS, TOTAL, period_end, period_kind
+from .schema import DIMENSIONS, TOTAL, period_kind
 
 CELL_COLUMNS = ["table", "indicator", "period", "geo", *DIMENSIONS, "kind", "value", "flag"]
 PUBLICATION_DIR = ".publication"
@@ -369,11 +369,20 @@ class ReportBuilder:
         return h.hexdigest()
 
 
-def check_nis(text: str, at) -> str:
-    """A NIS code or a name → the NIS code on the geography of ``at`` (typos get suggestions)."""
+def render_report(data: str | Path, municipality: str, out: str | Path, *,
+                  formats=("html", "pdf"), lang: str = "nl", config: Config | None = None,
+                  at=None) -> list[Path]:
+    """One report, ad hoc: ``municipality`` (a NIS code or a name) from dataset ``data`` into
+    ``out/NNNNN/``. The publication of ``out`` is prepared (or reused) first, so an ad-hoc report
+    shows the same numbers as a batch into the same folder; the folder's lock is held meanwhile."""
     from . import reference
+    from .lock import BatchLock
 
-    try:
-        return reference.lookup(text, at=at).nis
-    except InputError:
-        raise
+    config = config or default_config()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with BatchLock(out / ".lock", command=f"report {municipality}"):
+        info = prepare_publication(data, out, config, at)
+        nis = reference.lookup(municipality, at=info.at).nis
+        builder = ReportBuilder(info, config)
+        return builder.render(nis, out, formats=formats, lang=lang)
