@@ -271,7 +271,7 @@ class ReportBuilder:
                 # the total of all statuses is the population itself: only the statuses are shown
                 mine = mine.iloc[0:0]
             evo = mine[mine["geo"].isin([nis, parents["region"], COUNTRY])
-                       & mine["period"].map(lambda p: period_kind(p) == "year")].copy()
+                       & mine["period"].map(lambda p: period_kind(p) == "year").astype(bool)].copy()
             evo["table"] = f"{ind.id}_evolution"
             evo["show"] = [("rate",)] * len(evo)
             tables["evolution"] = evo

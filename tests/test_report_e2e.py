@@ -1,0 +1,162 @@
+"""End to end: sample → dataset → publication → report (HTML, PDF, cells.csv) → audit.
+
+To stay fast the dataset is the sample cut to province Limburg (70000, 42 municipalities):
+aggregates above the province are then incomplete and shown as such, which the report must handle
+too. One PDF render costs about 10–20 s, so the renders are shared by the tests of this module.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from pypdf import PdfReader
+
+from ksz_reports import formatting
+from ksz_reports.geography import Geography
+from ksz_reports.report import ReportBuilder, prepare_publication
+
+pytestmark = pytest.mark.slow
+
+NIS = "71022"  # Hasselt
+PROVINCE = "70000"
+
+
+@pytest.fixture(scope="module")
+def limburg_data(sample_data: Path, tmp_path_factory) -> Path:
+    members = set(Geography("2021-12-31").members(PROVINCE))
+    out = tmp_path_factory.mktemp("limburg") / "data"
+    out.mkdir()
+    table = pq.read_table(sample_data / "canonical.parquet")
+    keep = pd.Series(table.column("geo").to_pylist()).isin(members).to_numpy()
+    pq.write_table(table.filter(keep), out / "canonical.parquet")
+    shutil.copy(sample_data / "ingest.json", out / "ingest.json")
+    return out
+
+
+@pytest.fixture(scope="module")
+def rendered(limburg_data: Path, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("reports")
+    cmd = [sys.executable, "-m", "ksz_reports.cli", "report", "Hasselt", "--data", str(limburg_data),
+           "--out", str(out), "--format", "html,pdf,xlsx"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(out / NIS / f) for f in
+                                     ("cells.csv", "report.html", "report.pdf", "tables.xlsx")]
+    return out
+
+
+def _cells(out: Path) -> pd.DataFrame:
+    return pd.read_csv(out / NIS / "cells.csv", dtype=str, keep_default_na=False)
+
+
+def test_cells_csv_has_the_contract_columns(rendered):
+    cells = _cells(rendered)
+    assert list(cells.columns) == [
+        "table", "indicator", "period", "geo", "sex", "age_class", "household_type", "origin",
+        "nationality_group", "ses_position", "family_category", "kind", "value", "flag"]
+    assert set(cells["kind"]) <= {"count", "population", "rate_per_1000", "share_pct",
+                                  "growth_pct", "avg_monthly_growth_pct", "index", "ci_low",
+                                  "ci_high"}
+    hidden = cells[cells["value"] == ""]
+    assert (hidden["flag"] != "").all()  # a blank value always says why
+    assert {"suppressed", "secondary"} & set(cells["flag"])  # small cells exist in Limburg
+
+
+def test_pdf_text_has_the_municipality_rates_and_the_suppression_symbol(rendered):
+    pdf = PdfReader(rendered / NIS / "report.pdf")
+    text = "\n".join(page.extract_text() for page in pdf.pages)
+    assert "Hasselt" in text
+    assert re.search(r"\b\d{1,3},\d\b", text)  # rates with a decimal comma
+    cells = _cells(rendered)
+    rate = cells[(cells["table"] == "key_figures") & (cells["indicator"] == "ll")
+                 & (cells["geo"] == NIS) & (cells["kind"] == "rate_per_1000")]["value"].iloc[0]
+    assert formatting.fmt_rate(float(rate), "nl") in text
+    notes = formatting.flag_footnotes(["suppressed"], "nl")
+    assert notes[0].text.split()[0] in text  # the footnote explaining the symbol
+    assert " x " in text or "\nx\n" in text or "x\n" in text
+
+
+def test_pdf_is_tagged_with_our_font_embedded(rendered):
+    pdf = PdfReader(rendered / NIS / "report.pdf")
+    assert "/StructTreeRoot" in pdf.trailer["/Root"]
+    assert pdf.trailer["/Root"].get("/Lang") == "nl"
+    fonts = {}
+    for page in pdf.pages:
+        for font in page["/Resources"].get("/Font", {}).values():
+            font = font.get_object()
+            descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+            fonts[str(font["/BaseFont"])] = descriptor
+    # the shipped DejaVu subset (named KSZ-Sans), embedded as TrueType in every font
+    assert fonts and all(name.split("+")[1].startswith("KSZ-Sans") for name in fonts)
+    assert all("/FontFile2" in d for d in fonts.values())
+
+
+def test_html_is_self_contained(rendered):
+    html = (rendered / NIS / "report.html").read_text(encoding="utf-8")
+    assert "Hasselt" in html
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|file:|//)""", html)
+    assert "@import" not in html
+
+
+def test_every_number_in_the_html_tables_is_a_published_cell(rendered):
+    html = (rendered / NIS / "report.html").read_text(encoding="utf-8")
+    cells = _cells(rendered)
+    shown = set()
+    for value, kind in zip(cells["value"], cells["kind"], strict=True):
+        if value == "":
+            continue
+        v = float(value)
+        if kind in ("count", "population"):
+            shown.add(formatting.fmt_count(int(formatting.round_half_up(v, 0)), "nl"))
+        else:
+            shown.add(formatting.fmt_value(v, kind, "nl"))
+    numbers = re.findall(r'<td class="num[^"]*">(?:<abbr[^>]*>)?\(?([−+\-]?[\d.]+(?:,\d+)?)\)?<',
+                         html)
+    assert numbers, "no numbers found in the tables"
+    missing = sorted({n for n in numbers if n not in shown})
+    assert missing == []
+
+
+def test_tables_xlsx_has_the_same_cells(rendered):
+    sheets = pd.read_excel(rendered / NIS / "tables.xlsx", sheet_name=None, dtype=str)
+    assert sum(len(s) for s in sheets.values()) == len(_cells(rendered))
+
+
+def test_audit_of_the_output_is_clean(rendered):
+    result = subprocess.run([sys.executable, "-m", "ksz_reports.cli", "audit", str(rendered),
+                             "--json"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["ok"] is True
+
+
+def test_rendering_twice_gives_identical_bytes(rendered, limburg_data, tmp_path):
+    info = prepare_publication(limburg_data, rendered)  # reused, not recomputed
+    builder = ReportBuilder(info)
+    builder.render(NIS, tmp_path, formats=("html", "pdf"))
+    for name in ("report.html", "report.pdf", "cells.csv"):
+        assert (tmp_path / NIS / name).read_bytes() == (rendered / NIS / name).read_bytes(), name
+
+
+def test_a_hostile_label_is_escaped_and_nothing_is_fetched(rendered, tmp_path):
+    builder = ReportBuilder(rendered / ".publication")
+    hostile = '<img src="file:///etc/passwd"><script>alert(1)</script>'
+    for lang in ("nl", "fr", "en"):
+        builder.geography.names[lang][NIS] = hostile
+    builder.render(NIS, tmp_path, formats=("html",))
+    html = (tmp_path / NIS / "report.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)" not in html and '<img src="file:///etc/passwd">' not in html
+    assert "&lt;img src=&#34;file:///etc/passwd&#34;&gt;" in html or "&lt;img" in html
+    from ksz_reports.pdf import render_pdf, strict_url_fetcher
+
+    fetcher = strict_url_fetcher()
+    render_pdf(f"<html><body><p>{hostile}</p><img src='file:///etc/passwd'></body></html>",
+               fetcher=fetcher)
+    assert any("passwd" in str(b) for b in fetcher.blocked)
