@@ -13,6 +13,8 @@ cutoffs of :mod:`ksz_reports.cutoffs`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from functools import cached_property
 from pathlib import Path
 
@@ -75,10 +77,41 @@ class KszData:
         geography = self.geography(at)
         key = geography.at
         if key not in self._publications:
-            kept = self.cutoffs.kept
-            periods = {i: sorted(g["period"].astype(str)) for i, g in kept.groupby("indicator")}
-            self._publications[key] = build_publication(self.table, periods, geography, self.config)
+            cached = self._cache_path(geography)
+            if cached.exists():
+                pub = pd.read_parquet(cached)
+                pub.attrs["disclosure"] = json.loads(cached.with_suffix(".json").read_text())
+            else:
+                kept = self.cutoffs.kept
+                periods = {i: sorted(g["period"].astype(str)) for i, g in kept.groupby("indicator")}
+                pub = build_publication(self.table, periods, geography, self.config)
+                self._store(cached, pub)
+            self._publications[key] = pub
         return self._publications[key]
+
+    def _cache_path(self, geography: Geography) -> Path:
+        """Where the publication of this dataset, configuration, population and version is cached
+        (inside the dataset folder, which ``ingest`` replaces as a whole)."""
+        from . import __version__, reference
+        from .report import dataset_hash
+
+        blob = json.dumps([dataset_hash(self.path), self.config.hash, __version__,
+                           str(geography.at), reference.population_sources()],
+                          sort_keys=True, default=str)
+        digest = hashlib.sha256(blob.encode()).hexdigest()[:20]
+        return self.path / ".cache" / f"publication-{digest}.parquet"
+
+    @staticmethod
+    def _store(path: Path, pub: pd.DataFrame) -> None:
+        from .atomic import atomic_path, write_text
+
+        try:
+            write_text(path.with_suffix(".json"), json.dumps(pub.attrs.get("disclosure", {}),
+                                                             default=str))
+            with atomic_path(path) as tmp:  # last: its presence means the cache is complete
+                pub.to_parquet(tmp, index=False)
+        except OSError:  # a read-only dataset folder: no cache, same numbers
+            pass
 
     def geography(self, at=None) -> Geography:
         """The geography of ``at``; default the reference date of the latest kept period."""

@@ -43,6 +43,7 @@ def atomic_path(destination: str | Path, suffix: str = "") -> Iterator[Path]:
     )
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; an output is as readable as any
     try:
         yield tmp_path
         with contextlib.suppress(OSError), open(tmp_path, "rb+") as fh:

@@ -539,12 +539,20 @@ def audit_dir(
     min_width: float | None = None,
     exact: bool = True,
 ) -> AuditReport:
-    """Audit every ``*/cells.csv`` under ``outdir`` as one publication (see :func:`audit_cells`).
+    """Audit every ``cells.csv`` under ``outdir`` (hidden folders excepted) as one publication
+    (see :func:`audit_cells`). No cells.csv at all is a usage error: a wrong path must not pass.
 
     A malformed ``cells.csv`` raises :class:`InputError` with file, row and column.
     """
     t0 = time.perf_counter()
-    paths = sorted(Path(outdir).glob("*/cells.csv"))
+    root = Path(outdir)
+    paths = sorted(p for p in root.rglob("cells.csv")
+                   if not any(part.startswith(".") for part in p.relative_to(root).parts))
+    if not paths:
+        from .errors import UsageError
+
+        raise UsageError(f"{outdir}: no cells.csv found; give the output folder of "
+                         "`ksz-reports report` or `ksz-reports batch`")
     frames = [read_cells_csv(p) for p in paths]
     if frames:
         cells = pd.concat(frames, ignore_index=True)

@@ -13,12 +13,15 @@ One function per chart family, all with the same contract:
   used (for the symbol footnotes) and the list of what was plotted.
 
 Numbers on axes and labels come from :mod:`ksz_reports.formatting` (the tick formatter is built
-from the same functions as the table cells). Text is drawn with the shipped DejaVu Sans
+from the same functions as the table cells). Text is laid out with the shipped DejaVu Sans
 (``templates/fonts``), registered with ``font_manager.addfont`` and preferred over any copy of the
-same family, and written into the SVG as outlines (``svg.fonttype: path``), so the SVG needs no
-font and looks the same everywhere. SVG ids are prefixed with the chart id (several charts inline
-in one page never clash), ``svg.hashsalt`` is fixed, and the date and creator metadata are left
-out: the same input gives the same bytes. PNG metadata is stripped as well.
+same family, and written into the SVG as real ``<text>`` (``svg.fonttype: none``) in the report's
+font family ``KSZ Sans`` — the very same font files, declared by ``report.css`` for the HTML and
+the PDF. Chart text is therefore selectable and searchable in the PDF, and costs WeasyPrint a
+fraction of what glyph outlines (one ``<use>`` per letter) cost. SVG ids are prefixed with the
+chart id (several charts inline in one page never clash), ``svg.hashsalt`` is fixed, and the date
+and creator metadata are left out: the same input gives the same bytes. PNG metadata is stripped
+as well.
 
 matplotlib's rcParams are process-global: render one chart at a time per process (a batch uses
 processes, not threads).
@@ -76,10 +79,13 @@ SERIES_STYLES = (
 
 FONT_FILES = {"normal": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf"}
 FONT_FAMILY = "DejaVu Sans"
+#: The font family of the SVG text: report.css declares "KSZ Sans" (the shipped DejaVu Sans files,
+#: the ones matplotlib measured the text with); DejaVu Sans is the fallback outside the report.
+SVG_FONT_FAMILY = "'KSZ Sans', 'DejaVu Sans', sans-serif"
 
 RC: dict[str, Any] = {
     "svg.hashsalt": "ksz-reports",
-    "svg.fonttype": "path",
+    "svg.fonttype": "none",
     "svg.image_inline": True,
     "font.family": "sans-serif",
     "font.sans-serif": [FONT_FAMILY],
@@ -245,6 +251,7 @@ def _compact_path(d: str) -> str:
 
 
 _STYLE_ATTR = re.compile(r'\sstyle="([^"]*)"')
+_NO_ROTATION = re.compile(r'\stransform="rotate\(-?0 [^)"]*\)"')
 
 
 def _presentation_attributes(match: re.Match[str]) -> str:
@@ -257,7 +264,10 @@ def _presentation_attributes(match: re.Match[str]) -> str:
     for declaration in match[1].split(";"):
         name, sep, value = declaration.partition(":")
         if sep:
-            out.append(f' {name.strip()}="{value.strip()}"')
+            name, value = name.strip(), value.strip()
+            if name == "font-family":
+                value = SVG_FONT_FAMILY
+            out.append(f' {name}="{value}"')
     return "".join(out)
 
 
@@ -271,6 +281,7 @@ def _clean_svg(svg: str, chart_id: str, alt: str) -> str:
     svg = _ID_REF.sub(lambda m: f"{m[1]}{chart_id}-{m[2]}", svg)
     svg = _PATH_DATA.sub(lambda m: f' d="{_compact_path(m[1])}"', svg)
     svg = _STYLE_ATTR.sub(_presentation_attributes, svg)
+    svg = _NO_ROTATION.sub("", svg)
     svg = re.sub(r"\s*<defs>\s*<style[^>]*>[^<]*</style>\s*</defs>", "", svg, count=1)
     title = f'<title id="{chart_id}-title">{escape(alt)}</title>'
     svg = re.sub(

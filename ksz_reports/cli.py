@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import traceback
 from pathlib import Path
 
 import click
@@ -192,10 +193,10 @@ def compare(ctx: click.Context, data: Path, indicator: str, level: str, period: 
       ksz-reports compare --data data --indicator pension --format xlsx --out pension.xlsx
     """
     from .api import open as open_data
-    from .tables import write_table
+    from .tables import rounded, write_table
 
     ks = open_data(data, config=_config(ctx))
-    frame = ks.indicator(indicator, period=period, level=level)
+    frame = rounded(ks.indicator(indicator, period=period, level=level), ks.config)
     text = write_table(frame, fmt, out)
     if text is not None:
         click.echo(text, nl=False)
@@ -337,7 +338,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except KszError as exc:
         if debug:
-            raise
+            traceback.print_exc()
         click.echo(f"Error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:

@@ -21,6 +21,7 @@ def main(out: Path, seed: int, municipality: str) -> None:
     import ksz_reports
     from ksz_reports.dataset import ingest
     from ksz_reports.exports import validate
+    from ksz_reports.report import prepare_publication, render_report
     from ksz_reports.sample import generate_sample
 
     t0 = time.perf_counter()
@@ -38,20 +39,24 @@ def main(out: Path, seed: int, municipality: str) -> None:
     click.echo(f"3. ingest -> {data}")
     click.echo(_indent(str(ingest(files, data))))
 
-    click.echo("4. published figures (after cutoffs and disclosure control)")
+    click.echo("4. published figures (after cutoffs and disclosure control, all municipalities)")
     ks = ksz_reports.open(data)
-    for line in ks.cutoffs.lines()[:8]:
+    for line in ks.cutoffs.lines()[:6]:
         click.echo(f"   cut: {line}")
-    if len(ks.cutoffs.lines()) > 8:
-        click.echo(f"   ... {len(ks.cutoffs.lines()) - 8} more cut periods")
-    regions = ks.indicator("ll", period="2020", level="region")
+    if len(ks.cutoffs.lines()) > 6:
+        click.echo(f"   ... {len(ks.cutoffs.lines()) - 6} more cut periods")
+    reports = out / "reports"
+    info = prepare_publication(data, reports)
+    d = info.disclosure
+    click.echo(f"   disclosure: {d.get('cells', 0):,} cells, {d.get('primary', 0):,} suppressed, "
+               f"{d.get('secondary', 0):,} secondary, verified in {d.get('seconds', 0):.0f} s")
+    regions = ks.indicator("ll", level="region")
     for r in regions.itertuples():
-        click.echo(f"   leefloon 2020, monthly average, {r.name}: {r.count:,.0f} = {r.rate:.1f} per 1000")
-    cmp = ks.compare(municipality, indicator="ll", period="2021")
-    click.echo(f"   leefloon 2021 around {municipality}:")
-    for r in cmp.itertuples():
-        value = "suppressed" if r.flag else f"{r.rate:.1f} per 1000"
-        click.echo(f"     {r.role:<14} {r.name:<32} {value}")
+        click.echo(f"   leefloon {r.period}, monthly average, {r.name}: {r.count:,.0f} "
+                   f"= {r.rate:.1f} per 1000")
+    click.echo(f"5. report of {municipality} -> {reports}")
+    for path in render_report(data, municipality, reports, formats=("html", "pdf")):
+        click.echo(f"   {path}")
     click.echo(f"done in {time.perf_counter() - t0:.1f} s; outputs under {out}")
 
 

@@ -185,7 +185,7 @@ def render_pdf(
     base = base_url or templates_dir().as_uri() + "/"
     sheets = [stylesheet(name) for name in stylesheets]
     digest = hashlib.sha256(html.encode("utf-8"))
-    html = charts_as_images(html)
+    html = charts_as_images(without_screen_only(html))
     document = weasyprint.HTML(string=html, base_url=base, url_fetcher=fetcher).render(
         font_config=font_configuration(), stylesheets=sheets, pdf_variant=pdf_variant
     )
@@ -202,6 +202,19 @@ def render_pdf(
         pdf_identifier=digest.hexdigest()[:32].encode("ascii"),
         full_fonts=True,
     )
+
+
+_SCREEN_ONLY = re.compile(r'<details class="chart-data">.*?</details>\s*', re.S)
+
+
+def without_screen_only(html: str) -> str:
+    """``html`` without the charts' data tables (``<details class="chart-data">``).
+
+    report.css hides them in print (the PDF carries each chart's alt text, and cells.csv every
+    number); WeasyPrint would still parse them and compute the style of every cell — a map of
+    Belgium has 581 rows.
+    """
+    return _SCREEN_ONLY.sub("", html)
 
 
 _CHART_SVG = re.compile(r'<svg\b[^>]*\bclass="chart-svg"[^>]*>.*?</svg>', re.S)

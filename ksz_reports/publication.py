@@ -101,6 +101,9 @@ def disclose(measures: pd.DataFrame, geography: Geography, config: Config,
     for col in ("rate", "ci_low", "ci_high"):
         m.loc[hide, col] = np.nan
     m.loc[hide, "significance"] = ""
+    # "unreliable" is derived from the count too (count < min_count): blank it with the count.
+    m["unreliable"] = m["unreliable"].astype(object)
+    m.loc[hide, "unreliable"] = None
     m.loc[hide | (m["prev_status"] != disclosure.PUBLISHED).to_numpy(), "growth_pct"] = np.nan
     m = m.drop(columns=["prev_status"])
     m = m.drop(columns=["status", "prev_period"])

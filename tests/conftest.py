@@ -1,0 +1,43 @@
+"""Shared fixtures.
+
+The realistic sample (``ksz-reports sample``, seed 1) and its canonical dataset are built once per
+test session (and so once per xdist worker: ``make test`` runs ``-n 2 --dist loadfile``). They
+cost about 10 s together, so only a few test files should use them; today that is
+``tests/test_acceptance.py``. Both folders are read-only for the tests: a test that needs to
+change files copies them into its own ``tmp_path`` first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+#: Seed of the session sample (the one ``make demo`` and the README use).
+SAMPLE_SEED = 1
+
+
+@pytest.fixture(scope="session")
+def sample_exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Folder with the full sample exports of seed 1, in every shipped dialect (≈ 5 s, 210 MB).
+
+    Same files as ``ksz-reports sample --out DIR --seed 1``. Do not modify.
+    """
+    from ksz_reports.sample import generate_sample
+
+    out = tmp_path_factory.mktemp("sample") / "exports"
+    generate_sample(out, seed=SAMPLE_SEED)
+    return out
+
+
+@pytest.fixture(scope="session")
+def sample_data(sample_exports: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Dataset folder (``canonical.parquet`` + ``ingest.json``) ingested from every file of
+    :func:`sample_exports` (≈ 5 s), as ``ksz-reports ingest exports/* --out DATA`` writes it.
+    Do not modify.
+    """
+    from ksz_reports.dataset import ingest
+
+    out = tmp_path_factory.mktemp("sample_data") / "data"
+    ingest(sorted(p for p in sample_exports.iterdir() if p.is_file()), out)
+    return out
