@@ -41,3 +41,25 @@ def sample_data(sample_exports: Path, tmp_path_factory: pytest.TempPathFactory) 
     out = tmp_path_factory.mktemp("sample_data") / "data"
     ingest(sorted(p for p in sample_exports.iterdir() if p.is_file()), out)
     return out
+
+
+@pytest.fixture(scope="session")
+def limburg_data(sample_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample dataset cut to province Limburg (70000, 42 municipalities): its publication is
+    prepared in seconds instead of minutes. Aggregates above the province are incomplete there and
+    are shown as such. Do not modify."""
+    import shutil
+
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from ksz_reports.geography import Geography
+
+    members = set(Geography("2021-12-31").members("70000"))
+    out = tmp_path_factory.mktemp("limburg") / "data"
+    out.mkdir()
+    table = pq.read_table(sample_data / "canonical.parquet")
+    keep = pd.Series(table.column("geo").to_pylist()).isin(members).to_numpy()
+    pq.write_table(table.filter(keep), out / "canonical.parquet")
+    shutil.copy(sample_data / "ingest.json", out / "ingest.json")
+    return out

@@ -654,18 +654,13 @@ def _real_builder_available() -> bool:
 @pytest.mark.skipif(
     not _real_builder_available(), reason="ksz_reports.report lacks ReportBuilder.render"
 )
-def test_end_to_end_kill_and_rerun_with_the_real_renderer(tmp_path):
+def test_end_to_end_kill_and_rerun_with_the_real_renderer(limburg_data, tmp_path):
     import shutil
 
     pypdf = pytest.importorskip("pypdf")
-    from ksz_reports.dataset import ingest
-    from ksz_reports.sample import generate_sample
-
-    exports = tmp_path / "exports"
-    generate_sample(exports, seed=1)
     data = tmp_path / "data"
-    ingest(sorted(p for p in exports.iterdir() if p.is_file()), data)
-    scope = ["11001", "11002", "44021", "21004", "62063"]
+    shutil.copytree(limburg_data, data)
+    scope = ["71022", "73028", "72043"]  # Hasselt, Herstappe (tiny), Pelt (merged in 2019)
     out, clean = tmp_path / "out", tmp_path / "clean"
     # The publication is prepared once (the slow part) and shared with the clean run.
     first = run_batch(data, out, scope=scope[:1], jobs=1, progress="quiet")

@@ -9,36 +9,21 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 from pypdf import PdfReader
 
 from ksz_reports import formatting
-from ksz_reports.geography import Geography
 from ksz_reports.report import ReportBuilder, prepare_publication
 
 pytestmark = pytest.mark.slow
 
 NIS = "71022"  # Hasselt
 PROVINCE = "70000"
-
-
-@pytest.fixture(scope="module")
-def limburg_data(sample_data: Path, tmp_path_factory) -> Path:
-    members = set(Geography("2021-12-31").members(PROVINCE))
-    out = tmp_path_factory.mktemp("limburg") / "data"
-    out.mkdir()
-    table = pq.read_table(sample_data / "canonical.parquet")
-    keep = pd.Series(table.column("geo").to_pylist()).isin(members).to_numpy()
-    pq.write_table(table.filter(keep), out / "canonical.parquet")
-    shutil.copy(sample_data / "ingest.json", out / "ingest.json")
-    return out
 
 
 @pytest.fixture(scope="module")
