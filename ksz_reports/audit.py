@@ -552,7 +552,7 @@ def audit_dir(
         from .errors import UsageError
 
         raise UsageError(f"{outdir}: no cells.csv found; give the output folder of "
-                         "`ksz-reports report` or `ksz-reports batch`")
+                         "`ksz-reports report` or `ksz-reports batch`.")
     frames = [read_cells_csv(p) for p in paths]
     if frames:
         cells = pd.concat(frames, ignore_index=True)

@@ -193,10 +193,10 @@ def compare(ctx: click.Context, data: Path, indicator: str, level: str, period: 
       ksz-reports compare --data data --indicator pension --format xlsx --out pension.xlsx
     """
     from .api import open as open_data
-    from .tables import rounded, write_table
+    from .tables import write_table
 
     ks = open_data(data, config=_config(ctx))
-    frame = rounded(ks.indicator(indicator, period=period, level=level), ks.config)
+    frame = ks.indicator(indicator, period=period, level=level)
     text = write_table(frame, fmt, out)
     if text is not None:
         click.echo(text, nl=False)

@@ -29,21 +29,6 @@ def frame_records(frame: pd.DataFrame) -> list[dict]:
     return out
 
 
-def rounded(frame: pd.DataFrame, config) -> pd.DataFrame:
-    """Rates, intervals and growth rounded once, half-up on Decimal, to the configured decimals
-    (the numbers the reports show); counts of monthly averages to whole persons."""
-    from .formatting import round_decimal
-
-    decimals = config.settings.statistics.decimals
-    out = frame.copy()
-    for col in ("rate", "ci_low", "ci_high", "growth_pct"):
-        if col in out:
-            out[col] = [None if pd.isna(v) else float(round_decimal(v, decimals)) for v in out[col]]
-    if "count" in out:
-        out["count"] = [None if pd.isna(v) else int(round_decimal(v, 0)) for v in out["count"]]
-    return out
-
-
 def to_csv_text(frame: pd.DataFrame) -> str:
     buf = io.StringIO()
     frame.to_csv(buf, index=False, lineterminator="\n")

@@ -201,11 +201,6 @@ def test_cutoffs_cut_unstable_and_incomplete_periods_of_leefloon(
     assert not oct22.duplicated(["geo", *DIMENSIONS]).any()
 
 
-@pytest.mark.xfail(
-    reason="BUG ksz_reports/__init__.py does not export open() (README: ksz_reports.open(...)); "
-    "only ksz_reports.api.open exists",
-    strict=False,
-)
 def test_the_readme_api_entry_point() -> None:
     import ksz_reports
 

@@ -207,10 +207,11 @@ def test_audit_dir_inconsistent_between_reports(tmp_path):
     assert not report.ok
 
 
-def test_audit_dir_empty_folder_is_ok(tmp_path):
-    report = audit_dir(tmp_path, 5, {})
-    assert report.ok and report.counts["files"] == 0
-    assert report.summary_lines()[0] == "no cells.csv found"
+def test_audit_dir_of_a_folder_without_cells_is_a_usage_error(tmp_path):
+    from ksz_reports.errors import UsageError
+
+    with pytest.raises(UsageError, match="no cells.csv found"):
+        audit_dir(tmp_path, 5, {})
 
 
 @pytest.mark.parametrize(

@@ -283,15 +283,12 @@ def test_ingest_with_debug_shows_the_traceback(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert done.stdout == ""
     assert done.stderr.startswith("Traceback (most recent call last):\n")
-    assert done.stderr.splitlines()[-1] == f"ksz_reports.errors.InputError: {BAD_MESSAGE}"
+    lines = done.stderr.splitlines()
+    assert lines[-2] == f"ksz_reports.errors.InputError: {BAD_MESSAGE}"
+    assert lines[-1] == f"Error: {BAD_MESSAGE}"
     assert not out.exists()
 
 
-@pytest.mark.xfail(
-    reason="BUG cli.main(): with --debug the KszError is re-raised, so Python exits 1 instead "
-    "of the error's exit code 2 (SPEC §9: 2 = bad input)",
-    strict=False,
-)
 def test_debug_keeps_the_exit_code(tmp_path: Path) -> None:
     done = run("--debug", "ingest", BAD, "--out", str(tmp_path / "D"), cwd=CORPUS)
     assert done.returncode == 2
@@ -455,11 +452,6 @@ def test_compare_writes_a_file(tiny_data: Path, tmp_path: Path) -> None:
     assert json.loads(target.read_text(encoding="utf-8")) == frame_records(library)
 
 
-@pytest.mark.xfail(
-    reason="BUG atomic.atomic_path: files are created by tempfile.mkstemp (mode 0600) and "
-    "renamed as they are, so --out files (and sample exports) ignore the umask",
-    strict=False,
-)
 def test_compare_out_file_is_readable_like_any_file(tiny_data: Path, tmp_path: Path) -> None:
     target = tmp_path / "pension.csv"
     assert compare_pension(tiny_data, "--period", "2021", "--out", str(target)).exit_code == 0
@@ -497,11 +489,6 @@ def test_compare_on_a_folder_that_is_not_a_dataset(tmp_path: Path, capsys) -> No
     )
 
 
-@pytest.mark.xfail(
-    reason="BUG publication: `unreliable` (count < min_count) is published for secondary "
-    "suppressed counts; with the published arrondissement total it narrows them (SPEC §6)",
-    strict=False,
-)
 def test_nothing_derived_from_a_secondary_suppressed_count_is_published(tmp_path: Path) -> None:
     codes = [m.nis for m in reference.geography().municipalities()]
     small = {"11001": "3", "11002": "21"}  # 11001 primary; 11002 the complement in 11000
@@ -650,18 +637,15 @@ def test_audit_of_a_malformed_cells_csv_exits_2(tmp_path: Path, capsys) -> None:
 
 
 def test_audit_of_an_empty_folder_says_so(tmp_path: Path) -> None:
-    result = invoke("audit", str(tmp_path))
-    assert result.stdout.splitlines()[0] == "no cells.csv found"
-    assert "cells read: 0 rows from 0 file(s)" in result.stdout
+    done = run("audit", str(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr == (f"Error: {tmp_path}: no cells.csv found; give the output folder of "
+                           "`ksz-reports report` or `ksz-reports batch`.\n")
 
 
-@pytest.mark.xfail(
-    reason="BUG audit: a folder without any */cells.csv passes ('audit: OK', exit 0); a wrong "
-    "path in a cron job is a silent pass. Expected: exit 2 (bad input)",
-    strict=False,
-)
-def test_audit_of_an_empty_folder_is_bad_input(tmp_path: Path) -> None:
-    assert invoke("audit", str(tmp_path)).exit_code == 2
+def test_audit_of_an_empty_folder_is_bad_input(tmp_path: Path, capsys) -> None:
+    code, out, err = run_main(["audit", str(tmp_path)], capsys)
+    assert code == 2 and out == "" and err.startswith("Error: ")
 
 
 # --------------------------------------------------------------------------------------------
