@@ -21,7 +21,10 @@ BENCHES = ["ingest_bench", "disclosure_bench", "render_bench", "batch_bench"]
 
 def main(names: list[str]) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    lines = [f"# Benchmarks ({time.strftime('%Y-%m-%d %H:%M')}, {platform.processor() or platform.machine()})", ""]
+    lines = [
+        f"# Benchmarks ({time.strftime('%Y-%m-%d %H:%M')}, {platform.processor() or platform.machine()})",
+        "",
+    ]
     failed = 0
     for name in names or BENCHES:
         print(f"== {name}", flush=True)

@@ -26,8 +26,23 @@ from .errors import NotFoundError, UsageError
 from .geography import COUNTRY, Geography
 from .schema import DIMENSIONS, TOTAL, period_kind
 
-TIDY_COLUMNS = ["indicator", "period", "geo", "name", "level", "count", "population", "rate",
-                "per", "ci_low", "ci_high", "significance", "growth_pct", "unreliable", "flag"]
+TIDY_COLUMNS = [
+    "indicator",
+    "period",
+    "geo",
+    "name",
+    "level",
+    "count",
+    "population",
+    "rate",
+    "per",
+    "ci_low",
+    "ci_high",
+    "significance",
+    "growth_pct",
+    "unreliable",
+    "flag",
+]
 COMPARE_WITH = ("municipality", "neighbours", "arrondissement", "province", "region", "country")
 
 
@@ -65,7 +80,9 @@ class KszData:
     def latest_period(self, indicator: str, kind: str | None = None) -> str:
         periods = [p for p in self.periods(indicator) if kind is None or period_kind(p) == kind]
         if not periods:
-            raise NotFoundError(f"no kept period for indicator {indicator!r} (see the cutoff report)")
+            raise NotFoundError(
+                f"no kept period for indicator {indicator!r} (see the cutoff report)"
+            )
         return periods[-1]
 
     def publication(self, at=None) -> pd.DataFrame:
@@ -95,9 +112,17 @@ class KszData:
         from . import __version__, reference
         from .report import dataset_hash
 
-        blob = json.dumps([dataset_hash(self.path), self.config.hash, __version__,
-                           str(geography.at), reference.population_sources()],
-                          sort_keys=True, default=str)
+        blob = json.dumps(
+            [
+                dataset_hash(self.path),
+                self.config.hash,
+                __version__,
+                str(geography.at),
+                reference.population_sources(),
+            ],
+            sort_keys=True,
+            default=str,
+        )
         digest = hashlib.sha256(blob.encode()).hexdigest()[:20]
         return self.path / ".cache" / f"publication-{digest}.parquet"
 
@@ -106,8 +131,9 @@ class KszData:
         from .atomic import atomic_path, write_text
 
         try:
-            write_text(path.with_suffix(".json"), json.dumps(pub.attrs.get("disclosure", {}),
-                                                             default=str))
+            write_text(
+                path.with_suffix(".json"), json.dumps(pub.attrs.get("disclosure", {}), default=str)
+            )
             with atomic_path(path) as tmp:  # last: its presence means the cache is complete
                 pub.to_parquet(tmp, index=False)
         except OSError:  # a read-only dataset folder: no cache, same numbers
@@ -129,14 +155,22 @@ class KszData:
         if missing:
             status = {p: self.cutoffs.status(indicator, p) for p in missing}
             why = ", ".join(f"{p} ({s or 'no data'})" for p, s in status.items())
-            raise NotFoundError(f"period not published for {indicator!r}: {why}",
-                                [p for p in sorted(kept)[-3:]])
+            raise NotFoundError(
+                f"period not published for {indicator!r}: {why}", [p for p in sorted(kept)[-3:]]
+            )
         pub = self.publication(at)
         return pub[(pub["indicator"] == indicator) & pub["period"].isin(periods)]
 
-    def indicator(self, indicator: str, period: str | None = None, level: str = "municipality",
-                  breakdown: str | None = None, *, at=None,
-                  lang: str = "nl") -> pd.DataFrame:
+    def indicator(
+        self,
+        indicator: str,
+        period: str | None = None,
+        level: str = "municipality",
+        breakdown: str | None = None,
+        *,
+        at=None,
+        lang: str = "nl",
+    ) -> pd.DataFrame:
         """Tidy table of one indicator for every area of ``level``.
 
         Columns: indicator, period, geo, name, level, [breakdown], count, population, rate, per,
@@ -155,14 +189,23 @@ class KszData:
             raise NotFoundError(
                 f"no {breakdown} breakdown of {indicator!r} is published for {period}; "
                 "breakdowns are published for the latest periods only "
-                "(settings.yaml publication.breakdown_periods)")
+                "(settings.yaml publication.breakdown_periods)"
+            )
         geography = self.geography(at)
         m = m.assign(name=m["geo"].map(lambda g: geography.name(g, lang)))
         cols = TIDY_COLUMNS[:5] + ([breakdown] if breakdown else []) + TIDY_COLUMNS[5:]
         return m[cols].reset_index(drop=True)
 
-    def compare(self, geo: str, indicator: str, with_: list[str] | tuple[str, ...] = COMPARE_WITH,
-                period: str | None = None, *, at=None, lang: str = "nl") -> pd.DataFrame:
+    def compare(
+        self,
+        geo: str,
+        indicator: str,
+        with_: list[str] | tuple[str, ...] = COMPARE_WITH,
+        period: str | None = None,
+        *,
+        at=None,
+        lang: str = "nl",
+    ) -> pd.DataFrame:
         """One municipality next to its neighbours and the levels above it (same disclosed numbers)."""
         from . import reference
 
@@ -171,7 +214,9 @@ class KszData:
         nis = reference.lookup(geo, at=geography.at).nis
         unknown = [w for w in with_ if w not in COMPARE_WITH]
         if unknown:
-            raise UsageError(f"unknown comparison {unknown[0]!r}; choose from {', '.join(COMPARE_WITH)}")
+            raise UsageError(
+                f"unknown comparison {unknown[0]!r}; choose from {', '.join(COMPARE_WITH)}"
+            )
         m = self.measures(indicator, [period], at=at)
         m = _select_breakdown(m, None).set_index("geo")
         parents = geography.parents_of(nis)

@@ -76,7 +76,9 @@ def atomic_dir(destination: str | Path) -> Iterator[Path]:
     """
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent))
+    tmp = Path(
+        tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent)
+    )
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; a published folder is as readable as any
     try:
         yield tmp

@@ -546,13 +546,18 @@ def audit_dir(
     """
     t0 = time.perf_counter()
     root = Path(outdir)
-    paths = sorted(p for p in root.rglob("cells.csv")
-                   if not any(part.startswith(".") for part in p.relative_to(root).parts))
+    paths = sorted(
+        p
+        for p in root.rglob("cells.csv")
+        if not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
     if not paths:
         from .errors import UsageError
 
-        raise UsageError(f"{outdir}: no cells.csv found; give the output folder of "
-                         "`ksz-reports report` or `ksz-reports batch`.")
+        raise UsageError(
+            f"{outdir}: no cells.csv found; give the output folder of "
+            "`ksz-reports report` or `ksz-reports batch`."
+        )
     frames = [read_cells_csv(p) for p in paths]
     if frames:
         cells = pd.concat(frames, ignore_index=True)

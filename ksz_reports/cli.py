@@ -56,11 +56,19 @@ def _config(ctx: click.Context):
 
 
 @cli.command(context_settings=CONTEXT)
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to write the sample exports to (created if needed).")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the sample exports to (created if needed).",
+)
 @click.option("--seed", default=1, show_default=True, help="Random seed; same seed, same files.")
-@click.option("--rows", type=click.IntRange(min=1), default=None,
-              help="Scale the KSZ long export to about this many rows (benchmarks).")
+@click.option(
+    "--rows",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Scale the KSZ long export to about this many rows (benchmarks).",
+)
 def sample(out: Path, seed: int, rows: int | None) -> None:
     """Write realistic sample exports for all municipalities, in every shipped dialect.
 
@@ -75,13 +83,17 @@ def sample(out: Path, seed: int, rows: int | None) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("exports", nargs=-1, required=True,
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--vintage", default=None, help="Extraction date (YYYY-MM-DD) when the file lacks it.")
+@click.argument(
+    "exports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--vintage", default=None, help="Extraction date (YYYY-MM-DD) when the file lacks it."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the validation report as JSON.")
 @click.pass_context
-def validate(ctx: click.Context, exports: tuple[Path, ...], vintage: str | None,
-             as_json: bool) -> None:
+def validate(
+    ctx: click.Context, exports: tuple[Path, ...], vintage: str | None, as_json: bool
+) -> None:
     """Read and check raw exports; report problems; write nothing.
 
     Exit code 0 when every file is valid, 2 when any problem was found.
@@ -103,10 +115,15 @@ def validate(ctx: click.Context, exports: tuple[Path, ...], vintage: str | None,
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("exports", nargs=-1, required=True,
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Dataset folder to write (replaced atomically; kept as it was on error).")
+@click.argument(
+    "exports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Dataset folder to write (replaced atomically; kept as it was on error).",
+)
 @click.option("--vintage", default=None, help="Extraction date (YYYY-MM-DD) when a file lacks it.")
 @click.pass_context
 def ingest(ctx: click.Context, exports: tuple[Path, ...], out: Path, vintage: str | None) -> None:
@@ -124,8 +141,12 @@ def ingest(ctx: click.Context, exports: tuple[Path, ...], out: Path, vintage: st
 
 @cli.command(context_settings=CONTEXT)
 @click.option("--search", "text", default=None, help="Name or code to look for (typos allowed).")
-@click.option("--at", "at", default=None,
-              help="Geography of this date (YYYY-MM-DD); default 2019-2024 (581 municipalities).")
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    help="Geography of this date (YYYY-MM-DD); default 2019-2024 (581 municipalities).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def municipalities(text: str | None, at: str | None, as_json: bool) -> None:
     """List municipalities, or search them by name or NIS code.
@@ -146,8 +167,11 @@ def municipalities(text: str | None, at: str | None, as_json: bool) -> None:
     if text and not records:
         raise reference.not_found(text, at=at)
     for r in records:
-        click.echo(f"{r['nis']}  {r['name_nl']}" + (f" / {r['name_fr']}" if r["name_fr"] != r["name_nl"] else "")
-                   + f"  ({r['province_nl'] or r['region_nl']})")
+        click.echo(
+            f"{r['nis']}  {r['name_nl']}"
+            + (f" / {r['name_fr']}" if r["name_fr"] != r["name_nl"] else "")
+            + f"  ({r['province_nl'] or r['region_nl']})"
+        )
 
 
 @cli.group(context_settings=CONTEXT)
@@ -157,7 +181,9 @@ def population() -> None:
 
 @population.command("import", context_settings=CONTEXT)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--year", type=int, default=None, help="Reference year (1 January); default from the file name.")
+@click.option(
+    "--year", type=int, default=None, help="Reference year (1 January); default from the file name."
+)
 def population_import(file: Path, year: int | None) -> None:
     """Import Statbel's TF_SOC_POP_STRUCT_<year> file (.txt or .zip) into the user data folder.
 
@@ -172,19 +198,41 @@ def population_import(file: Path, year: int | None) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@click.option("--data", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Dataset folder written by `ingest`.")
+@click.option(
+    "--data",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Dataset folder written by `ingest`.",
+)
 @click.option("--indicator", required=True, help="Indicator id (see config/indicators.yaml).")
-@click.option("--level", default="municipality", show_default=True,
-              type=click.Choice(["municipality", "arrondissement", "province", "region", "country"]))
-@click.option("--period", default=None, help="2021, 2021Q4 or 2020-10; default the latest kept period.")
-@click.option("--format", "fmt", default="csv", show_default=True,
-              type=click.Choice(["csv", "xlsx", "json"]))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="File to write; default standard output (csv, json).")
+@click.option(
+    "--level",
+    default="municipality",
+    show_default=True,
+    type=click.Choice(["municipality", "arrondissement", "province", "region", "country"]),
+)
+@click.option(
+    "--period", default=None, help="2021, 2021Q4 or 2020-10; default the latest kept period."
+)
+@click.option(
+    "--format", "fmt", default="csv", show_default=True, type=click.Choice(["csv", "xlsx", "json"])
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write; default standard output (csv, json).",
+)
 @click.pass_context
-def compare(ctx: click.Context, data: Path, indicator: str, level: str, period: str | None,
-            fmt: str, out: Path | None) -> None:
+def compare(
+    ctx: click.Context,
+    data: Path,
+    indicator: str,
+    level: str,
+    period: str | None,
+    fmt: str,
+    out: Path | None,
+) -> None:
     """Rates of one indicator for every area of a level, after disclosure control.
 
     \b
@@ -208,23 +256,38 @@ def _formats(text: str) -> tuple[str, ...]:
     formats = tuple(f.strip() for f in text.split(",") if f.strip())
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
-        raise click.BadParameter(f"choose from {', '.join(FORMATS)} (comma-separated)",
-                                 param_hint="--format")
+        raise click.BadParameter(
+            f"choose from {', '.join(FORMATS)} (comma-separated)", param_hint="--format"
+        )
     return formats
 
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("municipality")
-@click.option("--data", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Dataset folder written by `ingest`.")
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder; the report goes to OUT/NNNNN/.")
-@click.option("--format", "fmt", default="html,pdf", show_default=True,
-              help="Comma-separated: html, pdf, xlsx (cells.csv is always written).")
+@click.option(
+    "--data",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Dataset folder written by `ingest`.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder; the report goes to OUT/NNNNN/.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    default="html,pdf",
+    show_default=True,
+    help="Comma-separated: html, pdf, xlsx (cells.csv is always written).",
+)
 @click.option("--lang", default="nl", show_default=True, type=click.Choice(["nl", "fr", "en"]))
 @click.pass_context
-def report(ctx: click.Context, municipality: str, data: Path, out: Path, fmt: str,
-           lang: str) -> None:
+def report(
+    ctx: click.Context, municipality: str, data: Path, out: Path, fmt: str, lang: str
+) -> None:
     """Render the report of one municipality (a NIS code or a name) as HTML and PDF.
 
     Small-cell suppression is decided for all municipalities together (stored in
@@ -237,35 +300,71 @@ def report(ctx: click.Context, municipality: str, data: Path, out: Path, fmt: st
     """
     from .report import render_report
 
-    for path in render_report(data, municipality, out, formats=_formats(fmt), lang=lang,
-                              config=_config(ctx)):
+    for path in render_report(
+        data, municipality, out, formats=_formats(fmt), lang=lang, config=_config(ctx)
+    ):
         click.echo(str(path))
 
 
 @cli.command(context_settings=CONTEXT)
-@click.option("--data", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Dataset folder written by `ingest`.")
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder (reports, manifest.json, index.html).")
+@click.option(
+    "--data",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Dataset folder written by `ingest`.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (reports, manifest.json, index.html).",
+)
 @click.option("--all", "all_", is_flag=True, help="Every municipality (the default).")
 @click.option("--region", default=None, help="Only the municipalities of this region (NIS code).")
 @click.option("--province", default=None, help="Only this province (NIS code).")
-@click.option("--municipalities", "listfile", default=None,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A file with one NIS code or name per line.")
-@click.option("--format", "fmt", default="html,pdf", show_default=True,
-              help="Comma-separated: html, pdf, xlsx (cells.csv is always written).")
+@click.option(
+    "--municipalities",
+    "listfile",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file with one NIS code or name per line.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    default="html,pdf",
+    show_default=True,
+    help="Comma-separated: html, pdf, xlsx (cells.csv is always written).",
+)
 @click.option("--lang", default="nl", show_default=True, type=click.Choice(["nl", "fr", "en"]))
-@click.option("--jobs", default=2, show_default=True, type=click.IntRange(min=0),
-              help="Worker processes (0: one per CPU, 1: in this process).")
+@click.option(
+    "--jobs",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Worker processes (0: one per CPU, 1: in this process).",
+)
 @click.option("--shard", default=None, help="K/N: render the K-th of N deterministic parts.")
 @click.option("--force", is_flag=True, help="Render every report again, changed or not.")
 @click.option("--quiet", is_flag=True, help="Print only errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary at the end.")
 @click.pass_context
-def batch(ctx: click.Context, data: Path, out: Path, all_: bool, region: str | None,
-          province: str | None, listfile: Path | None, fmt: str, lang: str, jobs: int,
-          shard: str | None, force: bool, quiet: bool, as_json: bool) -> None:
+def batch(
+    ctx: click.Context,
+    data: Path,
+    out: Path,
+    all_: bool,
+    region: str | None,
+    province: str | None,
+    listfile: Path | None,
+    fmt: str,
+    lang: str,
+    jobs: int,
+    shard: str | None,
+    force: bool,
+    quiet: bool,
+    as_json: bool,
+) -> None:
     """Render the reports of many municipalities: parallel, incremental, safe to kill.
 
     Exit code 0 when every report is done, 1 when some failed (the others are rendered),
@@ -285,11 +384,25 @@ def batch(ctx: click.Context, data: Path, out: Path, all_: bool, region: str | N
         raise UsageError("choose one of --all, --region, --province, --municipalities")
     scope = region or province
     if listfile is not None:
-        scope = [line.strip() for line in listfile.read_text(encoding="utf-8").splitlines()
-                 if line.strip() and not line.startswith("#")]
-    result = run_batch(data, out, scope=scope, formats=_formats(fmt), lang=lang, jobs=jobs,
-                       shard=shard, force=force, quiet=quiet, json_summary=as_json,
-                       config=_config(ctx), command=" ".join(sys.argv))
+        scope = [
+            line.strip()
+            for line in listfile.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")
+        ]
+    result = run_batch(
+        data,
+        out,
+        scope=scope,
+        formats=_formats(fmt),
+        lang=lang,
+        jobs=jobs,
+        shard=shard,
+        force=force,
+        quiet=quiet,
+        json_summary=as_json,
+        config=_config(ctx),
+        command=" ".join(sys.argv),
+    )
     if result.exit_code:
         ctx.exit(result.exit_code)
 

@@ -64,7 +64,9 @@ class Code(_Strict):
         """The label in ``lang``; period-dependent where the DWH renamed a status."""
         if year is not None:
             for pl in self.period_labels:
-                if (pl.since is None or year >= pl.since) and (pl.until is None or year <= pl.until):
+                if (pl.since is None or year >= pl.since) and (
+                    pl.until is None or year <= pl.until
+                ):
                     return pl.labels.get(lang)
         return self.labels.get(lang)
 
@@ -112,7 +114,9 @@ class Codes(_Strict):
         missing = [d for d in DIMENSIONS if d not in dims]
         unknown = [d for d in dims if d not in DIMENSIONS]
         if missing or unknown:
-            raise ValueError(f"dimensions must be exactly {list(DIMENSIONS)}; missing {missing}, unknown {unknown}")
+            raise ValueError(
+                f"dimensions must be exactly {list(DIMENSIONS)}; missing {missing}, unknown {unknown}"
+            )
         return dims
 
     @cached_property
@@ -212,8 +216,9 @@ class StatisticsSettings(_Strict):
 
 class PublicationSettings(_Strict):
     breakdown_periods: int = Field(default=1, ge=1)
-    breakdown_levels: list[Literal["municipality", "arrondissement", "province", "region",
-                                   "country"]] = ["municipality", "region"]
+    breakdown_levels: list[
+        Literal["municipality", "arrondissement", "province", "region", "country"]
+    ] = ["municipality", "region"]
     months: bool = False
 
 
@@ -235,8 +240,14 @@ class Settings(_Strict):
 class Config:
     """The validated configuration. ``folders`` are the folders it was read from, shipped first."""
 
-    def __init__(self, codes: Codes, indicators: dict[str, Indicator], settings: Settings,
-                 folders: list[Path], raw: dict[str, Any]):
+    def __init__(
+        self,
+        codes: Codes,
+        indicators: dict[str, Indicator],
+        settings: Settings,
+        folders: list[Path],
+        raw: dict[str, Any],
+    ):
         self.codes = codes
         self.indicators = indicators
         self.settings = settings
@@ -278,7 +289,9 @@ def _read_yaml(path: Path) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise ConfigError(f"not valid YAML{where}: {getattr(exc, 'problem', exc)}", file=path) from None
+        raise ConfigError(
+            f"not valid YAML{where}: {getattr(exc, 'problem', exc)}", file=path
+        ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", file=path) from None
 
@@ -337,10 +350,14 @@ def load_config(path: str | Path | None = None) -> Config:
     for ind_id, body in raw["indicators"].items():
         if not isinstance(body, dict):
             raise ConfigError("must be a mapping", file=source["indicators"], key=str(ind_id))
-        indicators[ind_id] = _validate(Indicator, {"id": ind_id, **body}, source["indicators"], str(ind_id))
+        indicators[ind_id] = _validate(
+            Indicator, {"id": ind_id, **body}, source["indicators"], str(ind_id)
+        )
         for den in indicators[ind_id].denominators:
             _check_age_class(den.age_class, source["indicators"], f"{ind_id}.denominators")
-    settings = _validate(Settings, raw["settings"], source.get("settings", folders[0] / "settings.yaml"))
+    settings = _validate(
+        Settings, raw["settings"], source.get("settings", folders[0] / "settings.yaml")
+    )
     return Config(codes, indicators, settings, folders, raw)
 
 

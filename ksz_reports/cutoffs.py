@@ -76,8 +76,10 @@ def apply_cutoffs(
     if frame.empty:
         return frame.copy(), CutoffReport(pd.DataFrame(columns=["indicator", "period", "status"]))
     df = frame.assign(
-        indicator=as_str(frame["indicator"]), period=as_str(frame["period"]),
-        vintage=pd.to_datetime(frame["vintage"]).dt.date)
+        indicator=as_str(frame["indicator"]),
+        period=as_str(frame["period"]),
+        vintage=pd.to_datetime(frame["vintage"]).dt.date,
+    )
 
     # One value per cell: the latest vintage that has it. Only (indicator, period) groups that
     # occur in several vintages need the (costly) deduplication.
@@ -103,12 +105,18 @@ def apply_cutoffs(
         if len(vintages) < 2:
             continue
         old_v, new_v = vintages[-2], vintages[-1]
-        wide = t[t["vintage"].isin([old_v, new_v])].pivot_table(
-            index="geo", columns="vintage", values="value", aggfunc="first").dropna()
+        wide = (
+            t[t["vintage"].isin([old_v, new_v])]
+            .pivot_table(index="geo", columns="vintage", values="value", aggfunc="first")
+            .dropna()
+        )
         old_total = float(wide[old_v].sum()) if old_v in wide else 0.0
         if old_total > 0:
-            revisions[(indicator, period)] = (abs(float(wide[new_v].sum()) - old_total) / old_total,
-                                              old_v, new_v)
+            revisions[(indicator, period)] = (
+                abs(float(wide[new_v].sum()) - old_total) / old_total,
+                old_v,
+                new_v,
+            )
 
     records = []
     settings = config.settings.cutoffs
@@ -123,19 +131,37 @@ def apply_cutoffs(
         status, detail = KEPT, f"vintage {vintage}, coverage {n_covered}/{n_scope}"
         if stable_from > vintage:
             status = UNSTABLE_LAG
-            detail = f"final from {stable_from} ({lag} months after the period), extracted {vintage}"
-        elif revision and ind is not None and ind.max_revision is not None \
-                and revision[0] > ind.max_revision:
+            detail = (
+                f"final from {stable_from} ({lag} months after the period), extracted {vintage}"
+            )
+        elif (
+            revision
+            and ind is not None
+            and ind.max_revision is not None
+            and revision[0] > ind.max_revision
+        ):
             status = UNSTABLE_REVISION
-            detail = (f"revised by {revision[0]:.1%} between {revision[1]} and {revision[2]} "
-                      f"(limit {ind.max_revision:.1%})")
+            detail = (
+                f"revised by {revision[0]:.1%} between {revision[1]} and {revision[2]} "
+                f"(limit {ind.max_revision:.1%})"
+            )
         if status == KEPT and coverage < settings.min_coverage:
             status = INCOMPLETE
-            detail = (f"{n_covered} of {n_scope} municipalities have data "
-                      f"(minimum {settings.min_coverage:.0%})")
-        records.append(dict(indicator=indicator, period=period, status=status, detail=detail,
-                            vintage=vintage, coverage=coverage,
-                            revision=revision[0] if revision else None))
+            detail = (
+                f"{n_covered} of {n_scope} municipalities have data "
+                f"(minimum {settings.min_coverage:.0%})"
+            )
+        records.append(
+            dict(
+                indicator=indicator,
+                period=period,
+                status=status,
+                detail=detail,
+                vintage=vintage,
+                coverage=coverage,
+                revision=revision[0] if revision else None,
+            )
+        )
     rows = pd.DataFrame.from_records(records)
 
     # Yearly averages of monthly measures need all their months kept.
@@ -148,12 +174,19 @@ def apply_cutoffs(
             kept = set(mine.loc[mine["status"] == KEPT, "period"])
             for year in sorted({p[:4] for p in mine["period"]}):
                 missing = [m for m in months_of(int(year)) if m not in kept]
-                yearly.append(dict(
-                    indicator=indicator, period=year,
-                    status=KEPT if not missing else INCOMPLETE_MONTHS,
-                    detail="all 12 months kept" if not missing
-                    else f"months not kept: {', '.join(missing)}",
-                    vintage=None, coverage=None, revision=None))
+                yearly.append(
+                    dict(
+                        indicator=indicator,
+                        period=year,
+                        status=KEPT if not missing else INCOMPLETE_MONTHS,
+                        detail="all 12 months kept"
+                        if not missing
+                        else f"months not kept: {', '.join(missing)}",
+                        vintage=None,
+                        coverage=None,
+                        revision=None,
+                    )
+                )
     if yearly:
         rows = pd.concat([rows, pd.DataFrame.from_records(yearly)], ignore_index=True)
     rows = rows.sort_values(["indicator", "period"], kind="stable").reset_index(drop=True)

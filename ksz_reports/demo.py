@@ -48,12 +48,16 @@ def main(out: Path, seed: int, municipality: str) -> None:
     reports = out / "reports"
     info = prepare_publication(data, reports)
     d = info.disclosure
-    click.echo(f"   disclosure: {d.get('cells', 0):,} cells, {d.get('primary', 0):,} suppressed, "
-               f"{d.get('secondary', 0):,} secondary, verified in {d.get('seconds', 0):.0f} s")
+    click.echo(
+        f"   disclosure: {d.get('cells', 0):,} cells, {d.get('primary', 0):,} suppressed, "
+        f"{d.get('secondary', 0):,} secondary, verified in {d.get('seconds', 0):.0f} s"
+    )
     regions = ks.indicator("ll", level="region")
     for r in regions.itertuples():
-        click.echo(f"   leefloon {r.period}, monthly average, {r.name}: {r.count:,.0f} "
-                   f"= {r.rate:.1f} per 1000")
+        click.echo(
+            f"   leefloon {r.period}, monthly average, {r.name}: {r.count:,.0f} "
+            f"= {r.rate:.1f} per 1000"
+        )
     click.echo(f"5. report of {municipality} -> {reports}")
     for path in render_report(data, municipality, reports, formats=("html", "pdf")):
         click.echo(f"   {path}")

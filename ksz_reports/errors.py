@@ -105,7 +105,9 @@ class ConfigError(KszError):
         self.file = None if file is None else str(file)
         self.key = key
         where = ", ".join(p for p in (self.file, f"key {key!r}" if key else None) if p)
-        super().__init__(render_problem(message, None, None) if not where else f"{where}: {message.rstrip('.')}.")
+        super().__init__(
+            render_problem(message, None, None) if not where else f"{where}: {message.rstrip('.')}."
+        )
 
 
 class UsageError(KszError):

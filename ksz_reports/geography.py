@@ -60,8 +60,13 @@ def successor_map(at: dt.date | str | int | None = None) -> dict[str, str]:
     for earlier in reference.geographies():
         if earlier.valid_from >= target.valid_from:
             continue
-        out.update({old: new for old, new in reference.successor_map(earlier, target).items()
-                    if old != new})
+        out.update(
+            {
+                old: new
+                for old, new in reference.successor_map(earlier, target).items()
+                if old != new
+            }
+        )
     return out
 
 
@@ -109,8 +114,10 @@ class Geography:
 
     def parents_of(self, nis: str) -> dict[str, str | None]:
         """The arrondissement, province (None in Brussels), region and country of a municipality."""
-        return {level: (None if pd.isna(p := self.parent[level][nis]) else p)
-                for level in ("arrondissement", "province", "region", "country")}
+        return {
+            level: (None if pd.isna(p := self.parent[level][nis]) else p)
+            for level in ("arrondissement", "province", "region", "country")
+        }
 
     def members(self, code: str) -> list[str]:
         """The municipalities of an aggregate (or the municipality itself)."""
@@ -136,15 +143,21 @@ class Geography:
         return geos.astype(str).map(region_of)
 
     # -- tables ---------------------------------------------------------------------------------
-    def to_current(self, frame: pd.DataFrame, value_cols: tuple[str, ...] = ("value",)) -> pd.DataFrame:
+    def to_current(
+        self, frame: pd.DataFrame, value_cols: tuple[str, ...] = ("value",)
+    ) -> pd.DataFrame:
         """Map predecessor codes to this geography and sum them (masked stays masked)."""
         df = frame.copy()
         df["geo"] = df["geo"].astype(str).map(lambda g: self.successors.get(g, g))
         keys = [c for c in df.columns if c not in value_cols]
         return _masked_sum(df, keys, value_cols)
 
-    def aggregate(self, frame: pd.DataFrame, levels: tuple[str, ...] = LEVELS,
-                  value_cols: tuple[str, ...] = ("value",)) -> pd.DataFrame:
+    def aggregate(
+        self,
+        frame: pd.DataFrame,
+        levels: tuple[str, ...] = LEVELS,
+        value_cols: tuple[str, ...] = ("value",),
+    ) -> pd.DataFrame:
         """Municipal counts on this geography plus their sums at ``levels`` (column ``level``)."""
         base = self.to_current(frame, value_cols)
         unknown = set(base["geo"]) - set(self.parent["country"])
@@ -173,8 +186,13 @@ class Geography:
         result["incomplete"] = result["incomplete"].fillna(False).astype(bool)
         return result
 
-    def population(self, years: list[int], sexes: list[str], age_classes: list[str],
-                   levels: tuple[str, ...] = LEVELS) -> pd.DataFrame:
+    def population(
+        self,
+        years: list[int],
+        sexes: list[str],
+        age_classes: list[str],
+        levels: tuple[str, ...] = LEVELS,
+    ) -> pd.DataFrame:
         """Population on 1 January of ``years`` for every geo of ``levels``.
 
         A missing year falls back to the nearest *earlier* available year (``year_used`` says
@@ -195,32 +213,46 @@ class Geography:
             pop["year_used"] = used
             frames.append(pop)
         if not frames:
-            return pd.DataFrame(columns=["year", "geo", "sex", "age_class", "population", "year_used", "level"])
-        pop = pd.concat(frames, ignore_index=True)[["year", "year_used", "geo", "sex", "age_class", "value"]]
+            return pd.DataFrame(
+                columns=["year", "geo", "sex", "age_class", "population", "year_used", "level"]
+            )
+        pop = pd.concat(frames, ignore_index=True)[
+            ["year", "year_used", "geo", "sex", "age_class", "value"]
+        ]
         out = self.aggregate(pop, levels=levels)
         return out.rename(columns={"value": "population"}).drop(columns=["level", "incomplete"])
 
 
-def _population_year(reference, year: int, sexes: list[str], age_classes: list[str]) -> pd.DataFrame:
+def _population_year(
+    reference, year: int, sexes: list[str], age_classes: list[str]
+) -> pd.DataFrame:
     """Municipal population of one year for every (sex, age class) that can be built exactly from
     that year's bands; a class that cannot (no bands before 2017) is left out, not guessed."""
     try:
-        return reference.population_table(years=[year], level="municipality", sexes=tuple(sexes),
-                                          age_classes=tuple(age_classes))
+        return reference.population_table(
+            years=[year], level="municipality", sexes=tuple(sexes), age_classes=tuple(age_classes)
+        )
     except reference.AgeClassError:
         frames = []
         for a in age_classes:
             try:
-                frames.append(reference.population_table(
-                    years=[year], level="municipality", sexes=tuple(sexes), age_classes=(a,)))
+                frames.append(
+                    reference.population_table(
+                        years=[year], level="municipality", sexes=tuple(sexes), age_classes=(a,)
+                    )
+                )
             except reference.AgeClassError:
                 continue
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-            columns=["year", "geo", "sex", "age_class", "population"])
+        return (
+            pd.concat(frames, ignore_index=True)
+            if frames
+            else pd.DataFrame(columns=["year", "geo", "sex", "age_class", "population"])
+        )
 
 
-def _masked_sum(df: pd.DataFrame, keys: list[str], value_cols: tuple[str, ...],
-                count: bool = False) -> pd.DataFrame:
+def _masked_sum(
+    df: pd.DataFrame, keys: list[str], value_cols: tuple[str, ...], count: bool = False
+) -> pd.DataFrame:
     """Group sums where one missing member makes the sum missing (never read as 0)."""
     g = df.groupby(keys, observed=True, sort=False, dropna=False)
     out = g[list(value_cols)].sum(min_count=1)
@@ -229,7 +261,9 @@ def _masked_sum(df: pd.DataFrame, keys: list[str], value_cols: tuple[str, ...],
         out["_n"] = size
     for col in value_cols:
         masked = g[col].count() != size
-        out[col] = out[col].astype("Float64") if df[col].dtype.kind == "f" else out[col].astype("Int64")
+        out[col] = (
+            out[col].astype("Float64") if df[col].dtype.kind == "f" else out[col].astype("Int64")
+        )
         out.loc[masked.to_numpy(), col] = pd.NA
     out = out.reset_index()
     for d in DIMENSIONS:

@@ -21,9 +21,23 @@ from .geography import Geography
 from .schema import DIMENSIONS, TOTAL, months_of, period_end, period_kind
 
 MEASURE_COLUMNS = (
-    "indicator", "period", "geo", "level", *DIMENSIONS,
-    "count", "population", "population_year", "per", "rate", "ci_low", "ci_high",
-    "benchmark_rate", "significance", "growth_pct", "unreliable", "flag",
+    "indicator",
+    "period",
+    "geo",
+    "level",
+    *DIMENSIONS,
+    "count",
+    "population",
+    "population_year",
+    "per",
+    "rate",
+    "ci_low",
+    "ci_high",
+    "benchmark_rate",
+    "significance",
+    "growth_pct",
+    "unreliable",
+    "flag",
 )
 
 
@@ -57,7 +71,9 @@ def yearly_average(frame: pd.DataFrame, years: list[int] | None = None) -> pd.Da
     out["n"] = grouped.count()
     out["size"] = grouped.size()
     months = {y: set(months_of(int(y))) for y in df["year"].unique()}
-    full = df.groupby(keys, observed=True, sort=True)["period"].agg(lambda p: len(set(p.astype(str))))
+    full = df.groupby(keys, observed=True, sort=True)["period"].agg(
+        lambda p: len(set(p.astype(str)))
+    )
     out["complete"] = (out["n"] == out["size"]) & (full == 12)
     out["value"] = np.where(out["complete"], out["total"].astype(float) / 12.0, np.nan)
     del months
@@ -65,16 +81,24 @@ def yearly_average(frame: pd.DataFrame, years: list[int] | None = None) -> pd.Da
     return out[["indicator", "period", "geo", *DIMENSIONS, "value"]]
 
 
-def _denominator_keys(cells: pd.DataFrame, indicator: Indicator, denominator_age: str) -> pd.DataFrame:
+def _denominator_keys(
+    cells: pd.DataFrame, indicator: Indicator, denominator_age: str
+) -> pd.DataFrame:
     """For each cell: the sex and age class of its denominator population."""
     den = parse_age_class(denominator_age)
     sex = cells["sex"].astype(str) if "sex" in cells else pd.Series(TOTAL, index=cells.index)
-    ages = cells["age_class"].astype(str) if "age_class" in cells else pd.Series(TOTAL, index=cells.index)
+    ages = (
+        cells["age_class"].astype(str)
+        if "age_class" in cells
+        else pd.Series(TOTAL, index=cells.index)
+    )
     age_of = {}
     for a in ages.unique():
         inter = parse_age_class(a).intersect(den)
         age_of[a] = str(inter) if inter is not None else None
-    return pd.DataFrame({"pop_sex": sex.values, "pop_age": ages.map(age_of).values}, index=cells.index)
+    return pd.DataFrame(
+        {"pop_sex": sex.values, "pop_age": ages.map(age_of).values}, index=cells.index
+    )
 
 
 def compute(
@@ -94,8 +118,11 @@ def compute(
     """
     config = config or default_config()
     ind = config.indicator(indicator_id)
-    den = ind.headline if denominator is None else next(
-        (d for d in ind.denominators if d.id == denominator), None)
+    den = (
+        ind.headline
+        if denominator is None
+        else next((d for d in ind.denominators if d.id == denominator), None)
+    )
     if den is None:
         known = ", ".join(d.id for d in ind.denominators)
         raise UsageError(f"indicator {ind.id!r} has no denominator {denominator!r}; known: {known}")
@@ -127,9 +154,17 @@ def compute(
         levels=levels,
     )
     cells = cells.merge(
-        pop.rename(columns={"year": "population_year", "sex": "pop_sex", "age_class": "pop_age",
-                            "year_used": "population_year_used"}),
-        on=["population_year", "geo", "pop_sex", "pop_age"], how="left")
+        pop.rename(
+            columns={
+                "year": "population_year",
+                "sex": "pop_sex",
+                "age_class": "pop_age",
+                "year_used": "population_year_used",
+            }
+        ),
+        on=["population_year", "geo", "pop_sex", "pop_age"],
+        how="left",
+    )
     count = cells["value"].astype(float).to_numpy()
     population = cells["population"].astype(float).to_numpy()
     cells["count"] = cells["value"]
@@ -142,10 +177,13 @@ def compute(
     bench_level = "region" if s.benchmark == "region" else "country"
     key = ["period", *DIMENSIONS]
     bench = cells[cells["level"] == bench_level][[*key, "geo", "rate"]].rename(
-        columns={"geo": "benchmark_geo", "rate": "benchmark_rate"})
+        columns={"geo": "benchmark_geo", "rate": "benchmark_rate"}
+    )
     cells["benchmark_geo"] = geography.benchmark_of(cells["geo"], bench_level)
     cells = cells.merge(bench, on=[*key, "benchmark_geo"], how="left")
-    cells["significance"] = st.significance(cells["ci_low"], cells["ci_high"], cells["benchmark_rate"])
+    cells["significance"] = st.significance(
+        cells["ci_low"], cells["ci_high"], cells["benchmark_rate"]
+    )
     cells.loc[cells["level"].isin([bench_level, "country"]), "significance"] = ""
 
     # Growth against the previous period of the same kind (year on year; month on month).
@@ -154,11 +192,15 @@ def compute(
 
     r = config.settings.reliability
     cells["unreliable"] = (population < r.min_denominator) | (count < r.min_count)
-    cells["flag"] = np.where(cells["incomplete"], "incomplete",
-                             np.where(cells["count"].isna(), "not_available", ""))
+    cells["flag"] = np.where(
+        cells["incomplete"], "incomplete", np.where(cells["count"].isna(), "not_available", "")
+    )
     cells.loc[cells["population"].isna() & cells["count"].notna(), "flag"] = "no_population"
-    return cells[list(MEASURE_COLUMNS) + ["population_year_used"]].sort_values(
-        ["period", "level", "geo", *DIMENSIONS], kind="stable").reset_index(drop=True)
+    return (
+        cells[list(MEASURE_COLUMNS) + ["population_year_used"]]
+        .sort_values(["period", "level", "geo", *DIMENSIONS], kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 def _previous_period(period: str) -> str:
@@ -175,9 +217,13 @@ def _previous_period(period: str) -> str:
 
 def _add_growth(cells: pd.DataFrame) -> pd.DataFrame:
     key = ["indicator", "geo", *DIMENSIONS]
-    prev = cells[[*key, "period", "count"]].rename(columns={"count": "previous", "period": "prev_period"})
+    prev = cells[[*key, "period", "count"]].rename(
+        columns={"count": "previous", "period": "prev_period"}
+    )
     cells = cells.copy()
     cells["prev_period"] = [_previous_period(p) for p in cells["period"].astype(str)]
     cells = cells.merge(prev, on=[*key, "prev_period"], how="left")
-    cells["growth_pct"] = st.growth_pct(cells["count"].astype(float), cells["previous"].astype(float))
+    cells["growth_pct"] = st.growth_pct(
+        cells["count"].astype(float), cells["previous"].astype(float)
+    )
     return cells.drop(columns=["prev_period", "previous"])

@@ -31,10 +31,14 @@ DERIVED = ("rate", "ci_low", "ci_high", "significance", "growth_pct")
 def geo_hierarchy(geography: Geography) -> dict[str, list[str]]:
     """Parent → children of ``geography`` (the hierarchy of its reference date)."""
     t = geography.table
-    frame = pd.DataFrame({
-        "nis": t["nis"], "arrondissement_nis": t["arrondissement"],
-        "province_nis": t["province"].fillna(""), "region_nis": t["region"],
-    })
+    frame = pd.DataFrame(
+        {
+            "nis": t["nis"],
+            "arrondissement_nis": t["arrondissement"],
+            "province_nis": t["province"].fillna(""),
+            "region_nis": t["region"],
+        }
+    )
     hierarchy = disclosure.default_geo_hierarchy(frame)
     return hierarchy
 
@@ -57,13 +61,16 @@ class DisclosureSummary:
 
     def lines(self) -> list[str]:
         f = self.figures
-        return [f"{f.get('cells', 0):,} cells, {f.get('primary', 0):,} suppressed (primary), "
-                f"{f.get('secondary', 0):,} secondary, {f.get('not_available', 0):,} masked at source; "
-                f"verified by LP audit in {f.get('seconds', 0):.1f} s"]
+        return [
+            f"{f.get('cells', 0):,} cells, {f.get('primary', 0):,} suppressed (primary), "
+            f"{f.get('secondary', 0):,} secondary, {f.get('not_available', 0):,} masked at source; "
+            f"verified by LP audit in {f.get('seconds', 0):.1f} s"
+        ]
 
 
-def disclose(measures: pd.DataFrame, geography: Geography, config: Config,
-             extra_groups: tuple = ()) -> pd.DataFrame:
+def disclose(
+    measures: pd.DataFrame, geography: Geography, config: Config, extra_groups: tuple = ()
+) -> pd.DataFrame:
     """The measure table with every value that may not be published blanked and flagged.
 
     ``flag``: ``suppressed`` (primary), ``secondary``, ``not_available`` (masked at source), or
@@ -79,11 +86,13 @@ def disclose(measures: pd.DataFrame, geography: Geography, config: Config,
         m[c] = m[c].astype(str)
     cells = m[list(KEY_COLUMNS)].copy()
     cells["value"] = m["count"].astype("Float64")
-    table = disclosure.build_linked_table(cells, geo_hierarchy(geography),
-                                          groups=(*direct_groups(geography), *extra_groups))
+    table = disclosure.build_linked_table(
+        cells, geo_hierarchy(geography), groups=(*direct_groups(geography), *extra_groups)
+    )
     settings = config.settings.disclosure
-    protection = disclosure.protect(table, threshold=settings.threshold,
-                                    secondary=settings.secondary)
+    protection = disclosure.protect(
+        table, threshold=settings.threshold, secondary=settings.secondary
+    )
     status = table.cells[list(KEY_COLUMNS)].copy()
     status["status"] = protection.status.astype(str).to_numpy()
     m = m.merge(status, on=list(KEY_COLUMNS), how="left", validate="many_to_one")
@@ -92,8 +101,12 @@ def disclose(measures: pd.DataFrame, geography: Geography, config: Config,
     own = disclosure.blank_derived(m, protection)
     m["prev_period"] = [_previous_period(p) for p in m["period"]]
     prev = status.rename(columns={"period": "prev_period", "status": "prev_status"})
-    m = m.merge(prev, on=["indicator", "prev_period", "geo", *DIMENSIONS], how="left",
-                validate="many_to_one")
+    m = m.merge(
+        prev,
+        on=["indicator", "prev_period", "geo", *DIMENSIONS],
+        how="left",
+        validate="many_to_one",
+    )
     flag = np.where(m["status"] == disclosure.PUBLISHED, "", m["status"])
     m["flag"] = np.where(m["flag"].astype(str) != "", m["flag"], flag)
     hide = own.notna().to_numpy()
@@ -135,8 +148,11 @@ def plan(periods_kept: dict[str, list[str]], config: Config) -> dict[str, dict[s
             continue
         years = sorted(p for p in periods if period_kind(p) == "year")
         months = sorted(p for p in periods if period_kind(p) == "month") if pub.months else []
-        out[indicator] = {"totals": years, "breakdowns": years[-pub.breakdown_periods:],
-                          "months": months}
+        out[indicator] = {
+            "totals": years,
+            "breakdowns": years[-pub.breakdown_periods :],
+            "months": months,
+        }
     return out
 
 
@@ -148,8 +164,9 @@ def one_way(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(broken <= 1, index=frame.index)
 
 
-def build_publication(table: pd.DataFrame, periods_kept: dict[str, list[str]],
-                      geography: Geography, config: Config) -> pd.DataFrame:
+def build_publication(
+    table: pd.DataFrame, periods_kept: dict[str, list[str]], geography: Geography, config: Config
+) -> pd.DataFrame:
     """The disclosed measures of every indicator for the whole geography (one disclosure run)."""
     from .indicators import compute
 
@@ -163,21 +180,30 @@ def build_publication(table: pd.DataFrame, periods_kept: dict[str, list[str]],
         if not wanted:
             continue
         mine = rows[(rows["indicator"].astype(str) == indicator)]
-        breakdown_src = mine[mine["period"].astype(str).str[:4].isin(
-            {b[:4] for b in p["breakdowns"]})]
+        breakdown_src = mine[
+            mine["period"].astype(str).str[:4].isin({b[:4] for b in p["breakdowns"]})
+        ]
         src = pd.concat([totals[totals["indicator"].astype(str) == indicator], breakdown_src])
         src = src.drop_duplicates(list(KEY_COLUMNS))
         m = compute(src, indicator, geography, periods=wanted, config=config)
         if m.empty:
             continue
-        keep = is_total_row(m) | (m["period"].isin(p["breakdowns"])
-                                  & m["level"].isin(pub.breakdown_levels))
+        keep = is_total_row(m) | (
+            m["period"].isin(p["breakdowns"]) & m["level"].isin(pub.breakdown_levels)
+        )
         parts.append(m[keep])
         if p["months"]:
             years = {y: [f"{y}-{k:02d}" for k in range(1, 13)] for y in p["totals"]}
-            groups.append(disclosure.GroupRelations(
-                "period", years, total_coef=12.0, tol=1e-6, indicators=frozenset({indicator}),
-                kind="year_average"))
+            groups.append(
+                disclosure.GroupRelations(
+                    "period",
+                    years,
+                    total_coef=12.0,
+                    tol=1e-6,
+                    indicators=frozenset({indicator}),
+                    kind="year_average",
+                )
+            )
     if not parts:
         return pd.DataFrame()
     measures = pd.concat(parts, ignore_index=True)
@@ -196,5 +222,9 @@ def audit_output(out, config: Config, at=None):
     if at is None and meta.exists():
         at = json.loads(meta.read_text(encoding="utf-8")).get("at")
     geography = Geography(at)
-    return audit_dir(out, threshold=config.settings.disclosure.threshold,
-                     hierarchy=geo_hierarchy(geography), groups=direct_groups(geography))
+    return audit_dir(
+        out,
+        threshold=config.settings.disclosure.threshold,
+        hierarchy=geo_hierarchy(geography),
+        groups=direct_groups(geography),
+    )

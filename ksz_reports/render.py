@@ -37,14 +37,26 @@ class Cells:
         f = self.frame
         self._index = {}
         dims = f[list(DIMENSIONS)].astype(str).to_numpy()
-        for i, (table, ind, period, geo, kind, value, flag) in enumerate(zip(
-                f["table"], f["indicator"], f["period"], f["geo"], f["kind"], f["value"], f["flag"],
-                strict=True)):
+        for i, (table, ind, period, geo, kind, value, flag) in enumerate(
+            zip(
+                f["table"],
+                f["indicator"],
+                f["period"],
+                f["geo"],
+                f["kind"],
+                f["value"],
+                f["flag"],
+                strict=True,
+            )
+        ):
             self._index[(table, ind, str(period), str(geo), tuple(dims[i]), kind)] = (
-                None if pd.isna(value) else float(value), str(flag) if flag else "")
+                None if pd.isna(value) else float(value),
+                str(flag) if flag else "",
+            )
 
-    def get(self, table: str, indicator: str, period: str, geo: str, kind: str,
-            **dims: str) -> tuple[float | None, str]:
+    def get(
+        self, table: str, indicator: str, period: str, geo: str, kind: str, **dims: str
+    ) -> tuple[float | None, str]:
         key = tuple(dims.get(d, TOTAL) for d in DIMENSIONS)
         return self._index.get((table, indicator, period, geo, key, kind), (None, "not_available"))
 
@@ -79,8 +91,11 @@ class ReportRenderer:
         nis = model.nis
         name = geo.name(nis, lang)
         parents = geo.parents_of(nis)
-        level_codes = [parents[k] for k in ("arrondissement", "province", "region", "country")
-                       if parents[k] is not None]
+        level_codes = [
+            parents[k]
+            for k in ("arrondissement", "province", "region", "country")
+            if parents[k] is not None
+        ]
         flags = set(cells["flag"].astype(str))
 
         key_rows = []
@@ -93,23 +108,39 @@ class ReportRenderer:
             rate, rflag = c.get("key_figures", ind.id, topic.period, nis, kind)
             growth, gflag = c.get("key_figures", ind.id, topic.period, nis, "growth_pct")
             sig = self._significance(model, ind.id, topic.period)
-            cells_row = [_cell(lang, count, "count", cflag), _cell(lang, rate, kind, rflag),
-                         _cell(lang, growth, "growth_pct", gflag), formatting.TableCell(sig)]
+            cells_row = [
+                _cell(lang, count, "count", cflag),
+                _cell(lang, rate, kind, rflag),
+                _cell(lang, growth, "growth_pct", gflag),
+                formatting.TableCell(sig),
+            ]
             for code in level_codes:
                 v, f = c.get("key_figures", ind.id, topic.period, code, kind)
                 cells_row.append(_cell(lang, v, kind, f))
             unit = "%" if ind.headline.per == 100 else "\u2030"
-            key_rows.append({"label": f"{ind.label(lang)} ({formatting.fmt_period(topic.period, lang)}, {unit})",
-                             "cells": cells_row})
+            key_rows.append(
+                {
+                    "label": f"{ind.label(lang)} ({formatting.fmt_period(topic.period, lang)}, {unit})",
+                    "cells": cells_row,
+                }
+            )
         key_table = {
-            "caption": _("Key figures of %(name)s compared with the levels above it") % {"name": name},
+            "caption": _("Key figures of %(name)s compared with the levels above it")
+            % {"name": name},
             "label_header": _("Indicator"),
-            "columns": [_("Number"), _("Rate"), _("Change in %"), _("vs. region"),
-                        *[geo.name(code, lang) for code in level_codes]],
+            "columns": [
+                _("Number"),
+                _("Rate"),
+                _("Change in %"),
+                _("vs. region"),
+                *[geo.name(code, lang) for code in level_codes],
+            ],
             "rows": key_rows,
-            "note": _("Rate per 1000 inhabitants (\u2030) or share in % of the population of the "
-                      "indicator's denominator. \u25b2/\u25bc: significantly higher/lower than the "
-                      "region (95 % interval)."),
+            "note": _(
+                "Rate per 1000 inhabitants (\u2030) or share in % of the population of the "
+                "indicator's denominator. \u25b2/\u25bc: significantly higher/lower than the "
+                "region (95 % interval)."
+            ),
         }
 
         topics = []
@@ -122,7 +153,8 @@ class ReportRenderer:
             "title": name,
             "kicker": _("Local social report"),
             "subtitle": " \u00b7 ".join(geo.name(code, lang) for code in level_codes[:-1]),
-            "reference": _("Situation on %(date)s") % {"date": formatting.fmt_date(reference, lang)},
+            "reference": _("Situation on %(date)s")
+            % {"date": formatting.fmt_date(reference, lang)},
             "description": _("Social-policy indicators of %(name)s") % {"name": name},
             "created": "",
             "key_table": key_table,
@@ -135,19 +167,28 @@ class ReportRenderer:
             "methodology_sections": self._methodology(model),
             "footnotes": formatting.flag_footnotes(flags, lang),
             "colophon": [
-                _("Sources: KSZ Datawarehouse Arbeidsmarkt en Sociale Bescherming; POD "
-                  "Maatschappelijke Integratie, barometer maatschappelijke integratie."),
-                _("Population: Statbel (Algemene Directie Statistiek), population on 1 January. "
-                  "Municipal borders: bmesuere/belgium-topojson (CC0)."),
-                _("Produced with ksz_reports %(version)s. Every number in this report is listed in "
-                  "cells.csv next to it.") % {"version": __version__},
+                _(
+                    "Sources: KSZ Datawarehouse Arbeidsmarkt en Sociale Bescherming; POD "
+                    "Maatschappelijke Integratie, barometer maatschappelijke integratie."
+                ),
+                _(
+                    "Population: Statbel (Algemene Directie Statistiek), population on 1 January. "
+                    "Municipal borders: bmesuere/belgium-topojson (CC0)."
+                ),
+                _(
+                    "Produced with ksz_reports %(version)s. Every number in this report is listed in "
+                    "cells.csv next to it."
+                )
+                % {"version": __version__},
             ],
         }
         return ctx
 
     def _significance(self, model: ReportModel, indicator: str, period: str) -> str:
         kf = model.key_figures
-        row = kf[(kf["indicator"] == indicator) & (kf["period"] == period) & (kf["geo"] == model.nis)]
+        row = kf[
+            (kf["indicator"] == indicator) & (kf["period"] == period) & (kf["geo"] == model.nis)
+        ]
         if row.empty or row["flag"].iloc[0]:
             return ""
         return SIGNIFICANCE.get(str(row["significance"].iloc[0]), "")
@@ -164,28 +205,56 @@ class ReportRenderer:
         evo = c.rows(f"{ind.id}_evolution")
         evo = evo[evo["kind"] == kind]
         if not evo.empty and len(set(evo["period"])) > 1:
-            data = [{"series": geo.name(g, lang), "period": p, "value": v, "flag": f or None}
-                    for g in (nis, parents["region"], "01000")
-                    for p, v, f in evo[evo["geo"] == g][["period", "value", "flag"]].itertuples(index=False)]
-            charts_out.append(charts.chart_series(
-                data, title=_("%(indicator)s: evolution") % {"indicator": ind.label(lang)},
-                lang=lang, kind=kind, highlight=name, chart_id=f"evo-{ind.id}"))
+            data = [
+                {"series": geo.name(g, lang), "period": p, "value": v, "flag": f or None}
+                for g in (nis, parents["region"], "01000")
+                for p, v, f in evo[evo["geo"] == g][["period", "value", "flag"]].itertuples(
+                    index=False
+                )
+            ]
+            charts_out.append(
+                charts.chart_series(
+                    data,
+                    title=_("%(indicator)s: evolution") % {"indicator": ind.label(lang)},
+                    lang=lang,
+                    kind=kind,
+                    highlight=name,
+                    chart_id=f"evo-{ind.id}",
+                )
+            )
         cmp = c.rows(f"{ind.id}_comparison")
         cmp = cmp[cmp["kind"] == kind]
         if not cmp.empty:
             order = [(nis, "municipality")]
-            order += [(n, "neighbour") for n in sorted(set(cmp["geo"]) - {nis} - set(parents.values()))]
-            order += [(parents[k], k) for k in ("arrondissement", "province", "region", "country")
-                      if parents[k] is not None]
+            order += [
+                (n, "neighbour") for n in sorted(set(cmp["geo"]) - {nis} - set(parents.values()))
+            ]
+            order += [
+                (parents[k], k)
+                for k in ("arrondissement", "province", "region", "country")
+                if parents[k] is not None
+            ]
             data = []
             for g, level in order:
                 v, f = c.get(f"{ind.id}_comparison", ind.id, topic.period, g, kind)
-                data.append({"label": geo.name(g, lang), "value": v, "flag": f or None, "level": level})
-            charts_out.append(charts.chart_comparison(
-                data, title=_("%(indicator)s: %(name)s and its neighbours, %(period)s") % {
-                    "indicator": ind.label(lang), "name": name,
-                    "period": formatting.fmt_period(topic.period, lang)},
-                lang=lang, kind=kind, highlight=name, chart_id=f"cmp-{ind.id}"))
+                data.append(
+                    {"label": geo.name(g, lang), "value": v, "flag": f or None, "level": level}
+                )
+            charts_out.append(
+                charts.chart_comparison(
+                    data,
+                    title=_("%(indicator)s: %(name)s and its neighbours, %(period)s")
+                    % {
+                        "indicator": ind.label(lang),
+                        "name": name,
+                        "period": formatting.fmt_period(topic.period, lang),
+                    },
+                    lang=lang,
+                    kind=kind,
+                    highlight=name,
+                    chart_id=f"cmp-{ind.id}",
+                )
+            )
         # Breakdown table: every category of every dimension, municipality and region.
         rows = []
         from .config import default_config
@@ -198,52 +267,92 @@ class ReportRenderer:
                 continue
             present = set(sub[dim].astype(str))
             ordered = [code for code in codes.codes_of(dim) if code in present]
-            rows.append({"label": codes.dimensions[dim].labels.get(lang), "cells": [], "highlight": True})
+            rows.append(
+                {"label": codes.dimensions[dim].labels.get(lang), "cells": [], "highlight": True}
+            )
             year = int(topic.period[:4])
             for code in ordered:
                 count, cf = c.get(table_id, ind.id, topic.period, nis, "count", **{dim: code})
                 rate, rf = c.get(table_id, ind.id, topic.period, nis, kind, **{dim: code})
-                rrate, rrf = c.get(table_id, ind.id, topic.period, parents["region"], kind, **{dim: code})
-                rows.append({"label": codes.label(dim, code, lang, year),
-                             "cells": [_cell(lang, count, "count", cf), _cell(lang, rate, kind, rf),
-                                       _cell(lang, rrate, kind, rrf)]})
+                rrate, rrf = c.get(
+                    table_id, ind.id, topic.period, parents["region"], kind, **{dim: code}
+                )
+                rows.append(
+                    {
+                        "label": codes.label(dim, code, lang, year),
+                        "cells": [
+                            _cell(lang, count, "count", cf),
+                            _cell(lang, rate, kind, rf),
+                            _cell(lang, rrate, kind, rrf),
+                        ],
+                    }
+                )
             if dim in ("family_category", "ses_position"):
                 data = []
                 for code in ordered:
                     for g in (nis, parents["region"]):
                         v, f = c.get(table_id, ind.id, topic.period, g, kind, **{dim: code})
-                        data.append({"category": codes.label(dim, code, lang, year), "value": v,
-                                     "flag": f or None, "series": geo.name(g, lang)})
-                charts_out.append(charts.chart_bars(
-                    data, title=_("%(indicator)s by %(dimension)s") % {
-                        "indicator": ind.label(lang),
-                        "dimension": codes.dimensions[dim].labels.get(lang).lower()},
-                    lang=lang, kind=kind, highlight=name, chart_id=f"bars-{ind.id}-{dim}"))
+                        data.append(
+                            {
+                                "category": codes.label(dim, code, lang, year),
+                                "value": v,
+                                "flag": f or None,
+                                "series": geo.name(g, lang),
+                            }
+                        )
+                charts_out.append(
+                    charts.chart_bars(
+                        data,
+                        title=_("%(indicator)s by %(dimension)s")
+                        % {
+                            "indicator": ind.label(lang),
+                            "dimension": codes.dimensions[dim].labels.get(lang).lower(),
+                        },
+                        lang=lang,
+                        kind=kind,
+                        highlight=name,
+                        chart_id=f"bars-{ind.id}-{dim}",
+                    )
+                )
         breakdown = None
         if rows:
             breakdown = {
-                "caption": _("%(indicator)s by breakdown, %(period)s") % {
-                    "indicator": ind.label(lang), "period": formatting.fmt_period(topic.period, lang)},
+                "caption": _("%(indicator)s by breakdown, %(period)s")
+                % {
+                    "indicator": ind.label(lang),
+                    "period": formatting.fmt_period(topic.period, lang),
+                },
                 "label_header": "",
-                "columns": [_("Number"), _("Rate") + f" {name}",
-                            _("Rate") + f" {geo.name(parents['region'], lang)}"],
+                "columns": [
+                    _("Number"),
+                    _("Rate") + f" {name}",
+                    _("Rate") + f" {geo.name(parents['region'], lang)}",
+                ],
                 "rows": rows,
             }
         den = ind.headline
-        den_text = (_("per 1000 inhabitants") if den.per == 1000 else _("in % of the inhabitants"))
+        den_text = _("per 1000 inhabitants") if den.per == 1000 else _("in % of the inhabitants")
         if den.age_class != TOTAL:
             den_text += " " + _("aged %(ages)s") % {"ages": den.age_class}
-        return {"id": ind.id, "title": ind.label(lang),
-                "period": formatting.fmt_period(topic.period, lang),
-                "denominator": den_text, "charts": charts_out, "breakdown": breakdown}
+        return {
+            "id": ind.id,
+            "title": ind.label(lang),
+            "period": formatting.fmt_period(topic.period, lang),
+            "denominator": den_text,
+            "charts": charts_out,
+            "breakdown": breakdown,
+        }
 
     def _maps(self, model: ReportModel, c: Cells) -> list:
         _ = self._
         lang = self.lang
         geo = model.geography
         out = []
-        merges = {k: v for k, v in geo.successors.items()
-                  if k in maps.municipalities()} if model.at >= dt.date(2025, 1, 1) else None
+        merges = (
+            {k: v for k, v in geo.successors.items() if k in maps.municipalities()}
+            if model.at >= dt.date(2025, 1, 1)
+            else None
+        )
         parents = geo.parents_of(model.nis)
         from .config import default_config
 
@@ -254,18 +363,28 @@ class ReportRenderer:
             kind = _rate_kind(ind.headline.per)
             rows = c.rows(f"{ind_id}_map_{area}")
             rows = rows[rows["kind"] == kind]
-            data = [{"geo": g, "value": v, "flag": f or None}
-                    for g, v, f in rows[["geo", "value", "flag"]].itertuples(index=False)]
+            data = [
+                {"geo": g, "value": v, "flag": f or None}
+                for g, v, f in rows[["geo", "value", "flag"]].itertuples(index=False)
+            ]
             if not data:
                 continue
             code = (parents["province"] or parents["region"]) if area == "province" else None
             period = formatting.fmt_period(frame["period"].iloc[0], lang) if len(frame) else ""
             where = geo.name(code, lang) if code else geo.name("01000", lang)
-            out.append(maps.map_choropleth(
-                data, title=_("%(indicator)s, %(area)s, %(period)s") % {
-                    "indicator": ind.label(lang), "area": where, "period": period},
-                lang=lang, kind=kind, highlight=model.nis, area=code, merges=merges,
-                chart_id=f"map-{ind_id}-{area}"))
+            out.append(
+                maps.map_choropleth(
+                    data,
+                    title=_("%(indicator)s, %(area)s, %(period)s")
+                    % {"indicator": ind.label(lang), "area": where, "period": period},
+                    lang=lang,
+                    kind=kind,
+                    highlight=model.nis,
+                    area=code,
+                    merges=merges,
+                    chart_id=f"map-{ind_id}-{area}",
+                )
+            )
         return out
 
     def _scatter(self, model: ReportModel, c: Cells):
@@ -284,13 +403,27 @@ class ReportRenderer:
         geo = model.geography
         data = []
         for g in sorted(set(xs.index) & set(ys.index)):
-            data.append({"label": geo.name(g, lang), "x": xs.at[g, "value"], "y": ys.at[g, "value"],
-                         "flag_x": xs.at[g, "flag"] or None, "flag_y": ys.at[g, "flag"] or None})
+            data.append(
+                {
+                    "label": geo.name(g, lang),
+                    "x": xs.at[g, "value"],
+                    "y": ys.at[g, "value"],
+                    "flag_x": xs.at[g, "flag"] or None,
+                    "flag_y": ys.at[g, "flag"] or None,
+                }
+            )
         return charts.chart_scatter(
-            data, title=_("%(y)s against %(x)s, all municipalities") % {
-                "y": ind[y_id].label(lang), "x": ind[x_id].label(lang)},
-            lang=lang, highlight=geo.name(model.nis, lang), x_kind=xk, y_kind=yk,
-            x_label=ind[x_id].label(lang), y_label=ind[y_id].label(lang), chart_id="scatter")
+            data,
+            title=_("%(y)s against %(x)s, all municipalities")
+            % {"y": ind[y_id].label(lang), "x": ind[x_id].label(lang)},
+            lang=lang,
+            highlight=geo.name(model.nis, lang),
+            x_kind=xk,
+            y_kind=yk,
+            x_label=ind[x_id].label(lang),
+            y_label=ind[y_id].label(lang),
+            chart_id="scatter",
+        )
 
     def _sources(self, model: ReportModel) -> list[str]:
         _ = self._
@@ -299,8 +432,9 @@ class ReportRenderer:
             name = Path(str(src.get("name") or src.get("path", ""))).name
             vintages = src.get("vintage") or []
             vintages = [vintages] if isinstance(vintages, str) else vintages
-            dates = ", ".join(formatting.fmt_date(dt.date.fromisoformat(str(v)[:10]), self.lang)
-                              for v in vintages)
+            dates = ", ".join(
+                formatting.fmt_date(dt.date.fromisoformat(str(v)[:10]), self.lang) for v in vintages
+            )
             out.append(_("%(file)s, extracted %(date)s") % {"file": name, "date": dates or "?"})
         return out
 
@@ -309,8 +443,10 @@ class ReportRenderer:
 
         _ = self._
         if default_config().settings.report.year_label == "reference_year":
-            return _("Years are labelled by their reference date: a stock on 31 December 2021 is "
-                     "shown as 2021 (other producers label it 2022, after 1 January).")
+            return _(
+                "Years are labelled by their reference date: a stock on 31 December 2021 is "
+                "shown as 2021 (other producers label it 2022, after 1 January)."
+            )
         return _("A stock on 31 December is labelled with the following year (1 January).")
 
     def _methodology(self, model: ReportModel) -> list[dict]:
@@ -321,48 +457,86 @@ class ReportRenderer:
         threshold = cfg.settings.disclosure.threshold
         cut = model.meta.get("cutoffs", [])
         return [
-            {"title": _("Definitions and denominators"), "paragraphs": [
-                _("A rate is 1000 times the number of persons divided by the population of the "
-                  "same municipality, period, sex and age group on 1 January (for a stock on 31 "
-                  "December: the 1 January that follows; for a monthly figure or a monthly "
-                  "average: the 1 January of that year). Shares are in %."),
-                _("A yearly figure of the POD MI barometer is the monthly average of the 12 months; "
-                  "the number of distinct persons in the year is a separate indicator."),
-                self._year_label()]},
-            {"title": _("Stability and completeness"), "paragraphs": [
-                _("A period is shown only when it is final (its end plus the indicator's reporting "
-                  "lag lies before the extraction date, and it moved less than the revision limit "
-                  "between the last two extractions) and complete (every municipality has data; "
-                  "a yearly average needs all 12 months)."),
-                *(cut[:12] if cut else [_("No period was cut.")]),
-                *([_("… and %(n)s more.") % {"n": len(cut) - 12}] if len(cut) > 12 else [])]},
-            {"title": _("Protection of small numbers"), "paragraphs": [
-                _("Numbers of 1 to %(t)s persons are not published (shown as x), and neither are "
-                  "the rates, shares and changes derived from them. Zero is published.")
-                % {"t": threshold - 1},
-                _("So that no hidden number can be recomputed from the totals of a table, from the "
-                  "other municipalities of the arrondissement, province or region, or from another "
-                  "report, further numbers are hidden as well (secondary suppression). The choice is "
-                  "made once for all municipalities, with the least loss of information, and "
-                  "verified by linear programming: for every hidden number the range an attacker "
-                  "can derive from all published numbers is at least %(t)s wide.") % {"t": threshold},
-                _("Published totals are the true totals; a hidden number is never shown as 0.")]},
-            {"title": _("Municipal mergers"), "paragraphs": [
-                _("Series are shown on the municipalities of the reference date. Numbers of earlier "
-                  "periods are summed over the former municipalities before protection; rates are "
-                  "recomputed, never summed.")]},
-            {"title": _("Sources"), "paragraphs": [
-                _("KSZ/BCSS Datawarehouse Arbeidsmarkt en Sociale Bescherming (local figures of "
-                  "Statistiek Vlaanderen and VVSG); POD Maatschappelijke Integratie, barometer "
-                  "maatschappelijke integratie."),
-                *self._sources(model),
-                _("Population: Statbel (Algemene Directie Statistiek), population on 1 January, "
-                  "updated 16/06/2022; REFNIS 2019. Municipal borders: bmesuere/belgium-topojson (CC0).")]},
+            {
+                "title": _("Definitions and denominators"),
+                "paragraphs": [
+                    _(
+                        "A rate is 1000 times the number of persons divided by the population of the "
+                        "same municipality, period, sex and age group on 1 January (for a stock on 31 "
+                        "December: the 1 January that follows; for a monthly figure or a monthly "
+                        "average: the 1 January of that year). Shares are in %."
+                    ),
+                    _(
+                        "A yearly figure of the POD MI barometer is the monthly average of the 12 months; "
+                        "the number of distinct persons in the year is a separate indicator."
+                    ),
+                    self._year_label(),
+                ],
+            },
+            {
+                "title": _("Stability and completeness"),
+                "paragraphs": [
+                    _(
+                        "A period is shown only when it is final (its end plus the indicator's reporting "
+                        "lag lies before the extraction date, and it moved less than the revision limit "
+                        "between the last two extractions) and complete (every municipality has data; "
+                        "a yearly average needs all 12 months)."
+                    ),
+                    *(cut[:12] if cut else [_("No period was cut.")]),
+                    *([_("… and %(n)s more.") % {"n": len(cut) - 12}] if len(cut) > 12 else []),
+                ],
+            },
+            {
+                "title": _("Protection of small numbers"),
+                "paragraphs": [
+                    _(
+                        "Numbers of 1 to %(t)s persons are not published (shown as x), and neither are "
+                        "the rates, shares and changes derived from them. Zero is published."
+                    )
+                    % {"t": threshold - 1},
+                    _(
+                        "So that no hidden number can be recomputed from the totals of a table, from the "
+                        "other municipalities of the arrondissement, province or region, or from another "
+                        "report, further numbers are hidden as well (secondary suppression). The choice is "
+                        "made once for all municipalities, with the least loss of information, and "
+                        "verified by linear programming: for every hidden number the range an attacker "
+                        "can derive from all published numbers is at least %(t)s wide."
+                    )
+                    % {"t": threshold},
+                    _("Published totals are the true totals; a hidden number is never shown as 0."),
+                ],
+            },
+            {
+                "title": _("Municipal mergers"),
+                "paragraphs": [
+                    _(
+                        "Series are shown on the municipalities of the reference date. Numbers of earlier "
+                        "periods are summed over the former municipalities before protection; rates are "
+                        "recomputed, never summed."
+                    )
+                ],
+            },
+            {
+                "title": _("Sources"),
+                "paragraphs": [
+                    _(
+                        "KSZ/BCSS Datawarehouse Arbeidsmarkt en Sociale Bescherming (local figures of "
+                        "Statistiek Vlaanderen and VVSG); POD Maatschappelijke Integratie, barometer "
+                        "maatschappelijke integratie."
+                    ),
+                    *self._sources(model),
+                    _(
+                        "Population: Statbel (Algemene Directie Statistiek), population on 1 January, "
+                        "updated 16/06/2022; REFNIS 2019. Municipal borders: bmesuere/belgium-topojson (CC0)."
+                    ),
+                ],
+            },
         ]
 
     # -- files ------------------------------------------------------------------------------
-    def render(self, model: ReportModel, out: Path, formats=("html", "pdf"),
-               timings: dict | None = None) -> list[Path]:
+    def render(
+        self, model: ReportModel, out: Path, formats=("html", "pdf"), timings: dict | None = None
+    ) -> list[Path]:
         """Write ``out/NNNNN/`` (replaced as a whole): the requested formats and cells.csv."""
         timings = {} if timings is None else timings
         unknown = [f for f in formats if f not in FORMATS]

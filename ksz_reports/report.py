@@ -77,12 +77,20 @@ def templates_hash() -> str:
 
 def load_publication_info(path: Path) -> PublicationInfo:
     meta = json.loads((Path(path) / "meta.json").read_text(encoding="utf-8"))
-    return PublicationInfo(Path(path), meta["hash"], dt.date.fromisoformat(meta["at"]),
-                           meta["municipalities"], meta["disclosure"], meta["cutoffs"], meta)
+    return PublicationInfo(
+        Path(path),
+        meta["hash"],
+        dt.date.fromisoformat(meta["at"]),
+        meta["municipalities"],
+        meta["disclosure"],
+        meta["cutoffs"],
+        meta,
+    )
 
 
-def prepare_publication(data: str | Path, out: str | Path, config: Config | None = None,
-                        at=None, *, force: bool = False) -> PublicationInfo:
+def prepare_publication(
+    data: str | Path, out: str | Path, config: Config | None = None, at=None, *, force: bool = False
+) -> PublicationInfo:
     """Compute the disclosed publication once for all municipalities and store it in
     ``out/.publication/`` (atomically). Reused when the dataset, config and version are unchanged."""
     from .api import KszData
@@ -90,8 +98,12 @@ def prepare_publication(data: str | Path, out: str | Path, config: Config | None
     config = config or default_config()
     data, out = Path(data), Path(out)
     folder = out / PUBLICATION_DIR
-    inputs = {"dataset": dataset_hash(data), "config": config.hash, "version": __version__,
-              "at": None if at is None else str(at)}
+    inputs = {
+        "dataset": dataset_hash(data),
+        "config": config.hash,
+        "version": __version__,
+        "at": None if at is None else str(at),
+    }
     if not force and (folder / "meta.json").exists():
         info = load_publication_info(folder)
         if info.meta.get("inputs") == inputs:
@@ -104,7 +116,9 @@ def prepare_publication(data: str | Path, out: str | Path, config: Config | None
         pub.to_parquet(tmp / "publication.parquet", index=False)
         digest = _sha256_file(tmp / "publication.parquet")
         meta = {
-            "hash": digest, "at": geography.at.isoformat(), "inputs": inputs,
+            "hash": digest,
+            "at": geography.at.isoformat(),
+            "inputs": inputs,
             "municipalities": geography.municipalities,
             "disclosure": pub.attrs.get("disclosure", {}),
             "cutoffs": ks.cutoffs.lines(),
@@ -156,8 +170,14 @@ class ReportModel:
         return to_cells(pd.concat(frames, ignore_index=True))
 
 
-KIND_COLUMNS = {"count": "count", "population": "population", "rate": None,
-                "growth_pct": "growth_pct", "ci_low": "ci_low", "ci_high": "ci_high"}
+KIND_COLUMNS = {
+    "count": "count",
+    "population": "population",
+    "rate": None,
+    "growth_pct": "growth_pct",
+    "ci_low": "ci_low",
+    "ci_high": "ci_high",
+}
 
 
 def to_cells(rows: pd.DataFrame) -> pd.DataFrame:
@@ -182,12 +202,19 @@ def to_cells(rows: pd.DataFrame) -> pd.DataFrame:
         part.loc[part["flag"] != "", "value"] = np.nan
         out.append(part)
     cells = pd.concat(out, ignore_index=True)
-    order = {k: i for i, k in enumerate(["count", "population", "rate_per_1000", "share_pct",
-                                          "growth_pct", "ci_low", "ci_high"])}
+    order = {
+        k: i
+        for i, k in enumerate(
+            ["count", "population", "rate_per_1000", "share_pct", "growth_pct", "ci_low", "ci_high"]
+        )
+    }
     cells["_k"] = cells["kind"].map(order)
     cells = cells.drop_duplicates(["table", "indicator", "period", "geo", *DIMENSIONS, "kind"])
-    return cells.sort_values(["table", "indicator", "period", "geo", *DIMENSIONS, "_k"],
-                             kind="stable").drop(columns="_k")[CELL_COLUMNS].reset_index(drop=True)
+    return (
+        cells.sort_values(["table", "indicator", "period", "geo", *DIMENSIONS, "_k"], kind="stable")
+        .drop(columns="_k")[CELL_COLUMNS]
+        .reset_index(drop=True)
+    )
 
 
 def format_cell_value(value: float, kind: str) -> str:
@@ -202,7 +229,9 @@ def format_cell_value(value: float, kind: str) -> str:
 def write_cells_csv(cells: pd.DataFrame) -> bytes:
     """cells.csv bytes (UTF-8, ``,``, ``\\n``)."""
     frame = cells.copy()
-    frame["value"] = [format_cell_value(v, k) for v, k in zip(frame["value"], frame["kind"], strict=True)]
+    frame["value"] = [
+        format_cell_value(v, k) for v, k in zip(frame["value"], frame["kind"], strict=True)
+    ]
     return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
@@ -210,8 +239,11 @@ class ReportBuilder:
     """Cuts reports from a prepared publication; loads it once (one per batch worker)."""
 
     def __init__(self, publication: str | Path | PublicationInfo, config: Config | None = None):
-        info = publication if isinstance(publication, PublicationInfo) \
+        info = (
+            publication
+            if isinstance(publication, PublicationInfo)
             else load_publication_info(Path(publication))
+        )
         self.info = info
         self.config = config or default_config()
         self.pub = pd.read_parquet(info.path / "publication.parquet")
@@ -231,8 +263,11 @@ class ReportBuilder:
         """The latest published year-kind period of an indicator (a monthly measure: its latest
         complete year, as a monthly average)."""
         t = self._totals
-        periods = sorted(p for p in t.loc[t["indicator"] == indicator.id, "period"].unique()
-                         if period_kind(p) == "year")
+        periods = sorted(
+            p
+            for p in t.loc[t["indicator"] == indicator.id, "period"].unique()
+            if period_kind(p) == "year"
+        )
         return periods[-1] if periods else None
 
     def _compare_geos(self, nis: str) -> list[tuple[str, str]]:
@@ -250,8 +285,11 @@ class ReportBuilder:
         if nis not in self.geography.parent["country"]:
             raise NotFoundError(f"no municipality {nis} on the geography of {self.info.at}")
         parents = self.geography.parents_of(nis)
-        levels = [nis] + [parents[k] for k in ("arrondissement", "province", "region", "country")
-                          if parents[k] is not None]
+        levels = [nis] + [
+            parents[k]
+            for k in ("arrondissement", "province", "region", "country")
+            if parents[k] is not None
+        ]
         compare = self._compare_geos(nis)
         t = self._totals
         key_rows, topics, maps = [], [], {}
@@ -263,20 +301,26 @@ class ReportBuilder:
             if ind.id != "ses_position":
                 kf = mine[(mine["period"] == period) & mine["geo"].isin(levels)].copy()
                 kf["table"] = "key_figures"
-                kf["show"] = [("count", "rate", "growth_pct") if g == nis else ("rate",)
-                              for g in kf["geo"]]
+                kf["show"] = [
+                    ("count", "rate", "growth_pct") if g == nis else ("rate",) for g in kf["geo"]
+                ]
                 key_rows.append(kf)
             tables = {}
             if ind.id == "ses_position":
                 # the total of all statuses is the population itself: only the statuses are shown
                 mine = mine.iloc[0:0]
-            evo = mine[mine["geo"].isin([nis, parents["region"], COUNTRY])
-                       & mine["period"].map(lambda p: period_kind(p) == "year").astype(bool)].copy()
+            evo = mine[
+                mine["geo"].isin([nis, parents["region"], COUNTRY])
+                & mine["period"].map(lambda p: period_kind(p) == "year").astype(bool)
+            ].copy()
             evo["table"] = f"{ind.id}_evolution"
             evo["show"] = [("rate",)] * len(evo)
             tables["evolution"] = evo
-            allrows = self.pub[(self.pub["indicator"] == ind.id) & (self.pub["period"] == period)
-                               & self.pub["geo"].isin([nis, parents["region"]])]
+            allrows = self.pub[
+                (self.pub["indicator"] == ind.id)
+                & (self.pub["period"] == period)
+                & self.pub["geo"].isin([nis, parents["region"]])
+            ]
             for dim in ind.dimensions:
                 sel = allrows[allrows[dim] != TOTAL]
                 for other in DIMENSIONS:
@@ -288,7 +332,9 @@ class ReportBuilder:
                 sel["table"] = f"{ind.id}_by_{dim}"
                 sel["show"] = [("count", "rate") if g == nis else ("rate",) for g in sel["geo"]]
                 tables[f"by_{dim}"] = sel
-            cmp = mine[(mine["period"] == period) & mine["geo"].isin([g for g, _ in compare])].copy()
+            cmp = mine[
+                (mine["period"] == period) & mine["geo"].isin([g for g, _ in compare])
+            ].copy()
             cmp["table"] = f"{ind.id}_comparison"
             cmp["show"] = [("rate", "ci_low", "ci_high")] * len(cmp)
             tables["comparison"] = cmp
@@ -308,9 +354,16 @@ class ReportBuilder:
                     maps[f"{ind.id}_belgium"] = bm
         scatter = self._scatter()
         return ReportModel(
-            nis=nis, name=self.geography.name(nis), at=self.info.at, geography=self.geography,
+            nis=nis,
+            name=self.geography.name(nis),
+            at=self.info.at,
+            geography=self.geography,
             key_figures=pd.concat(key_rows, ignore_index=True) if key_rows else pd.DataFrame(),
-            topics=topics, maps=maps, scatter=scatter, meta=self.info.meta)
+            topics=topics,
+            maps=maps,
+            scatter=scatter,
+            meta=self.info.meta,
+        )
 
     @property
     def map_indicators(self) -> tuple[str, ...]:
@@ -325,8 +378,11 @@ class ReportBuilder:
             period = self.reference_period(ind) if ind else None
             if period is None:
                 return None
-            p = t[(t["indicator"] == ind_id) & (t["period"] == period)
-                  & (t["level"] == "municipality")].copy()
+            p = t[
+                (t["indicator"] == ind_id)
+                & (t["period"] == period)
+                & (t["level"] == "municipality")
+            ].copy()
             p["table"] = "scatter"
             p["show"] = [("rate",)] * len(p)
             parts.append(p)
@@ -350,8 +406,14 @@ class ReportBuilder:
             cache[lang] = ReportRenderer(lang)
         return cache[lang]
 
-    def render(self, nis: str, out_dir: str | Path, formats=("html", "pdf"), lang: str = "nl",
-               timings: dict | None = None) -> list[Path]:
+    def render(
+        self,
+        nis: str,
+        out_dir: str | Path,
+        formats=("html", "pdf"),
+        lang: str = "nl",
+        timings: dict | None = None,
+    ) -> list[Path]:
         """Write ``out_dir/NNNNN/`` (report.html, report.pdf, cells.csv[, tables.xlsx])."""
         return self._renderer(lang).render(self.model(nis), Path(out_dir), formats, timings)
 
@@ -360,18 +422,35 @@ class ReportBuilder:
         it prints, the config, the templates, the formats, the language and the version."""
         h = hashlib.sha256()
         h.update(write_cells_csv(self.cells(nis)))
-        h.update(json.dumps({"cutoffs": self.info.cutoffs, "at": str(self.info.at),
-                             "sources": self.info.meta.get("sources", []),
-                             "config": self.config.hash, "formats": sorted(formats),
-                             "lang": lang, "version": __version__},
-                            sort_keys=True, default=str).encode())
+        h.update(
+            json.dumps(
+                {
+                    "cutoffs": self.info.cutoffs,
+                    "at": str(self.info.at),
+                    "sources": self.info.meta.get("sources", []),
+                    "config": self.config.hash,
+                    "formats": sorted(formats),
+                    "lang": lang,
+                    "version": __version__,
+                },
+                sort_keys=True,
+                default=str,
+            ).encode()
+        )
         h.update(templates_hash().encode())
         return h.hexdigest()
 
 
-def render_report(data: str | Path, municipality: str, out: str | Path, *,
-                  formats=("html", "pdf"), lang: str = "nl", config: Config | None = None,
-                  at=None) -> list[Path]:
+def render_report(
+    data: str | Path,
+    municipality: str,
+    out: str | Path,
+    *,
+    formats=("html", "pdf"),
+    lang: str = "nl",
+    config: Config | None = None,
+    at=None,
+) -> list[Path]:
     """One report, ad hoc: ``municipality`` (a NIS code or a name) from dataset ``data`` into
     ``out/NNNNN/``. The publication of ``out`` is prepared (or reused) first, so an ad-hoc report
     shows the same numbers as a batch into the same folder; the folder's lock is held meanwhile."""

@@ -60,9 +60,7 @@ def rate_interval(
     return rate(low, population, per), rate(high, population, per)
 
 
-def significance(
-    ci_low: np.ndarray, ci_high: np.ndarray, benchmark_rate: np.ndarray
-) -> np.ndarray:
+def significance(ci_low: np.ndarray, ci_high: np.ndarray, benchmark_rate: np.ndarray) -> np.ndarray:
     """``higher`` / ``lower`` when the benchmark rate lies outside the interval, else ``""``."""
     low = np.asarray(ci_low, dtype=float)
     high = np.asarray(ci_high, dtype=float)

@@ -639,8 +639,10 @@ def test_audit_of_a_malformed_cells_csv_exits_2(tmp_path: Path, capsys) -> None:
 def test_audit_of_an_empty_folder_says_so(tmp_path: Path) -> None:
     done = run("audit", str(tmp_path))
     assert done.returncode == 2
-    assert done.stderr == (f"Error: {tmp_path}: no cells.csv found; give the output folder of "
-                           "`ksz-reports report` or `ksz-reports batch`.\n")
+    assert done.stderr == (
+        f"Error: {tmp_path}: no cells.csv found; give the output folder of "
+        "`ksz-reports report` or `ksz-reports batch`.\n"
+    )
 
 
 def test_audit_of_an_empty_folder_is_bad_input(tmp_path: Path, capsys) -> None:

@@ -11,7 +11,9 @@ from ksz_reports.errors import ConfigError
 def test_shipped_config_loads():
     cfg = load_config()
     assert cfg.settings.disclosure.threshold == 5
-    assert {"ll", "rmi", "gpmi", "rmh", "ell", "spi", "pension", "ses_position"} <= set(cfg.indicators)
+    assert {"ll", "rmi", "gpmi", "rmh", "ell", "spi", "pension", "ses_position"} <= set(
+        cfg.indicators
+    )
     assert cfg.indicators["ll"].headline.per == 1000
     assert cfg.indicators["increased_reimbursement"].headline.per == 100
 
@@ -70,15 +72,19 @@ def test_unknown_key_is_an_error(tmp_path):
 
 def test_bad_denominator_age_class(tmp_path):
     folder = _override(
-        tmp_path, "indicators.yaml",
-        "ll:\n  denominators:\n    - {id: x, age_class: 'eighteen', per: 1000}\n")
+        tmp_path,
+        "indicators.yaml",
+        "ll:\n  denominators:\n    - {id: x, age_class: 'eighteen', per: 1000}\n",
+    )
     with pytest.raises(ConfigError, match=r"key 'll.denominators': not an age class: 'eighteen'"):
         load_config(folder)
 
 
 def test_invalid_yaml_reports_line(tmp_path):
     folder = _override(tmp_path, "settings.yaml", "disclosure: [\n")
-    with pytest.raises(ConfigError, match=r"settings.yaml: not valid YAML \(line \d+, column \d+\)"):
+    with pytest.raises(
+        ConfigError, match=r"settings.yaml: not valid YAML \(line \d+, column \d+\)"
+    ):
         load_config(folder)
 
 

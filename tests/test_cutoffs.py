@@ -13,10 +13,17 @@ def _rows(indicator, periods, geos, vintage, value=10):
     recs = []
     for p in periods:
         for g in geos:
-            recs.append({"indicator": indicator, "period": p, "geo": g,
-                         **dict.fromkeys(DIMENSIONS, "total"),
-                         "value": value(p, g) if callable(value) else value,
-                         "source": "x.csv", "vintage": vintage})
+            recs.append(
+                {
+                    "indicator": indicator,
+                    "period": p,
+                    "geo": g,
+                    **dict.fromkeys(DIMENSIONS, "total"),
+                    "value": value(p, g) if callable(value) else value,
+                    "source": "x.csv",
+                    "vintage": vintage,
+                }
+            )
     return recs
 
 
@@ -59,8 +66,13 @@ def test_incomplete_coverage_is_cut():
 
 def test_masked_cells_count_as_present_for_coverage():
     cfg = load_config()
-    rows = _rows("pension", ["2020"], GEOS, dt.date(2023, 6, 30),
-                 value=lambda p, g: None if g == "11001" else 7)
+    rows = _rows(
+        "pension",
+        ["2020"],
+        GEOS,
+        dt.date(2023, 6, 30),
+        value=lambda p, g: None if g == "11001" else 7,
+    )
     kept, report = apply_cutoffs(pd.DataFrame(rows), cfg)
     assert report.status("pension", "2020") == "kept"
     assert kept["value"].isna().sum() == 1

@@ -22,10 +22,17 @@ def _spread(total: int, weights: pd.Series) -> pd.Series:
 
 
 def _table(indicator, period, counts: pd.Series) -> pd.DataFrame:
-    return pd.DataFrame({
-        "indicator": indicator, "period": period, "geo": counts.index,
-        **dict.fromkeys(DIMENSIONS, "total"), "value": counts.to_numpy(),
-        "source": "test", "vintage": dt.date(2023, 6, 1)})
+    return pd.DataFrame(
+        {
+            "indicator": indicator,
+            "period": period,
+            "geo": counts.index,
+            **dict.fromkeys(DIMENSIONS, "total"),
+            "value": counts.to_numpy(),
+            "source": "test",
+            "vintage": dt.date(2023, 6, 1),
+        }
+    )
 
 
 def _pop(year: int) -> pd.Series:
@@ -35,16 +42,23 @@ def _pop(year: int) -> pd.Series:
 
 def test_national_leefloon_october_2017_is_12_4_per_1000():
     counts = _spread(140_678, _pop(2017))
-    m = compute(_table("ll", "2017-10", counts), "ll", Geography("2017-10-31"),
-                periods=["2017-10"], levels=("municipality", "country"))
+    m = compute(
+        _table("ll", "2017-10", counts),
+        "ll",
+        Geography("2017-10-31"),
+        periods=["2017-10"],
+        levels=("municipality", "country"),
+    )
     be = m[m["level"] == "country"].iloc[0]
     assert be["count"] == 140_678
     assert be["population"] == 11_322_088  # 1 January 2017
     assert round(be["rate"], 1) == 12.4
 
 
-@pytest.mark.parametrize("region,avg,expected", [
-    ("04000", 41_800, 34.3), ("02000", 38_400, 5.8), ("03000", 73_100, 20.1)])
+@pytest.mark.parametrize(
+    "region,avg,expected",
+    [("04000", 41_800, 34.3), ("02000", 38_400, 5.8), ("03000", 73_100, 20.1)],
+)
 def test_regional_2020_monthly_averages(region, avg, expected):
     geo = Geography("2020-12-31")
     members = geo.members(region)
@@ -57,14 +71,17 @@ def test_regional_2020_monthly_averages(region, avg, expected):
 
 
 def test_yearly_average_needs_all_months_and_propagates_masks():
-    rows = pd.concat([_table("ll", f"2020-{m:02d}", pd.Series({"11001": 12, "11002": 24}))
-                      for m in range(1, 13)])
+    rows = pd.concat(
+        [_table("ll", f"2020-{m:02d}", pd.Series({"11001": 12, "11002": 24})) for m in range(1, 13)]
+    )
     rows.loc[(rows["geo"] == "11002") & (rows["period"] == "2020-05"), "value"] = None
     avg = yearly_average(rows.astype({"value": "Int64"})).set_index("geo")["value"]
     assert avg["11001"] == 12
     assert np.isnan(avg["11002"])  # a masked month: the average is masked, not 22
     eleven = rows[rows["period"] != "2020-12"]
-    assert np.isnan(yearly_average(eleven.astype({"value": "Int64"})).set_index("geo")["value"]["11001"])
+    assert np.isnan(
+        yearly_average(eleven.astype({"value": "Int64"})).set_index("geo")["value"]["11001"]
+    )
 
 
 def test_population_year_rule():
@@ -79,8 +96,12 @@ def test_merged_tessenderlo_ham_history_is_the_sum_of_its_predecessors():
     preds = sorted(k for k, v in g25.successors.items() if v == "71071")
     assert preds == ["71057", "71069"]  # Ham, Tessenderlo
     periods = ["2017", "2018", "2019", "2020", "2021"]
-    rows = pd.concat([_table("pension", p, pd.Series({"71057": 2000 + i, "71069": 3000 + 2 * i}))
-                      for i, p in enumerate(periods)])
+    rows = pd.concat(
+        [
+            _table("pension", p, pd.Series({"71057": 2000 + i, "71069": 3000 + 2 * i}))
+            for i, p in enumerate(periods)
+        ]
+    )
     out = g25.aggregate(rows, levels=("municipality",)).set_index("period")
     for i, p in enumerate(periods):
         assert out.loc[p, "geo"] == "71071"

@@ -29,12 +29,24 @@ PROVINCE = "70000"
 @pytest.fixture(scope="module")
 def rendered(limburg_data: Path, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("reports")
-    cmd = [sys.executable, "-m", "ksz_reports.cli", "report", "Hasselt", "--data", str(limburg_data),
-           "--out", str(out), "--format", "html,pdf,xlsx"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ksz_reports.cli",
+        "report",
+        "Hasselt",
+        "--data",
+        str(limburg_data),
+        "--out",
+        str(out),
+        "--format",
+        "html,pdf,xlsx",
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == [str(out / NIS / f) for f in
-                                     ("cells.csv", "report.html", "report.pdf", "tables.xlsx")]
+    assert result.stdout.split() == [
+        str(out / NIS / f) for f in ("cells.csv", "report.html", "report.pdf", "tables.xlsx")
+    ]
     return out
 
 
@@ -45,11 +57,32 @@ def _cells(out: Path) -> pd.DataFrame:
 def test_cells_csv_has_the_contract_columns(rendered):
     cells = _cells(rendered)
     assert list(cells.columns) == [
-        "table", "indicator", "period", "geo", "sex", "age_class", "household_type", "origin",
-        "nationality_group", "ses_position", "family_category", "kind", "value", "flag"]
-    assert set(cells["kind"]) <= {"count", "population", "rate_per_1000", "share_pct",
-                                  "growth_pct", "avg_monthly_growth_pct", "index", "ci_low",
-                                  "ci_high"}
+        "table",
+        "indicator",
+        "period",
+        "geo",
+        "sex",
+        "age_class",
+        "household_type",
+        "origin",
+        "nationality_group",
+        "ses_position",
+        "family_category",
+        "kind",
+        "value",
+        "flag",
+    ]
+    assert set(cells["kind"]) <= {
+        "count",
+        "population",
+        "rate_per_1000",
+        "share_pct",
+        "growth_pct",
+        "avg_monthly_growth_pct",
+        "index",
+        "ci_low",
+        "ci_high",
+    }
     hidden = cells[cells["value"] == ""]
     assert (hidden["flag"] != "").all()  # a blank value always says why
     assert {"suppressed", "secondary"} & set(cells["flag"])  # small cells exist in Limburg
@@ -61,8 +94,12 @@ def test_pdf_text_has_the_municipality_rates_and_the_suppression_symbol(rendered
     assert "Hasselt" in text
     assert re.search(r"\b\d{1,3},\d\b", text)  # rates with a decimal comma
     cells = _cells(rendered)
-    rate = cells[(cells["table"] == "key_figures") & (cells["indicator"] == "ll")
-                 & (cells["geo"] == NIS) & (cells["kind"] == "rate_per_1000")]["value"].iloc[0]
+    rate = cells[
+        (cells["table"] == "key_figures")
+        & (cells["indicator"] == "ll")
+        & (cells["geo"] == NIS)
+        & (cells["kind"] == "rate_per_1000")
+    ]["value"].iloc[0]
     assert formatting.fmt_rate(float(rate), "nl") in text
     notes = formatting.flag_footnotes(["suppressed"], "nl")
     assert notes[0].text.split()[0] in text  # the footnote explaining the symbol
@@ -103,8 +140,9 @@ def test_every_number_in_the_html_tables_is_a_published_cell(rendered):
             shown.add(formatting.fmt_count(int(formatting.round_half_up(v, 0)), "nl"))
         else:
             shown.add(formatting.fmt_value(v, kind, "nl"))
-    numbers = re.findall(r'<td class="num[^"]*">(?:<abbr[^>]*>)?\(?([−+\-]?[\d.]+(?:,\d+)?)\)?<',
-                         html)
+    numbers = re.findall(
+        r'<td class="num[^"]*">(?:<abbr[^>]*>)?\(?([−+\-]?[\d.]+(?:,\d+)?)\)?<', html
+    )
     assert numbers, "no numbers found in the tables"
     missing = sorted({n for n in numbers if n not in shown})
     assert missing == []
@@ -116,8 +154,12 @@ def test_tables_xlsx_has_the_same_cells(rendered):
 
 
 def test_audit_of_the_output_is_clean(rendered):
-    result = subprocess.run([sys.executable, "-m", "ksz_reports.cli", "audit", str(rendered),
-                             "--json"], capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "ksz_reports.cli", "audit", str(rendered), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(result.stdout)["ok"] is True
 
@@ -142,6 +184,7 @@ def test_a_hostile_label_is_escaped_and_nothing_is_fetched(rendered, tmp_path):
     from ksz_reports.pdf import render_pdf, strict_url_fetcher
 
     fetcher = strict_url_fetcher()
-    render_pdf(f"<html><body><p>{hostile}</p><img src='file:///etc/passwd'></body></html>",
-               fetcher=fetcher)
+    render_pdf(
+        f"<html><body><p>{hostile}</p><img src='file:///etc/passwd'></body></html>", fetcher=fetcher
+    )
     assert any("passwd" in str(b) for b in fetcher.blocked)
