@@ -1479,7 +1479,7 @@ def run_batch(
     (exit 2) for a bad scope or option, and whatever the publication step raises for bad data.
     """
     t_start = time.monotonic()
-    data, out = Path(data), Path(out)
+    data, out = Path(data).absolute(), Path(out).absolute()
     formats = _parse_formats(formats)
     if lang not in LANGS:
         raise UsageError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")

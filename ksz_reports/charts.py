@@ -30,6 +30,7 @@ processes, not threads).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import math
@@ -42,10 +43,17 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import matplotlib
+import numpy as np
 from matplotlib import font_manager
 from matplotlib.axes import Axes
+from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.patches import Patch
+from matplotlib.path import Path as MplPath
+from matplotlib.textpath import text_to_path
 from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import IdentityTransform
 
 from .formatting import (
     INTEGER_KINDS,
@@ -115,7 +123,10 @@ RC: dict[str, Any] = {
     "path.simplify": True,
     "figure.dpi": 100,
     "savefig.dpi": PNG_DPI,
-    "savefig.facecolor": "white",
+    # No white rectangles behind the figure and the axes: the page is white already.
+    "figure.facecolor": "none",
+    "axes.facecolor": "none",
+    "savefig.facecolor": "none",
 }
 
 
@@ -214,11 +225,68 @@ def chart_style():
         yield
 
 
-def new_figure(
-    height_mm: float, width_mm: float = WIDTH_MM, layout: str | None = "constrained"
-) -> Figure:
-    """A pyplot-free figure of the given size (call inside :func:`chart_style`)."""
+def new_figure(height_mm: float, width_mm: float = WIDTH_MM, layout: str | None = None) -> Figure:
+    """A pyplot-free figure of the given size (call inside :func:`chart_style`).
+
+    The charts place their axes themselves (:func:`place_axes`, margins measured from the
+    labels): matplotlib's constrained layout measures every text of the figure once more and
+    cost a third of the drawing time.
+    """
     return Figure(figsize=(width_mm * MM, height_mm * MM), layout=layout)
+
+
+#: Text metrics of the chart texts (rcParams above), in points.
+TICK_SIZE = 7.5
+LABEL_SIZE = 8.0
+TICK_PAD = 3.5  # xtick.major.pad / ytick.major.pad
+TICK_LENGTH = 3.5  # xtick.major.size
+LABEL_PAD = 4.0  # axes.labelpad
+LINE = 1.2  # line height of a text line, in font sizes
+
+
+@functools.lru_cache(maxsize=4096)
+def text_width(text: str, size: float = TICK_SIZE, bold: bool = False) -> float:
+    """Width in points of ``text`` in the chart font, as matplotlib lays it out."""
+    register_fonts()
+    prop = FontProperties(family=FONT_FAMILY, size=size, weight="bold" if bold else "normal")
+    return text_to_path.get_text_width_height_descent(text, prop, ismath=False)[0]
+
+
+def set_margins(
+    ax: Axes, *, left: float, bottom: float, right: float = 8.0, top: float = 6.0
+) -> None:
+    """Place ``ax`` with the given margins (points) inside its figure."""
+    width, height = (float(v) * 72 for v in ax.figure.get_size_inches())
+    ax.set_position(
+        (left / width, bottom / height, 1 - (left + right) / width, 1 - (bottom + top) / height)
+    )
+
+
+def _x_axis_height(with_label: bool) -> float:
+    """Points below the axes taken by x tick labels (and the x label)."""
+    height = TICK_LENGTH + TICK_PAD + TICK_SIZE * LINE
+    return height + (LABEL_PAD + LABEL_SIZE * LINE if with_label else 0.0)
+
+
+def _tick_labels(axis: Any) -> list[str]:
+    """The major tick labels an axis will draw (its limits and formatter set)."""
+    locs = [v for v in axis.get_majorticklocs() if _within(v, axis.get_view_interval())]
+    formatter = axis.get_major_formatter()
+    formatter.set_locs(locs)
+    return [formatter(v, i) for i, v in enumerate(locs)]
+
+
+def _within(v: float, interval: Sequence[float]) -> bool:
+    low, high = sorted(interval)
+    slack = (high - low) * 1e-9
+    return low - slack <= v <= high + slack
+
+
+def _y_axis_width(ax: Axes, with_label: bool) -> float:
+    """Points left of the axes taken by y tick labels (and the rotated y label)."""
+    widest = max((text_width(t) for t in _tick_labels(ax.yaxis)), default=0.0)
+    width = TICK_LENGTH + TICK_PAD + widest
+    return width + (LABEL_PAD + LABEL_SIZE * LINE if with_label else 0.0)
 
 
 _ID_REF = re.compile(r'(\bid="|href="#|url\(#)([^")]+)')
@@ -251,6 +319,10 @@ def _compact_path(d: str) -> str:
 
 
 _STYLE_ATTR = re.compile(r'\sstyle="([^"]*)"')
+_GROUP_TAG = re.compile(r"<g\b[^>]*>|</g>")
+_BARE_GROUP = re.compile(r'<g(?:\s+id="[^"]*")?\s*>')
+_BETWEEN_TAGS = re.compile(r">\s+<")
+_INVISIBLE_PATH = re.compile(r'<path d="[^"]*" fill="none"/>')  # the transparent backgrounds
 _NO_ROTATION = re.compile(r'\stransform="rotate\(-?0 [^)"]*\)"')
 
 
@@ -271,9 +343,35 @@ def _presentation_attributes(match: re.Match[str]) -> str:
     return "".join(out)
 
 
+def _flatten_groups(svg: str) -> str:
+    """Unwrap the ``<g>`` elements that carry nothing but an id (matplotlib wraps every artist,
+    tick and label in one or two): the drawing is the same, and WeasyPrint, which walks, cascades
+    and transforms every node, draws a chart 40 % faster. Groups with a transform, a clip path
+    or a style stay."""
+    out: list[str] = []
+    keep: list[bool] = []
+    pos = 0
+    for match in _GROUP_TAG.finditer(svg):
+        tag = match[0]
+        if tag.endswith("/>"):
+            kept = False  # an empty group (e.g. of a tick without a mark): nothing to draw
+        elif tag == "</g>":
+            kept = keep.pop()
+        else:
+            kept = _BARE_GROUP.fullmatch(tag) is None
+            keep.append(kept)
+        out.append(svg[pos : match.start()])
+        if kept:
+            out.append(tag)
+        pos = match.end()
+    out.append(svg[pos:])
+    return "".join(out)
+
+
 def _clean_svg(svg: str, chart_id: str, alt: str) -> str:
     """Inline-ready SVG: no prolog/doctype/metadata/xmlns, ids prefixed, ``<title>`` = ``alt``,
-    styles as presentation attributes, path data compacted."""
+    styles as presentation attributes, path data compacted, no empty groups nor whitespace
+    between elements."""
     svg = re.sub(r"<\?xml[^>]*\?>\s*", "", svg)
     svg = re.sub(r"<!DOCTYPE[^>]*>\s*", "", svg)
     svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
@@ -282,6 +380,8 @@ def _clean_svg(svg: str, chart_id: str, alt: str) -> str:
     svg = _PATH_DATA.sub(lambda m: f' d="{_compact_path(m[1])}"', svg)
     svg = _STYLE_ATTR.sub(_presentation_attributes, svg)
     svg = _NO_ROTATION.sub("", svg)
+    svg = _BETWEEN_TAGS.sub("><", _flatten_groups(svg))
+    svg = _INVISIBLE_PATH.sub("", svg)
     svg = re.sub(r"\s*<defs>\s*<style[^>]*>[^<]*</style>\s*</defs>", "", svg, count=1)
     title = f'<title id="{chart_id}-title">{escape(alt)}</title>'
     svg = re.sub(
@@ -398,9 +498,9 @@ def unit_label(kind: str, lang: str) -> str:
     labels = {
         "count": N_("persons"),
         "population": N_("inhabitants"),
-        "rate_per_1000": N_("per 1,000 inhabitants"),
-        "ci_low": N_("per 1,000 inhabitants"),
-        "ci_high": N_("per 1,000 inhabitants"),
+        "rate_per_1000": N_("per 1000 inhabitants"),
+        "ci_low": N_("per 1000 inhabitants"),
+        "ci_high": N_("per 1000 inhabitants"),
         "share_pct": N_("share in %"),
         "growth_pct": N_("change in %"),
         "avg_monthly_growth_pct": N_("change in % per month"),
@@ -413,6 +513,24 @@ def _value_axis(axis: Any, kind: str, lang: str, decimals: int | None) -> None:
     axis.set_major_formatter(axis_formatter(kind, lang, decimals))
     axis.set_major_locator(
         MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10], min_n_ticks=3, integer=kind in INTEGER_KINDS)
+    )
+
+
+#: Points above the axes taken by a one-row legend (:func:`_legend_above`).
+LEGEND_HEIGHT = 20.0
+
+
+def _legend_above(ax: Axes, n: int, handles: Sequence[Any] | None = None) -> None:
+    """A one-row legend above the axes, left-aligned with them (read before the chart)."""
+    ax.legend(
+        **({"handles": list(handles)} if handles is not None else {}),
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.0),
+        ncols=n,
+        borderaxespad=0.0,
+        borderpad=0.2,
+        handlelength=2.6,
+        columnspacing=1.6,
     )
 
 
@@ -536,8 +654,15 @@ def chart_series(
             ax.axhline(0, color=GREY_DARK, linewidth=0.6)
         ax.grid(axis="y")
         ax.set_ylabel(y_label if y_label is not None else unit_label(kind, lang))
-        if len(series_names) > 1:
-            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=len(series_names))
+        legend = len(series_names) > 1
+        if legend:
+            _legend_above(ax, len(series_names))
+        set_margins(
+            ax,
+            left=_y_axis_width(ax, with_label=True) + 2,
+            bottom=_x_axis_height(with_label=False) + 2,
+            top=LEGEND_HEIGHT if legend else 6.0,
+        )
 
         _ = gettext(lang)
         columns = (_("Period"), *series_names)
@@ -622,24 +747,20 @@ def _hbars(
     span = (max([0.0, *values]) - min([0.0, *values])) or 1.0
     for g, group in enumerate(groups):
         offset = (g - (n_groups - 1) / 2) * height
+        ys: list[float] = []
+        widths: list[float] = []
+        bar_colors: list[str] = []
+        hatched: list[bool] = []
         for i, p in enumerate(group):
             y = i + offset
             if p is not None and p.shown:
-                hatch = "////" if p.flag == UNRELIABLE else None
-                ax.barh(
-                    y,
-                    p.value,
-                    height=height * 0.92,
-                    color=colors[g][i],
-                    hatch=hatch,
-                    edgecolor="white" if hatch else colors[g][i],
-                    linewidth=0,
-                    label=group_names[g] if group_names and i == 0 else None,
-                )
-                text = _cell(p, kind, lang, decimals)
-                right = p.value >= 0
+                ys.append(y)
+                widths.append(p.value)  # type: ignore[arg-type]
+                bar_colors.append(colors[g][i])
+                hatched.append(p.flag == UNRELIABLE)
+                right = p.value >= 0  # type: ignore[operator]
                 ax.annotate(
-                    text,
+                    _cell(p, kind, lang, decimals),
                     xy=(p.value, y),
                     xytext=(3 if right else -3, 0),
                     textcoords="offset points",
@@ -661,6 +782,21 @@ def _hbars(
                     fontweight="bold",
                     color=GREY_DARK,
                 )
+        if ys:
+            # One call per series (not per bar): the legend gets its entry even when the
+            # first category is hidden.
+            bars = ax.barh(
+                ys,
+                widths,
+                height=height * 0.92,
+                color=bar_colors,
+                linewidth=0,
+                label=group_names[g] if group_names else None,
+            )
+            for bar, hatch in zip(bars, hatched, strict=True):
+                if hatch:
+                    bar.set_hatch("////")
+                    bar.set_edgecolor("white")
     ax.set_yticks(range(len(labels)))
     ax.set_yticklabels(labels)
     ax.set_ylim(len(labels) - 0.5, -0.5)
@@ -674,8 +810,27 @@ def _hbars(
     return plotted
 
 
+#: Vertical pitch of a bar chart category (mm): one bar, and each further series of a group.
+BAR_PITCH_MM = 4.6
+GROUP_PITCH_MM = 2.6
+
+
 def _bar_height(n_categories: int, n_groups: int = 1) -> float:
-    return 14.0 + n_categories * (5.5 + 2.5 * (n_groups - 1))
+    """Figure height (mm) of a bar chart: the categories, the x axis and (grouped) the legend."""
+    fixed_pt = _x_axis_height(with_label=True) + 4 + (LEGEND_HEIGHT if n_groups > 1 else 6.0)
+    return fixed_pt / 72 * 25.4 + n_categories * (BAR_PITCH_MM + GROUP_PITCH_MM * (n_groups - 1))
+
+
+def _bar_margins(ax: Axes, labels: Sequence[str], bold: str | None, legend: bool) -> None:
+    """Margins of a horizontal bar chart: as wide as its longest category label."""
+    widest = max((text_width(lab, TICK_SIZE, lab == bold) for lab in labels), default=0.0)
+    set_margins(
+        ax,
+        left=widest + TICK_PAD + 4,
+        bottom=_x_axis_height(with_label=True) + 4,
+        right=6.0,
+        top=LEGEND_HEIGHT if legend else 6.0,
+    )
 
 
 def chart_bars(
@@ -727,7 +882,10 @@ def chart_bars(
         )
         ax.set_xlabel(x_label if x_label is not None else unit_label(kind, lang))
         if len(names) > 1:
-            ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=len(names))
+            # explicit handles: a series whose every value is hidden keeps its legend entry
+            handles = [Patch(facecolor=styles[n]["color"], label=n) for n in names]
+            _legend_above(ax, len(names), handles)
+        _bar_margins(ax, categories, None, legend=len(names) > 1)
         _ = gettext(lang)
         columns = (_("Category"), *(names if len(names) > 1 else [unit_label(kind, lang)]))
         table = DataTable(
@@ -835,7 +993,18 @@ def chart_comparison(
         for tick in ax.get_yticklabels():
             if tick.get_text() == highlight:
                 tick.set_fontweight("bold")
+        me = pts[labels.index(highlight)]
+        if me.shown:
+            # A guide at the municipality's value, behind the bars: compare without a ruler.
+            ax.axvline(me.value, color=ACCENT, linewidth=0.6, linestyle=(0, (3, 2)), zorder=0.5)
+        first_aggregate = next(
+            (i for i, r in enumerate(rows) if str(r.get("level", "")) in AGGREGATE_LEVELS), None
+        )
+        if first_aggregate:
+            # municipalities above, the areas that contain them below
+            ax.axhline(first_aggregate - 0.5, color=GREY_DARK, linewidth=0.5, zorder=0.5)
         ax.set_xlabel(x_label if x_label is not None else unit_label(kind, lang))
+        _bar_margins(ax, labels, highlight, legend=False)
         _ = gettext(lang)
         table = DataTable(
             title,
@@ -877,6 +1046,56 @@ def chart_comparison(
 
 # --------------------------------------------------------------------------- chart_scatter
 
+_K = 0.5522847498  # cubic Bézier arcs of a circle
+#: A unit circle of four Bézier arcs (matplotlib's has eight): 14 vertices per point.
+_CIRCLE = MplPath(
+    [
+        (1, 0),
+        (1, _K),
+        (_K, 1),
+        (0, 1),
+        (-_K, 1),
+        (-1, _K),
+        (-1, 0),
+        (-1, -_K),
+        (-_K, -1),
+        (0, -1),
+        (_K, -1),
+        (1, -_K),
+        (1, 0),
+        (1, 0),
+    ],
+    [MplPath.MOVETO, *[MplPath.CURVE4] * 12, MplPath.CLOSEPOLY],
+)
+
+
+class _Dots(PathCollection):
+    """Scatter points of one colour drawn as **one** compound path.
+
+    matplotlib writes a scatter as one ``<use>`` per point; WeasyPrint then resolves, transforms
+    and draws each separately (0.4 s for 580 municipalities, against 0.05 s for one path).
+    The offsets stay the data of the collection (``get_offsets``), as for ``ax.scatter``.
+    """
+
+    def draw(self, renderer: Any) -> None:
+        offsets = self.get_offsets()
+        if not self.get_visible() or not len(offsets):
+            return
+        centres = self.get_offset_transform().transform(offsets)
+        radius = renderer.points_to_pixels(math.sqrt(float(self.get_sizes()[0])) / 2)
+        vertices = (_CIRCLE.vertices[None, :, :] * radius + centres[:, None, :]).reshape(-1, 2)
+        codes = np.tile(_CIRCLE.codes, len(centres))
+        gc = renderer.new_gc()
+        self._set_gc_clip(gc)
+        gc.set_linewidth(0)
+        renderer.open_group("dots", self.get_gid())
+        renderer.draw_path(
+            gc, MplPath(vertices, codes), IdentityTransform(), tuple(self.get_facecolor()[0])
+        )
+        renderer.close_group("dots")
+        gc.restore()
+        self.stale = False
+
 
 def chart_scatter(
     data: Any,
@@ -917,15 +1136,21 @@ def chart_scatter(
         shown = [(px, py) for px, py in zip(xs_pts, ys_pts, strict=True) if px.shown and py.shown]
         others = [(px, py) for px, py in shown if px.series != highlight]
         if others:
-            ax.scatter(
-                [p.value for p, _q in others],
-                [q.value for _p, q in others],
-                s=9,
-                color=GREY,
-                alpha=0.75,
-                linewidths=0,
-                zorder=2,
+            offsets = np.array([(p.value, q.value) for p, q in others], dtype=float)
+            ax.add_collection(
+                _Dots(
+                    [_CIRCLE],
+                    sizes=[9.0],
+                    offsets=offsets,
+                    offset_transform=ax.transData,
+                    facecolors=GREY,
+                    linewidths=0,
+                    zorder=2,
+                ),
+                autolim=False,
             )
+            ax.update_datalim(offsets)
+            ax.autoscale_view()
         mine = [(px, py) for px, py in shown if px.series == highlight]
         for px, py in mine:
             ax.scatter(
@@ -937,14 +1162,23 @@ def chart_scatter(
                 linewidths=0.8,
                 zorder=4,
             )
+        for px, py in mine:
+            # the name on the side with room: left of a point in the right quarter, below a
+            # point at the top
+            (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+            right = (px.value - x0) > 0.75 * (x1 - x0)  # type: ignore[operator]
+            top = (py.value - y0) > 0.9 * (y1 - y0)  # type: ignore[operator]
             ax.annotate(
                 highlight,
                 xy=(px.value, py.value),
-                xytext=(6, 4),
+                xytext=(-6 if right else 6, -4 if top else 4),
                 textcoords="offset points",
+                ha="right" if right else "left",
+                va="top" if top else "baseline",
                 fontweight="bold",
                 color=ACCENT,
                 fontsize=8,
+                zorder=5,
             )
         n_hidden = len(rows) - len(shown)
         if n_hidden:
@@ -964,6 +1198,13 @@ def chart_scatter(
         ax.grid(True)
         ax.set_xlabel(x_label)
         ax.set_ylabel(y_label)
+        set_margins(
+            ax,
+            left=_y_axis_width(ax, with_label=True) + 2,
+            bottom=_x_axis_height(with_label=True) + 2,
+            right=10.0,
+            top=8.0,
+        )
         table = DataTable(
             title,
             (_("Municipality"), x_label, y_label),

@@ -46,8 +46,12 @@ DOMAIN = "messages"
 
 #: Gettext keywords used in Python code and templates (for extraction).
 KEYWORDS: dict[str, Any] = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
-#: Python modules whose messages belong to the report (extracted with the templates).
-PYTHON_SOURCES = ("formatting.py", "charts.py", "maps.py", "i18n.py")
+#: Python modules whose messages belong to the report (extracted with the templates). Any other
+#: module of the package that uses ``gettext``/``N_`` is found by :func:`python_sources` too.
+PYTHON_SOURCES = ("formatting.py", "charts.py", "maps.py", "i18n.py", "render.py")
+_USES_GETTEXT = re.compile(
+    r"\bN_\(|\bgettext\(|\bngettext\(|from \.i18n import|from ksz_reports\.i18n import"
+)
 
 
 def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
@@ -116,6 +120,19 @@ def page_counter_css(lang: str) -> Markup:
     return Markup(" ".join(out))
 
 
+def symbol_notes(flags: Any, lang: str) -> list[tuple[str, str]]:
+    """The symbols that ``flags`` put in a table or chart, with their short translated label:
+    ``[("x", "niet gepubliceerd"), (":", "niet beschikbaar")]`` — in a fixed order (x, :, …, ( )),
+    one entry per symbol. The footnote line under a table or a figure."""
+    from .formatting import FLAG_SYMBOLS, flag_label, flag_symbol
+
+    labels: dict[str, str] = {}
+    for flag in {f for f in flags if f}:
+        labels[flag_symbol(flag) or "( )"] = flag_label(flag, lang)
+    order = [*dict.fromkeys(FLAG_SYMBOLS.values()), "( )"]
+    return [(symbol, labels[symbol]) for symbol in order if symbol in labels]
+
+
 def _finalize(value: Any) -> Any:
     """Jinja ``finalize``: refuse to print a number (templates get preformatted strings)."""
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
@@ -129,7 +146,8 @@ def _finalize(value: Any) -> Any:
 def environment(lang: str) -> Environment:
     """The Jinja2 environment of ``lang`` (cached): templates folder, autoescape, i18n, strict.
 
-    Globals: ``lang`` and ``page_counter_css`` (the translated "Page X of Y" footer).
+    Globals: ``lang``, ``page_counter_css`` (the translated "Page X of Y" footer) and
+    ``symbol_notes(flags)`` (:func:`symbol_notes` in the environment's language).
     """
     env = Environment(
         loader=FileSystemLoader(str(templates_dir())),
@@ -143,7 +161,11 @@ def environment(lang: str) -> Environment:
     )
     env.policies["ext.i18n.trimmed"] = True
     env.install_gettext_translations(translations(_check_lang(lang)), newstyle=True)  # type: ignore[attr-defined]
-    env.globals.update(lang=lang, page_counter_css=page_counter_css(lang))
+    env.globals.update(
+        lang=lang,
+        page_counter_css=page_counter_css(lang),
+        symbol_notes=lambda flags: symbol_notes(flags, lang),
+    )
     return env
 
 
@@ -157,6 +179,17 @@ def render_template(name: str, context: Mapping[str, Any], lang: str) -> str:
 
 def _template_files() -> Iterator[Path]:
     yield from sorted(templates_dir().rglob("*.j2"))
+
+
+def python_sources() -> list[str]:
+    """The package modules to extract messages from: :data:`PYTHON_SOURCES` and every other
+    module that imports the translation functions (sorted, file names)."""
+    package = Path(__file__).parent
+    found = set(PYTHON_SOURCES)
+    for path in package.glob("*.py"):
+        if _USES_GETTEXT.search(path.read_text(encoding="utf-8")):
+            found.add(path.name)
+    return sorted(found)
 
 
 def extract_messages() -> dict[str, list[str]]:
@@ -184,7 +217,7 @@ def extract_messages() -> dict[str, list[str]]:
                 str(path.relative_to(templates_dir())),
             )
     package = Path(__file__).parent
-    for name in PYTHON_SOURCES:
+    for name in python_sources():
         with open(package / name, "rb") as fh:
             add(extract("python", fh, keywords=KEYWORDS), name)
     return found

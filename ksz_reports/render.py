@@ -21,7 +21,7 @@ from .atomic import atomic_dir
 from .i18n import gettext, render_template
 from .pdf import html_to_self_contained, render_pdf
 from .report import ReportModel, write_cells_csv
-from .schema import DIMENSIONS, TOTAL, period_end
+from .schema import DIMENSIONS, TOTAL, period_end, period_kind
 
 FORMATS = ("html", "pdf", "xlsx")
 SIGNIFICANCE = {"higher": "\u25b2", "lower": "\u25bc"}
@@ -107,12 +107,11 @@ class ReportRenderer:
             count, cflag = c.get("key_figures", ind.id, topic.period, nis, "count")
             rate, rflag = c.get("key_figures", ind.id, topic.period, nis, kind)
             growth, gflag = c.get("key_figures", ind.id, topic.period, nis, "growth_pct")
-            sig = self._significance(model, ind.id, topic.period)
             cells_row = [
                 _cell(lang, count, "count", cflag),
                 _cell(lang, rate, kind, rflag),
                 _cell(lang, growth, "growth_pct", gflag),
-                formatting.TableCell(sig),
+                self._significance(model, c, ind.id, topic.period, kind),
             ]
             for code in level_codes:
                 v, f = c.get("key_figures", ind.id, topic.period, code, kind)
@@ -120,7 +119,8 @@ class ReportRenderer:
             unit = "%" if ind.headline.per == 100 else "\u2030"
             key_rows.append(
                 {
-                    "label": f"{ind.label(lang)} ({formatting.fmt_period(topic.period, lang)}, {unit})",
+                    "label": ind.label(lang),
+                    "note": f"{formatting.fmt_period(topic.period, lang)}, {unit}",
                     "cells": cells_row,
                 }
             )
@@ -135,11 +135,16 @@ class ReportRenderer:
                 _("vs. region"),
                 *[geo.name(code, lang) for code in level_codes],
             ],
+            "column_groups": [
+                {"label": name, "span": "4"},
+                {"label": _("Rate"), "span": str(len(level_codes))},
+            ],
             "rows": key_rows,
             "note": _(
                 "Rate per 1000 inhabitants (\u2030) or share in % of the population of the "
-                "indicator's denominator. \u25b2/\u25bc: significantly higher/lower than the "
-                "region (95 % interval)."
+                "indicator's denominator. Change: of the number, against the previous year. "
+                "\u25b2/\u25bc: significantly higher/lower than the region, =: not significantly "
+                "different (95 % interval)."
             ),
         }
 
@@ -163,6 +168,7 @@ class ReportRenderer:
             "scatter": scatter,
             "sources": self._sources(model),
             "cut_lines": model.meta.get("cutoffs", []),
+            "cut_summary": self._cut_years(model),
             "year_label": self._year_label(),
             "methodology_sections": self._methodology(model),
             "footnotes": formatting.flag_footnotes(flags, lang),
@@ -184,14 +190,29 @@ class ReportRenderer:
         }
         return ctx
 
-    def _significance(self, model: ReportModel, indicator: str, period: str) -> str:
+    def _significance(
+        self, model: ReportModel, c: Cells, indicator: str, period: str, kind: str
+    ) -> formatting.TableCell:
+        """▲/▼ (significantly higher/lower than the region), = (not significantly different), or
+        the symbol of the rate that hides the comparison (x, :, …): never a blank cell."""
+        _ = self._
+        region = model.geography.parents_of(model.nis)["region"]
+        for code in (model.nis, region):
+            _value, flag = c.get("key_figures", indicator, period, code, kind)
+            if not formatting.is_shown(flag or None):
+                return formatting.table_cell(None, kind, flag, self.lang)
         kf = model.key_figures
         row = kf[
             (kf["indicator"] == indicator) & (kf["period"] == period) & (kf["geo"] == model.nis)
         ]
-        if row.empty or row["flag"].iloc[0]:
-            return ""
-        return SIGNIFICANCE.get(str(row["significance"].iloc[0]), "")
+        sig = "" if row.empty else str(row["significance"].iloc[0])
+        titles = {
+            "higher": _("significantly higher than the region"),
+            "lower": _("significantly lower than the region"),
+        }
+        if sig in SIGNIFICANCE:
+            return formatting.TableCell(SIGNIFICANCE[sig], title=titles[sig])
+        return formatting.TableCell("=", title=_("not significantly different from the region"))
 
     def _topic(self, model: ReportModel, topic, c: Cells, name: str) -> dict:
         _ = self._
@@ -226,8 +247,10 @@ class ReportRenderer:
         cmp = cmp[cmp["kind"] == kind]
         if not cmp.empty:
             order = [(nis, "municipality")]
+            neighbours = set(cmp["geo"]) - {nis} - set(parents.values())
             order += [
-                (n, "neighbour") for n in sorted(set(cmp["geo"]) - {nis} - set(parents.values()))
+                (n, "neighbour")
+                for n in sorted(neighbours, key=lambda g: (geo.name(g, lang).casefold(), g))
             ]
             order += [
                 (parents[k], k)
@@ -261,6 +284,8 @@ class ReportRenderer:
 
         codes = default_config().codes
         for dim in ind.dimensions:
+            if ind.id == "ses_position" and dim != "ses_position":
+                continue  # all statuses together are the population: 100 % in every group
             table_id = f"{ind.id}_by_{dim}"
             sub = c.rows(table_id)
             if sub.empty:
@@ -300,14 +325,19 @@ class ReportRenderer:
                                 "series": geo.name(g, lang),
                             }
                         )
+                title = (
+                    ind.label(lang)
+                    if dim == ind.id
+                    else _("%(indicator)s by %(dimension)s")
+                    % {
+                        "indicator": ind.label(lang),
+                        "dimension": codes.dimensions[dim].labels.get(lang).lower(),
+                    }
+                )
                 charts_out.append(
                     charts.chart_bars(
                         data,
-                        title=_("%(indicator)s by %(dimension)s")
-                        % {
-                            "indicator": ind.label(lang),
-                            "dimension": codes.dimensions[dim].labels.get(lang).lower(),
-                        },
+                        title=title,
                         lang=lang,
                         kind=kind,
                         highlight=name,
@@ -398,18 +428,22 @@ class ReportRenderer:
         ind = default_config().indicators
         x_id, y_id = "increased_reimbursement", "ll"
         xk, yk = _rate_kind(ind[x_id].headline.per), _rate_kind(ind[y_id].headline.per)
-        xs = rows[(rows["indicator"] == x_id) & (rows["kind"] == xk)].set_index("geo")
-        ys = rows[(rows["indicator"] == y_id) & (rows["kind"] == yk)].set_index("geo")
+
+        def by_geo(ind_id: str, kind: str) -> dict:
+            sel = rows[(rows["indicator"] == ind_id) & (rows["kind"] == kind)]
+            return {g: (v, f) for g, v, f in sel[["geo", "value", "flag"]].itertuples(index=False)}
+
+        xs, ys = by_geo(x_id, xk), by_geo(y_id, yk)  # dicts: no per-row pandas lookups
         geo = model.geography
         data = []
-        for g in sorted(set(xs.index) & set(ys.index)):
+        for g in sorted(set(xs) & set(ys)):
             data.append(
                 {
                     "label": geo.name(g, lang),
-                    "x": xs.at[g, "value"],
-                    "y": ys.at[g, "value"],
-                    "flag_x": xs.at[g, "flag"] or None,
-                    "flag_y": ys.at[g, "flag"] or None,
+                    "x": xs[g][0],
+                    "y": ys[g][0],
+                    "flag_x": xs[g][1] or None,
+                    "flag_y": ys[g][1] or None,
                 }
             )
         return charts.chart_scatter(
@@ -420,8 +454,8 @@ class ReportRenderer:
             highlight=geo.name(model.nis, lang),
             x_kind=xk,
             y_kind=yk,
-            x_label=ind[x_id].label(lang),
-            y_label=ind[y_id].label(lang),
+            x_label=f"{ind[x_id].label(lang)} ({charts.unit_label(xk, lang)})",
+            y_label=f"{ind[y_id].label(lang)} ({charts.unit_label(yk, lang)})",
             chart_id="scatter",
         )
 
@@ -437,6 +471,53 @@ class ReportRenderer:
             )
             out.append(_("%(file)s, extracted %(date)s") % {"file": name, "date": dates or "?"})
         return out
+
+    def _cut_summary(self, model: ReportModel) -> list[str]:
+        """What the cutoffs left out, one translated line per indicator, e.g. "Leefloon (LL):
+        2022 (incomplete: …); November 2022 (still being revised); December 2022 (not final yet)"."""
+        _ = self._
+        from .config import default_config
+
+        indicators = default_config().indicators
+        reasons = {
+            "incomplete_months": _("incomplete: not all its months are final"),
+            "incomplete": _("incomplete: not every municipality has data"),
+            "unstable_lag": _("not final yet"),
+            "unstable_revision": _("still being revised"),
+        }
+        cut: dict[str, list[dict]] = {}
+        for r in model.meta.get("cutoff_table", []):
+            if r.get("status") != "kept":
+                cut.setdefault(str(r["indicator"]), []).append(r)
+        lines = []
+        for ind_id, rows in cut.items():
+            label = indicators[ind_id].label(self.lang) if ind_id in indicators else ind_id
+            parts = [
+                f"{formatting.fmt_period(str(r['period']), self.lang)} "
+                f"({reasons.get(str(r['status']), str(r['status']))})"
+                for r in sorted(rows, key=lambda r: str(r["period"]))
+            ]
+            lines.append(f"{label}: " + "; ".join(parts))
+        return sorted(lines, key=str.casefold)
+
+    def _cut_years(self, model: ReportModel) -> list[str]:
+        """For the title page: each year left out, with the indicators concerned, e.g.
+        "2022: Leefloon (LL), Recht op maatschappelijke hulp (RMH)"."""
+        from .config import default_config
+
+        indicators = default_config().indicators
+        years: dict[str, list[str]] = {}
+        for r in model.meta.get("cutoff_table", []):
+            period = str(r["period"])
+            if r.get("status") != "kept" and period_kind(period) == "year":
+                ind_id = str(r["indicator"])
+                label = indicators[ind_id].label(self.lang) if ind_id in indicators else ind_id
+                years.setdefault(period, []).append(label)
+        return [
+            f"{formatting.fmt_period(year, self.lang)}: "
+            + ", ".join(sorted(set(labels), key=str.casefold))
+            for year, labels in sorted(years.items())
+        ]
 
     def _year_label(self) -> str:
         from .config import default_config
@@ -455,7 +536,7 @@ class ReportRenderer:
 
         cfg = default_config()
         threshold = cfg.settings.disclosure.threshold
-        cut = model.meta.get("cutoffs", [])
+        cut = self._cut_summary(model)
         return [
             {
                 "title": _("Definitions and denominators"),
@@ -482,9 +563,9 @@ class ReportRenderer:
                         "between the last two extractions) and complete (every municipality has data; "
                         "a yearly average needs all 12 months)."
                     ),
-                    *(cut[:12] if cut else [_("No period was cut.")]),
-                    *([_("… and %(n)s more.") % {"n": len(cut) - 12}] if len(cut) > 12 else []),
+                    *([] if cut else [_("No period was cut.")]),
                 ],
+                "entries": cut,
             },
             {
                 "title": _("Protection of small numbers"),
@@ -524,12 +605,12 @@ class ReportRenderer:
                         "Statistiek Vlaanderen and VVSG); POD Maatschappelijke Integratie, barometer "
                         "maatschappelijke integratie."
                     ),
-                    *self._sources(model),
                     _(
                         "Population: Statbel (Algemene Directie Statistiek), population on 1 January, "
                         "updated 16/06/2022; REFNIS 2019. Municipal borders: bmesuere/belgium-topojson (CC0)."
                     ),
                 ],
+                "entries": self._sources(model),
             },
         ]
 

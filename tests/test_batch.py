@@ -741,3 +741,11 @@ def test_cli_batch_exits_3_while_another_batch_holds_the_lock(data, tmp_path):
     assert proc.returncode == EXIT_LOCKED, proc.stderr
     assert proc.stderr.startswith("Error: ") and f"pid {os.getpid()} " in proc.stderr
     assert "the first batch" in proc.stderr
+
+
+def test_a_relative_output_folder_works_in_workers(data, tmp_path, monkeypatch):
+    # regression: a relative OUT was joined twice (OUT/OUT/NNNNN) once the builder returned paths
+    monkeypatch.chdir(tmp_path)
+    result = batch(data, Path("relout"), scope=SCOPE[:2], jobs=2)
+    assert result.exit_code == 0, result.failures
+    assert sorted(manifest(tmp_path / "relout")) == sorted(SCOPE[:2])

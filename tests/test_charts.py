@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from xml.etree import ElementTree
 
 import pytest
 from matplotlib.font_manager import FontProperties, findfont
@@ -183,9 +184,64 @@ def test_svg_is_deterministic_inline_ready_and_accessible():
     svg = one.svg
     assert svg.startswith('<svg id="c-a-svg" class="chart-svg" role="img"')
     assert f'<title id="c-a-title">{one.alt}</title>' in svg
-    for absent in ("<?xml", "<!DOCTYPE", "http", "<metadata", "style=", "Matplotlib", "<text"):
-        assert absent not in svg  # text is drawn as outlines: the SVG needs no font
+    for absent in ("<?xml", "<!DOCTYPE", "http", "<metadata", "style=", "Matplotlib"):
+        assert absent not in svg
+    # Text is real text (selectable in the PDF) in the report's font, the shipped DejaVu Sans
+    # that report.css declares as "KSZ Sans" and matplotlib measured the labels with.
+    texts = re.findall(r"<text\b([^>]*)>([^<]*)</text>", svg)
+    assert texts and all(
+        "font-family=\"'KSZ Sans', 'DejaVu Sans', sans-serif\"" in attrs for attrs, _t in texts
+    )
+    assert "2017" in {t for _a, t in texts} and "rotate(-0" not in svg
     assert re.search(r'd="M [\d.]+ [\d.]+ [\d.]+', svg)  # compacted path data
+
+
+def _well_formed(svg: str):
+    """The chart's SVG as WeasyPrint reads it (pdf.charts_as_images adds the namespaces)."""
+    standalone = svg.replace(
+        "<svg ",
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" ',
+        1,
+    )
+    return ElementTree.fromstring(standalone)
+
+
+def test_every_chart_family_gives_well_formed_flat_svg():
+    comparison = [
+        {"label": "Gent", "value": 30.0, "level": "municipality"},
+        {"label": "Melle", "flag": "secondary", "level": "neighbour"},
+        {"label": "Vlaams Gewest", "value": 15.5, "level": "region"},
+    ]
+    scatter = [{"label": f"G{i}", "x": float(i), "y": float(i % 5)} for i in range(30)]
+    made = [
+        charts.chart_series(series_rows(), title="S", lang="nl", chart_id="s"),
+        charts.chart_bars(
+            [{"category": "a", "value": 1.0}, {"category": "b", "flag": "suppressed"}],
+            title="B",
+            lang="fr",
+            chart_id="b",
+        ),
+        charts.chart_comparison(comparison, title="C", lang="nl", highlight="Gent", chart_id="c"),
+        charts.chart_scatter(
+            scatter,
+            title="P",
+            lang="en",
+            highlight="G3",
+            x_kind="rate_per_1000",
+            y_kind="share_pct",
+            x_label="x",
+            y_label="y",
+            chart_id="p",
+        ),
+    ]
+    for chart in made:
+        root = _well_formed(chart.svg)
+        groups = root.iter("{http://www.w3.org/2000/svg}g")
+        # no group left that carries nothing (they cost WeasyPrint a node each)
+        assert all(set(g.attrib) - {"id"} for g in groups), chart.id
+        assert "<g/>" not in chart.svg and not re.search(r'<g id="[^"]*"/>', chart.svg)
+    # the scatter's 29 other municipalities are one compound path, not 29 <use> (only ticks)
+    assert made[-1].svg.count("<use") < 20
 
 
 def test_png_is_deterministic_without_metadata():

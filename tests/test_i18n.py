@@ -38,8 +38,36 @@ def test_extraction_covers_templates_and_code(used):
     where = {loc.split(":")[0] for locs in used.values() for loc in locs}
     assert "base.html.j2" in where
     assert "components/chart.html.j2" in where
-    assert {"charts.py", "maps.py", "formatting.py", "i18n.py"} <= where
+    assert {"charts.py", "maps.py", "formatting.py", "i18n.py", "render.py"} <= where
+    assert "report.html.j2" in where
     assert "Page %(page)s of %(pages)s" in used
+    # the report's own texts (render.py): title page, tables, chart titles, methodology
+    for msgid in (
+        "Local social report",
+        "Situation on %(date)s",
+        "Key figures of %(name)s compared with the levels above it",
+        "%(indicator)s: evolution",
+        "%(indicator)s: %(name)s and its neighbours, %(period)s",
+        "Protection of small numbers",
+    ):
+        assert any(loc.startswith("render.py:") for loc in used[msgid]), msgid
+
+
+def test_every_module_using_gettext_is_extracted():
+    sources = i18n.python_sources()
+    assert "render.py" in sources and "charts.py" in sources
+    assert "report.py" not in sources  # no translated text there
+
+
+def test_report_texts_are_translated():
+    nl, fr = i18n.gettext("nl"), i18n.gettext("fr")
+    assert nl("Local social report") == "Lokaal sociaal rapport"
+    assert nl("Situation on %(date)s") % {"date": "31 december 2021"} == (
+        "Toestand op 31 december 2021"
+    )
+    assert nl("per 1000 inhabitants") == "per 1000 inwoners"  # one msgid: charts and text agree
+    assert fr("Local social report") == "Rapport social local"
+    assert fr("%(indicator)s: evolution") == "%(indicator)s\u00a0: évolution"
 
 
 def test_catalogs_have_no_stale_msgids(used):
@@ -193,5 +221,34 @@ def test_base_template_renders_a_whole_report():
     assert 'content: "Pagina " counter(page) " van " counter(pages);' in html
     assert '<h2 id="footnotes-title">Verklaring van de tekens</h2>' in html
     assert "<dt>x</dt>" in html and "<dt>( )</dt>" in html
+    report = (i18n.templates_dir() / "report.html.j2").read_text(encoding="utf-8")
+    assert "@page :first" in report and "@page :first" not in html  # title page: no footer
     assert "Methodologie" in html and "Kerncijfers" in html
     assert "<script>" not in html
+
+
+def test_key_figures_groups_and_symbol_line():
+    """A row without cells heads a group (<tbody>, kept on one page); the symbols the table uses
+    are explained under it, in a fixed order, once each."""
+    table = {
+        "caption": "Leefloon naar kenmerk, 2021",
+        "label_header": "",
+        "columns": ["Aantal", "Graad Gent"],
+        "rows": [
+            {"label": "Geslacht", "cells": [], "highlight": True},
+            {"label": "Man", "cells": [table_cell(12, "count", None, "nl"), "3,1"]},
+            {"label": "Leeftijdsklasse", "cells": [], "highlight": True},
+            {
+                "label": "18-24 jaar",
+                "cells": [
+                    table_cell(None, "count", "secondary", "nl"),
+                    table_cell(None, "rate_per_1000", "suppressed", "nl"),
+                ],
+            },
+        ],
+    }
+    html = _render_macro("components/key_figures.html.j2", "key_figures", "nl", table)
+    assert html.count('<tbody class="group">') == 2 and "<tbody>" not in html
+    assert '<th scope="rowgroup" colspan="3">Geslacht</th>' in html
+    assert html.count("<b>x</b>") == 1 and "<b>:</b>" not in html
+    assert '<p class="table-note"><span class="symbol-note"><b>x</b>' in html

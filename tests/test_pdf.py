@@ -231,3 +231,11 @@ def test_charts_are_handed_to_weasyprint_as_svg_images():
     standalone = base64.b64decode(match[1]).decode()
     assert standalone.startswith('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink=')
     assert standalone.endswith("<g/></svg>")
+
+
+def test_chart_is_drawn_with_selectable_text_not_replaced_by_its_alt_text(rendered):
+    """A chart whose SVG WeasyPrint cannot read is silently replaced by its alt text: the page
+    then shows the alt text and no axis labels."""
+    text = _reader(rendered[0]).pages[0].extract_text()
+    assert "18-24" in text and "per 1000 inwoners" in text  # the chart's own (real) text
+    assert "Staafdiagram" not in text  # the alt text stays in the structure tree only
