@@ -77,8 +77,17 @@ class KszData:
         rows = self.cutoffs.kept
         return sorted(rows.loc[rows["indicator"] == indicator, "period"].astype(str))
 
+    def published_periods(self, indicator: str) -> list[str]:
+        """The kept periods the publication holds: years (a monthly measure's complete years as
+        monthly averages) and, when ``settings.publication.months`` is on, the months."""
+        months = self.config.settings.publication.months
+        return [p for p in self.periods(indicator) if months or period_kind(p) != "month"]
+
     def latest_period(self, indicator: str, kind: str | None = None) -> str:
-        periods = [p for p in self.periods(indicator) if kind is None or period_kind(p) == kind]
+        """The latest published period of ``indicator`` (of ``kind`` if given)."""
+        periods = [
+            p for p in self.published_periods(indicator) if kind is None or period_kind(p) == kind
+        ]
         if not periods:
             raise NotFoundError(
                 f"no kept period for indicator {indicator!r} (see the cutoff report)"
@@ -150,10 +159,16 @@ class KszData:
         """The disclosed measure table of ``indicator``: every geo level and breakdown cell of
         ``periods`` that the publication holds."""
         self.config.indicator(indicator)
-        kept = set(self.periods(indicator))
+        kept = set(self.published_periods(indicator))
         missing = [p for p in periods if p not in kept]
         if missing:
             status = {p: self.cutoffs.status(indicator, p) for p in missing}
+            status = {
+                p: "months are not published (settings.yaml publication.months)"
+                if s == "kept"
+                else s
+                for p, s in status.items()
+            }
             why = ", ".join(f"{p} ({s or 'no data'})" for p, s in status.items())
             raise NotFoundError(
                 f"period not published for {indicator!r}: {why}", [p for p in sorted(kept)[-3:]]

@@ -188,3 +188,25 @@ def test_a_hostile_label_is_escaped_and_nothing_is_fetched(rendered, tmp_path):
         f"<html><body><p>{hostile}</p><img src='file:///etc/passwd'></body></html>", fetcher=fetcher
     )
     assert any("passwd" in str(b) for b in fetcher.blocked)
+
+
+def test_api_defaults_to_the_latest_published_period(limburg_data, rendered):
+    import ksz_reports
+    from ksz_reports.errors import NotFoundError
+
+    ks = ksz_reports.open(limburg_data)
+    assert ks.latest_period("ll") == "2021"  # the latest complete year, not a month
+    frame = ks.indicator("ll", level="municipality")
+    assert len(frame) == 42 and set(frame["period"]) == {"2021"}
+    with pytest.raises(NotFoundError, match="months are not published"):
+        ks.indicator("ll", period="2021-05")
+    # the API and the report show the same disclosed numbers
+    cells = _cells(rendered)
+    kf = cells[
+        (cells["table"] == "key_figures")
+        & (cells["indicator"] == "ll")
+        & (cells["geo"] == NIS)
+        & (cells["kind"] == "rate_per_1000")
+    ]
+    row = frame[frame["geo"] == NIS].iloc[0]
+    assert float(kf["value"].iloc[0]) == pytest.approx(row["rate"])
