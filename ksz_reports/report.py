@@ -15,7 +15,7 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +65,7 @@ def dataset_hash(data: Path) -> str:
     return _sha256_file(Path(data) / "canonical.parquet")
 
 
+@cache
 def templates_hash() -> str:
     """Content hash of the shipped templates, CSS, fonts and catalogs."""
     h = hashlib.sha256()
@@ -418,10 +419,13 @@ class ReportBuilder:
         return self._renderer(lang).render(self.model(nis), Path(out_dir), formats, timings)
 
     def report_hash(self, nis: str, formats=("html", "pdf"), lang: str = "nl") -> str:
-        """Hash of everything the report depends on: its cells, the publication's metadata that
-        it prints, the config, the templates, the formats, the language and the version."""
+        """Hash of everything the report depends on: the publication it is cut from (its cells
+        are a function of the publication and ``nis``; the Belgium map and the scatter show every
+        municipality, so any change of the publication changes every report), the metadata it
+        prints, the config, the templates, the formats, the language and the version. Cheap: no
+        report is built to compute it."""
         h = hashlib.sha256()
-        h.update(write_cells_csv(self.cells(nis)))
+        h.update(f"{self.info.hash}:{nis}".encode())
         h.update(
             json.dumps(
                 {
