@@ -24,7 +24,7 @@ from .config import Config, default_config
 from .cutoffs import CutoffReport, apply_cutoffs
 from .errors import NotFoundError, UsageError
 from .geography import COUNTRY, Geography
-from .schema import DIMENSIONS, TOTAL, period_kind
+from .schema import DIMENSIONS, is_total, period_kind
 
 TIDY_COLUMNS = [
     "indicator",
@@ -248,11 +248,7 @@ class KszData:
 
 
 def _select_breakdown(m: pd.DataFrame, breakdown: str | None) -> pd.DataFrame:
-    mask = pd.Series(True, index=m.index)
-    for d in DIMENSIONS:
-        is_total = m[d].astype(str) == TOTAL
-        mask &= ~is_total if d == breakdown else is_total
-    return m[mask]
+    return m[is_total(m, except_=breakdown)]
 
 
 def _reference_date(periods: list[str]):

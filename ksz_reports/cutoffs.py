@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from .config import Config, default_config
@@ -60,10 +59,6 @@ class CutoffReport:
         return self.rows.astype(object).where(self.rows.notna(), None).to_dict("records")
 
 
-def _is_total(frame: pd.DataFrame) -> np.ndarray:
-    return is_total(frame)
-
-
 def apply_cutoffs(
     frame: pd.DataFrame, config: Config | None = None
 ) -> tuple[pd.DataFrame, CutoffReport]:
@@ -93,9 +88,9 @@ def apply_cutoffs(
     else:
         latest = df
 
-    totals = df.loc[_is_total(df), ["indicator", "period", "geo", "vintage", "value"]]
+    totals = df.loc[is_total(df), ["indicator", "period", "geo", "vintage", "value"]]
     scope = latest.groupby("indicator")["geo"].nunique()
-    latest_totals = latest[_is_total(latest)]
+    latest_totals = latest[is_total(latest)]
     covered = latest_totals.groupby(["indicator", "period"])["geo"].nunique()
     vintage_of = latest.groupby(["indicator", "period"])["vintage"].max()
     # Revision: the total over the municipalities present (unmasked) in both of the last two vintages.

@@ -18,7 +18,7 @@ from .ages import parse_age_class
 from .config import Config, Indicator, default_config
 from .errors import UsageError
 from .geography import Geography
-from .schema import DIMENSIONS, TOTAL, months_of, period_end, period_kind
+from .schema import DIMENSIONS, TOTAL, period_end, period_kind
 
 MEASURE_COLUMNS = (
     "indicator",
@@ -70,13 +70,11 @@ def yearly_average(frame: pd.DataFrame, years: list[int] | None = None) -> pd.Da
     out = grouped.sum(min_count=1).rename("total").to_frame()
     out["n"] = grouped.count()
     out["size"] = grouped.size()
-    months = {y: set(months_of(int(y))) for y in df["year"].unique()}
     full = df.groupby(keys, observed=True, sort=True)["period"].agg(
         lambda p: len(set(p.astype(str)))
     )
     out["complete"] = (out["n"] == out["size"]) & (full == 12)
     out["value"] = np.where(out["complete"], out["total"].astype(float) / 12.0, np.nan)
-    del months
     out = out.reset_index().rename(columns={"year": "period"})
     return out[["indicator", "period", "geo", *DIMENSIONS, "value"]]
 

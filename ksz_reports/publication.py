@@ -23,7 +23,7 @@ from . import disclosure
 from .config import Config
 from .geography import COUNTRY, Geography
 from .indicators import _previous_period
-from .schema import DIMENSIONS, KEY_COLUMNS, TOTAL
+from .schema import DIMENSIONS, KEY_COLUMNS, TOTAL, is_total
 
 DERIVED = ("rate", "ci_low", "ci_high", "significance", "growth_pct")
 
@@ -124,15 +124,6 @@ def disclose(
     return m
 
 
-def is_total_row(frame: pd.DataFrame, except_: str | None = None) -> pd.Series:
-    """Rows whose dimensions are all ``total`` (except ``except_``, which must not be)."""
-    mask = pd.Series(True, index=frame.index)
-    for d in DIMENSIONS:
-        is_total = frame[d].astype(str) == TOTAL
-        mask &= ~is_total if d == except_ else is_total
-    return mask
-
-
 def plan(periods_kept: dict[str, list[str]], config: Config) -> dict[str, dict[str, list[str]]]:
     """Which periods of each indicator a publication holds.
 
@@ -174,7 +165,7 @@ def build_publication(
     parts = []
     groups = []
     rows = table[one_way(table)]
-    totals = rows[is_total_row(rows)]
+    totals = rows[is_total(rows)]
     for indicator, p in plan(periods_kept, config).items():
         wanted = p["totals"] + p["months"]
         if not wanted:
@@ -188,7 +179,7 @@ def build_publication(
         m = compute(src, indicator, geography, periods=wanted, config=config)
         if m.empty:
             continue
-        keep = is_total_row(m) | (
+        keep = is_total(m) | (
             m["period"].isin(p["breakdowns"]) & m["level"].isin(pub.breakdown_levels)
         )
         parts.append(m[keep])

@@ -27,7 +27,7 @@ from .config import Config, Indicator, default_config
 from .errors import NotFoundError
 from .geography import COUNTRY, Geography
 from .resources import templates_dir
-from .schema import DIMENSIONS, TOTAL, period_kind
+from .schema import DIMENSIONS, TOTAL, is_total, period_kind
 
 CELL_COLUMNS = ["table", "indicator", "period", "geo", *DIMENSIONS, "kind", "value", "flag"]
 PUBLICATION_DIR = ".publication"
@@ -171,16 +171,6 @@ class ReportModel:
         return to_cells(pd.concat(frames, ignore_index=True))
 
 
-KIND_COLUMNS = {
-    "count": "count",
-    "population": "population",
-    "rate": None,
-    "growth_pct": "growth_pct",
-    "ci_low": "ci_low",
-    "ci_high": "ci_high",
-}
-
-
 def to_cells(rows: pd.DataFrame) -> pd.DataFrame:
     """Measure rows (with a ``table`` and a ``show`` list of kinds) → one row per shown number."""
     out = []
@@ -255,10 +245,7 @@ class ReportBuilder:
 
     @cached_property
     def _totals(self) -> pd.DataFrame:
-        mask = np.ones(len(self.pub), dtype=bool)
-        for d in DIMENSIONS:
-            mask &= (self.pub[d] == TOTAL).to_numpy()
-        return self.pub[mask]
+        return self.pub[is_total(self.pub)]
 
     def reference_period(self, indicator: Indicator) -> str | None:
         """The latest published year-kind period of an indicator (a monthly measure: its latest

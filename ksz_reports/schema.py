@@ -139,9 +139,13 @@ def as_str(series: pd.Series) -> pd.Series:
     return series.astype(str)
 
 
-def is_total(frame: pd.DataFrame, dims: tuple[str, ...] = DIMENSIONS) -> np.ndarray:
-    """Boolean mask of the rows where every dimension of ``dims`` is ``total`` (vectorised)."""
+def is_total(
+    frame: pd.DataFrame, dims: tuple[str, ...] = DIMENSIONS, *, except_: str | None = None
+) -> np.ndarray:
+    """Boolean mask of the rows where every dimension of ``dims`` is ``total`` (vectorised);
+    with ``except_``, the rows broken down by that one dimension (it is *not* ``total``)."""
     mask = np.ones(len(frame), dtype=bool)
     for d in dims:
-        mask &= (frame[d] == TOTAL).to_numpy(dtype=bool, na_value=False)
+        total = (frame[d] == TOTAL).to_numpy(dtype=bool, na_value=False)
+        mask &= ~total if d == except_ else total
     return mask
