@@ -46,14 +46,16 @@ import matplotlib
 import numpy as np
 from matplotlib import font_manager
 from matplotlib.axes import Axes
-from matplotlib.collections import PathCollection
+from matplotlib.backends.backend_svg import RendererSVG
+from matplotlib.collections import LineCollection, PathCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
-from matplotlib.patches import Patch
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
 from matplotlib.path import Path as MplPath
 from matplotlib.textpath import text_to_path
 from matplotlib.ticker import MaxNLocator
-from matplotlib.transforms import IdentityTransform
+from matplotlib.transforms import Affine2D, IdentityTransform, ScaledTranslation, offset_copy
 
 from .formatting import (
     INTEGER_KINDS,
@@ -238,10 +240,12 @@ def new_figure(height_mm: float, width_mm: float = WIDTH_MM, layout: str | None 
 #: Text metrics of the chart texts (rcParams above), in points.
 TICK_SIZE = 7.5
 LABEL_SIZE = 8.0
-TICK_PAD = 3.5  # xtick.major.pad / ytick.major.pad
-TICK_LENGTH = 3.5  # xtick.major.size
-LABEL_PAD = 4.0  # axes.labelpad
+VALUE_SIZE = 7.0  # the value written at the end of a bar
+TICK_PAD = 4.0  # between the axes and their tick labels
+LABEL_PAD = 4.0  # between the tick labels and the axis label
 LINE = 1.2  # line height of a text line, in font sizes
+TEXT_COLOR = "#1a1a1a"
+GRID_COLOR = "#d9d9d9"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -262,18 +266,61 @@ def set_margins(
     )
 
 
-def _x_axis_height(with_label: bool) -> float:
-    """Points below the axes taken by x tick labels (and the x label)."""
-    height = TICK_LENGTH + TICK_PAD + TICK_SIZE * LINE
-    return height + (LABEL_PAD + LABEL_SIZE * LINE if with_label else 0.0)
+# --------------------------------------------------------------------------- axes drawn by hand
+#
+# matplotlib's Axis draws every tick as five artists (two marks, a grid line, two labels),
+# created, styled and laid out anew for each chart, and its Legend as a packed tree of boxes:
+# together more than half of a chart's time. The charts switch both off (``set_axis_off``) and
+# draw what a reader needs with plain artists: tick and axis labels as texts, grid lines as one
+# collection, the legend as a row of samples and texts. Offsets are in points (``shifted``), so
+# the layout is the same in the SVG (72 dpi) and the PNG (200 dpi).
 
 
-def _tick_labels(axis: Any) -> list[str]:
-    """The major tick labels an axis will draw (its limits and formatter set)."""
-    locs = [v for v in axis.get_majorticklocs() if _within(v, axis.get_view_interval())]
-    formatter = axis.get_major_formatter()
+@cache
+def _canvas() -> tuple[Figure, Axes]:
+    figure = new_figure(60.0)
+    axes = figure.add_subplot()
+    axes.set_axis_off()
+    return figure, axes
+
+
+def chart_canvas(height_mm: float) -> tuple[Figure, Axes]:
+    """An empty figure ``height_mm`` high with its axes, axis and spines off (drawn by hand).
+
+    The same figure and axes serve every chart of the process (call inside
+    :func:`chart_style`): matplotlib builds a new Axes — two Axis objects with their ticks,
+    four spines — in a quarter of a chart's time. Charts are drawn one at a time per process,
+    and what the previous chart added is removed here, its limits and their orientation reset.
+    """
+    fig, ax = _canvas()
+    for artist in [*ax.lines, *ax.texts, *ax.collections, *ax.patches]:
+        artist.remove()
+    ax.relim()
+    # limits in the normal orientation (a bar chart inverts y; autoscaling would keep that)
+    ax.set_xlim(0.0, 1.0)
+    ax.set_ylim(0.0, 1.0)
+    ax.set_autoscale_on(True)
+    fig.set_size_inches(WIDTH_MM * MM, height_mm * MM)
+    return fig, ax
+
+
+def shifted(ax: Axes, base: Any, dx: float = 0.0, dy: float = 0.0) -> Any:
+    """``base`` transform moved by (``dx``, ``dy``) points."""
+    return offset_copy(base, ax.figure, x=dx, y=dy, units="points")
+
+
+def value_ticks(
+    low: float, high: float, kind: str, lang: str, decimals: int | None
+) -> list[tuple[float, str]]:
+    """Round tick positions between ``low`` and ``high`` with their labels, written like the
+    table cells (:func:`~ksz_reports.formatting.axis_formatter`)."""
+    locator = MaxNLocator(
+        nbins=6, steps=[1, 2, 2.5, 5, 10], min_n_ticks=3, integer=kind in INTEGER_KINDS
+    )
+    locs = [float(v) for v in locator.tick_values(low, high) if _within(v, (low, high))]
+    formatter = axis_formatter(kind, lang, decimals)
     formatter.set_locs(locs)
-    return [formatter(v, i) for i, v in enumerate(locs)]
+    return [(v, formatter(v, i)) for i, v in enumerate(locs)]
 
 
 def _within(v: float, interval: Sequence[float]) -> bool:
@@ -282,11 +329,173 @@ def _within(v: float, interval: Sequence[float]) -> bool:
     return low - slack <= v <= high + slack
 
 
-def _y_axis_width(ax: Axes, with_label: bool) -> float:
+def _grid(ax: Axes, which: str, values: Iterable[float]) -> None:
+    """Light grid lines across the axes at ``values`` of the x or y axis, behind everything."""
+    if which == "x":
+        segments = [[(v, 0.0), (v, 1.0)] for v in values]
+        transform = ax.get_xaxis_transform()
+    else:
+        segments = [[(0.0, v), (1.0, v)] for v in values]
+        transform = ax.get_yaxis_transform()
+    ax.add_collection(
+        LineCollection(
+            segments, transform=transform, colors=GRID_COLOR, linewidths=0.5, zorder=0.5
+        ),
+        autolim=False,
+    )
+
+
+def _labels_left(ax: Axes, ticks: Sequence[tuple[float, str]], bold: str | None = None) -> None:
+    """Tick labels left of the axes, right-aligned, at data ``y`` positions."""
+    transform = shifted(ax, ax.get_yaxis_transform(), dx=-TICK_PAD)
+    for y, text in ticks:
+        ax.text(
+            0.0,
+            y,
+            text,
+            transform=transform,
+            ha="right",
+            va="center",
+            fontsize=TICK_SIZE,
+            fontweight="bold" if bold is not None and text == bold else "normal",
+            color=TEXT_COLOR,
+            label="tick-y",
+        )
+
+
+def _labels_below(ax: Axes, ticks: Sequence[tuple[float, str]]) -> None:
+    """Tick labels below the axes, centred on data ``x`` positions."""
+    transform = shifted(ax, ax.get_xaxis_transform(), dy=-TICK_PAD)
+    for x, text in ticks:
+        if text:
+            ax.text(
+                x,
+                0.0,
+                text,
+                transform=transform,
+                ha="center",
+                va="top",
+                fontsize=TICK_SIZE,
+                color=TEXT_COLOR,
+                label="tick-x",
+            )
+
+
+def _axis_label_left(ax: Axes, text: str, tick_width: float) -> None:
+    """The y axis label, rotated, left of tick labels ``tick_width`` points wide."""
+    ax.text(
+        0.0,
+        0.5,
+        text,
+        transform=shifted(ax, ax.transAxes, dx=-(TICK_PAD + tick_width + LABEL_PAD)),
+        rotation=90,
+        ha="right",
+        va="center",
+        fontsize=LABEL_SIZE,
+        color=TEXT_COLOR,
+        label="axis-label",
+    )
+
+
+def _axis_label_below(ax: Axes, text: str) -> None:
+    """The x axis label, centred under the tick labels."""
+    ax.text(
+        0.5,
+        0.0,
+        text,
+        transform=shifted(ax, ax.transAxes, dy=-(TICK_PAD + TICK_SIZE * LINE + LABEL_PAD)),
+        ha="center",
+        va="top",
+        fontsize=LABEL_SIZE,
+        color=TEXT_COLOR,
+        label="axis-label",
+    )
+
+
+def _x_axis_height(with_label: bool) -> float:
+    """Points below the axes taken by x tick labels (and the x label)."""
+    height = TICK_PAD + TICK_SIZE * LINE
+    return height + (LABEL_PAD + LABEL_SIZE * LINE if with_label else 0.0)
+
+
+def _tick_width(ticks: Sequence[tuple[float, str]]) -> float:
+    return max((text_width(t) for _v, t in ticks), default=0.0)
+
+
+def _y_axis_width(ticks: Sequence[tuple[float, str]], with_label: bool) -> float:
     """Points left of the axes taken by y tick labels (and the rotated y label)."""
-    widest = max((text_width(t) for t in _tick_labels(ax.yaxis)), default=0.0)
-    width = TICK_LENGTH + TICK_PAD + widest
+    width = TICK_PAD + _tick_width(ticks)
     return width + (LABEL_PAD + LABEL_SIZE * LINE if with_label else 0.0)
+
+
+#: Points above the axes taken by a one-row legend (:func:`_legend_row`).
+LEGEND_HEIGHT = 20.0
+LEGEND_SAMPLE = 19.5  # length of a line sample (2.6 font sizes)
+LEGEND_GAP = 12.0  # between two entries
+
+
+def _top_left_points(ax: Axes) -> Any:
+    """Coordinates in points from the top-left corner of the axes (x right, y up)."""
+    return (
+        Affine2D().scale(1 / 72)
+        + ax.figure.dpi_scale_trans
+        + ScaledTranslation(0.0, 1.0, ax.transAxes)
+    )
+
+
+def _legend_row(ax: Axes, entries: Sequence[tuple[str, Mapping[str, Any]]], bars: bool) -> None:
+    """A one-row legend above the axes, left-aligned with them (read before the chart).
+
+    ``entries``: (label, style of :func:`_series_styles`): a line sample with its marker, or
+    with ``bars`` a square of the style's colour.
+    """
+    transform = _top_left_points(ax)
+    y = LEGEND_HEIGHT / 2
+    x = 0.0
+    for label, style in entries:
+        if bars:
+            sample = TICK_SIZE
+            ax.add_patch(
+                Rectangle(
+                    (x, y - sample / 2),
+                    sample,
+                    sample,
+                    transform=transform,
+                    facecolor=style["color"],
+                    linewidth=0,
+                    clip_on=False,
+                    label="_legend",
+                )
+            )
+        else:
+            sample = LEGEND_SAMPLE
+            ax.add_line(
+                Line2D(
+                    [x, x + sample / 2, x + sample],
+                    [y, y, y],
+                    transform=transform,
+                    color=style["color"],
+                    linestyle=style["linestyle"],
+                    linewidth=style.get("linewidth", RC["lines.linewidth"]),
+                    marker=style["marker"],
+                    markevery=[1],
+                    markerfacecolor=style["color"],
+                    clip_on=False,
+                    label="_legend",
+                )
+            )
+        ax.text(
+            x + sample + 4.0,
+            y,
+            label,
+            transform=transform,
+            ha="left",
+            va="center_baseline",
+            fontsize=TICK_SIZE,
+            color=TEXT_COLOR,
+            label="legend",
+        )
+        x += sample + 4.0 + text_width(label) + LEGEND_GAP
 
 
 _ID_REF = re.compile(r'(\bid="|href="#|url\(#)([^")]+)')
@@ -395,11 +604,45 @@ def _clean_svg(svg: str, chart_id: str, alt: str) -> str:
     return svg.strip() + "\n"
 
 
+class _SVGRenderer(RendererSVG):
+    """matplotlib's SVG renderer, with the text metrics memoised for the whole process.
+
+    matplotlib caches the size of a text per renderer, that is per chart; the charts of a batch
+    measure the same tick labels, categories and municipality names again and again (a tenth
+    of a chart's time).
+    """
+
+    def get_text_width_height_descent(self, s: str, prop: FontProperties, ismath: Any) -> Any:
+        return _text_metrics(s, prop, ismath)
+
+
+@functools.lru_cache(maxsize=16384)
+def _text_metrics(s: str, prop: FontProperties, ismath: Any) -> Any:
+    # matplotlib hands a copy of the text's FontProperties, hashed by value
+    return text_to_path.get_text_width_height_descent(s, prop, ismath)
+
+
+def svg_text(fig: Figure) -> str:
+    """``fig`` as SVG text, as ``fig.savefig(format="svg")`` writes it (drawn at 72 dpi, no
+    date), by :class:`_SVGRenderer`."""
+    buffer = io.StringIO()
+    dpi = fig.dpi
+    width, height = fig.get_size_inches()
+    fig.dpi = 72
+    try:
+        renderer = _SVGRenderer(
+            width * 72, height * 72, buffer, image_dpi=PNG_DPI, metadata={"Date": None}
+        )
+        fig.draw(renderer)
+        renderer.finalize()
+    finally:
+        fig.dpi = dpi
+    return buffer.getvalue()
+
+
 def render_figure(fig: Figure, chart_id: str, alt: str, png: bool) -> tuple[str, bytes | None]:
     """Save ``fig`` as inline SVG text (and PNG bytes when ``png``); deterministic."""
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", metadata={"Date": None})
-    svg = _clean_svg(buffer.getvalue(), chart_id, alt)
+    svg = _clean_svg(svg_text(fig), chart_id, alt)
     png_bytes = None
     if png:
         raw = io.BytesIO()
@@ -509,31 +752,6 @@ def unit_label(kind: str, lang: str) -> str:
     return _(labels[kind])
 
 
-def _value_axis(axis: Any, kind: str, lang: str, decimals: int | None) -> None:
-    axis.set_major_formatter(axis_formatter(kind, lang, decimals))
-    axis.set_major_locator(
-        MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10], min_n_ticks=3, integer=kind in INTEGER_KINDS)
-    )
-
-
-#: Points above the axes taken by a one-row legend (:func:`_legend_above`).
-LEGEND_HEIGHT = 20.0
-
-
-def _legend_above(ax: Axes, n: int, handles: Sequence[Any] | None = None) -> None:
-    """A one-row legend above the axes, left-aligned with them (read before the chart)."""
-    ax.legend(
-        **({"handles": list(handles)} if handles is not None else {}),
-        loc="lower left",
-        bbox_to_anchor=(0.0, 1.0),
-        ncols=n,
-        borderaxespad=0.0,
-        borderpad=0.2,
-        handlelength=2.6,
-        columnspacing=1.6,
-    )
-
-
 def _series_styles(names: Sequence[str], highlight: str | None) -> dict[str, dict[str, Any]]:
     styles: dict[str, dict[str, Any]] = {}
     others = iter(SERIES_STYLES * (len(names) // len(SERIES_STYLES) + 1))
@@ -601,8 +819,7 @@ def chart_series(
     plotted: list[tuple[str, str]] = []
 
     with chart_style():
-        fig = new_figure(height_mm)
-        ax = fig.add_subplot()
+        fig, ax = chart_canvas(height_mm)
         for s_index, name in enumerate(series_names):
             style = styles[name]
             ys = [points[(name, p)].value if (name, p) in points else None for p in periods]
@@ -624,42 +841,53 @@ def chart_series(
                     markerfacecolor="white",
                     zorder=5,
                 )
+            # the symbols of a series' gaps, one row per series just above the x axis
+            symbol_at = shifted(ax, ax.get_xaxis_transform(), dy=3 + 8 * s_index)
             for p in periods:
                 pt = points.get((name, p))
                 if pt is not None and pt.shown:
                     plotted.append((name, p))
                 else:
-                    symbol = flag_symbol(pt.flag if pt else "not_available")
-                    ax.annotate(
-                        symbol,
-                        xy=(pos[p], 0),
-                        xycoords=("data", "axes fraction"),
-                        xytext=(0, 3 + 8 * s_index),
-                        textcoords="offset points",
+                    ax.text(
+                        pos[p],
+                        0.0,
+                        flag_symbol(pt.flag if pt else "not_available"),
+                        transform=symbol_at,
                         ha="center",
                         va="bottom",
                         color=style["color"],
-                        fontsize=7.5,
+                        fontsize=TICK_SIZE,
                         fontweight="bold",
+                        label="symbol",
                     )
-        ax.set_xticks(range(len(periods)))
-        step = max(1, math.ceil(len(periods) / 12))
-        ax.set_xticklabels([lab if i % step == 0 else "" for i, lab in enumerate(period_labels)])
         ax.set_xlim(-0.5, len(periods) - 0.5)
-        _value_axis(ax.yaxis, kind, lang, decimals)
         shown = [p.value for p in points.values() if p.shown]
         if shown and min(shown) >= 0:
             ax.set_ylim(bottom=0, top=max(shown) * 1.08 if max(shown) > 0 else 1)
-        elif shown:
-            ax.axhline(0, color=GREY_DARK, linewidth=0.6)
-        ax.grid(axis="y")
-        ax.set_ylabel(y_label if y_label is not None else unit_label(kind, lang))
+        ax.set_ylim(*ax.get_ylim())  # fixed: the ticks are computed from these limits
+        ticks = value_ticks(*ax.get_ylim(), kind, lang, decimals)
+        _grid(ax, "y", (v for v, _t in ticks if v != 0))
+        # the x axis line, or the zero line when values go below it
+        ax.axhline(
+            0 if shown and min(ax.get_ylim()) < 0 else ax.get_ylim()[0],
+            color=GREY_DARK,
+            linewidth=0.6,
+            zorder=1,
+        )
+        step = max(1, math.ceil(len(periods) / 12))
+        _labels_below(
+            ax, [(i, lab if i % step == 0 else "") for i, lab in enumerate(period_labels)]
+        )
+        _labels_left(ax, ticks)
+        _axis_label_left(
+            ax, y_label if y_label is not None else unit_label(kind, lang), _tick_width(ticks)
+        )
         legend = len(series_names) > 1
         if legend:
-            _legend_above(ax, len(series_names))
+            _legend_row(ax, [(name, styles[name]) for name in series_names], bars=False)
         set_margins(
             ax,
-            left=_y_axis_width(ax, with_label=True) + 2,
+            left=_y_axis_width(ticks, with_label=True) + 2,
             bottom=_x_axis_height(with_label=False) + 2,
             top=LEGEND_HEIGHT if legend else 6.0,
         )
@@ -737,76 +965,74 @@ def _hbars(
     kind: str,
     lang: str,
     decimals: int | None,
-    group_names: Sequence[str] | None = None,
+    bold: str | None = None,
 ) -> list[tuple[str, str]]:
-    """Horizontal bars, categories top to bottom; ``groups[g][i]`` is series g of category i."""
+    """Horizontal bars, categories top to bottom; ``groups[g][i]`` is series g of category i.
+
+    Each shown value is a bar with its value written at its end; a hidden one has no bar and its
+    symbol at zero. Bars are polygons of one collection (a hatched one for ``unreliable``
+    values). Returns the ``(series, key)`` pairs that were plotted.
+    """
     n_groups = len(groups)
     height = 0.8 / n_groups
     plotted: list[tuple[str, str]] = []
     values = [p.value for g in groups for p in g if p is not None and p.shown]
     span = (max([0.0, *values]) - min([0.0, *values])) or 1.0
+    right_of = shifted(ax, ax.transData, dx=3)
+    left_of = shifted(ax, ax.transData, dx=-3)
+    bars: dict[bool, tuple[list[Any], list[str]]] = {False: ([], []), True: ([], [])}
     for g, group in enumerate(groups):
         offset = (g - (n_groups - 1) / 2) * height
-        ys: list[float] = []
-        widths: list[float] = []
-        bar_colors: list[str] = []
-        hatched: list[bool] = []
         for i, p in enumerate(group):
             y = i + offset
             if p is not None and p.shown:
-                ys.append(y)
-                widths.append(p.value)  # type: ignore[arg-type]
-                bar_colors.append(colors[g][i])
-                hatched.append(p.flag == UNRELIABLE)
-                right = p.value >= 0  # type: ignore[operator]
-                ax.annotate(
+                value = float(p.value)  # type: ignore[arg-type]
+                low, high = y - height * 0.46, y + height * 0.46
+                vertices, face = bars[p.flag == UNRELIABLE]
+                vertices.append([(0, low), (0, high), (value, high), (value, low)])
+                face.append(colors[g][i])
+                ax.text(
+                    value,
+                    y,
                     _cell(p, kind, lang, decimals),
-                    xy=(p.value, y),
-                    xytext=(3 if right else -3, 0),
-                    textcoords="offset points",
+                    transform=right_of if value >= 0 else left_of,
                     va="center",
-                    ha="left" if right else "right",
-                    fontsize=7,
+                    ha="left" if value >= 0 else "right",
+                    fontsize=VALUE_SIZE,
+                    color=TEXT_COLOR,
+                    label="value",
                 )
                 plotted.append((p.series, p.key))
             else:
-                symbol = flag_symbol(p.flag if p else "not_available")
-                ax.annotate(
-                    symbol,
-                    xy=(0, y),
-                    xytext=(3, 0),
-                    textcoords="offset points",
+                ax.text(
+                    0.0,
+                    y,
+                    flag_symbol(p.flag if p else "not_available"),
+                    transform=right_of,
                     va="center",
                     ha="left",
-                    fontsize=7.5,
+                    fontsize=TICK_SIZE,
                     fontweight="bold",
                     color=GREY_DARK,
+                    label="symbol",
                 )
-        if ys:
-            # One call per series (not per bar): the legend gets its entry even when the
-            # first category is hidden.
-            bars = ax.barh(
-                ys,
-                widths,
-                height=height * 0.92,
-                color=bar_colors,
-                linewidth=0,
-                label=group_names[g] if group_names else None,
+    for hatched, (vertices, face) in bars.items():
+        if vertices:
+            collection = PolyCollection(
+                vertices, facecolors=face, edgecolors="none", linewidths=0, zorder=2
             )
-            for bar, hatch in zip(bars, hatched, strict=True):
-                if hatch:
-                    bar.set_hatch("////")
-                    bar.set_edgecolor("white")
-    ax.set_yticks(range(len(labels)))
-    ax.set_yticklabels(labels)
+            if hatched:
+                collection.set_hatch("////")
+                collection.set_hatchcolor("white")
+            ax.add_collection(collection, autolim=False)
     ax.set_ylim(len(labels) - 0.5, -0.5)
     low, high = min([0.0, *values]), max([0.0, *values])
     ax.set_xlim(low - (0.12 * span if low < 0 else 0), high + 0.14 * span)
-    ax.axvline(0, color=GREY_DARK, linewidth=0.6)
-    ax.grid(axis="x")
-    ax.tick_params(axis="y", length=0)
-    ax.spines["left"].set_visible(False)
-    _value_axis(ax.xaxis, kind, lang, decimals)
+    ax.axvline(0, color=GREY_DARK, linewidth=0.6, zorder=3)
+    ticks = value_ticks(*ax.get_xlim(), kind, lang, decimals)
+    _grid(ax, "x", (v for v, _t in ticks if v != 0))
+    _labels_below(ax, ticks)
+    _labels_left(ax, list(enumerate(labels)), bold=bold)
     return plotted
 
 
@@ -866,8 +1092,7 @@ def chart_bars(
     styles = _series_styles(names, highlight)
 
     with chart_style():
-        fig = new_figure(_bar_height(len(categories), len(names)))
-        ax = fig.add_subplot()
+        fig, ax = chart_canvas(_bar_height(len(categories), len(names)))
         groups = [[points.get((n, c)) for c in categories] for n in names]
         colors = [[styles[n]["color"]] * len(categories) for n in names]
         plotted = _hbars(
@@ -878,13 +1103,11 @@ def chart_bars(
             kind,
             lang,
             decimals,
-            group_names=names if len(names) > 1 else None,
         )
-        ax.set_xlabel(x_label if x_label is not None else unit_label(kind, lang))
+        _axis_label_below(ax, x_label if x_label is not None else unit_label(kind, lang))
         if len(names) > 1:
-            # explicit handles: a series whose every value is hidden keeps its legend entry
-            handles = [Patch(facecolor=styles[n]["color"], label=n) for n in names]
-            _legend_above(ax, len(names), handles)
+            # every series, even one whose values are all hidden
+            _legend_row(ax, [(n, styles[n]) for n in names], bars=True)
         _bar_margins(ax, categories, None, legend=len(names) > 1)
         _ = gettext(lang)
         columns = (_("Category"), *(names if len(names) > 1 else [unit_label(kind, lang)]))
@@ -987,12 +1210,8 @@ def chart_comparison(
     ]
     chart_id = chart_id or default_chart_id("comparison", title)
     with chart_style():
-        fig = new_figure(_bar_height(len(labels)))
-        ax = fig.add_subplot()
-        plotted = _hbars(ax, labels, [pts], [colors], kind, lang, decimals)
-        for tick in ax.get_yticklabels():
-            if tick.get_text() == highlight:
-                tick.set_fontweight("bold")
+        fig, ax = chart_canvas(_bar_height(len(labels)))
+        plotted = _hbars(ax, labels, [pts], [colors], kind, lang, decimals, bold=highlight)
         me = pts[labels.index(highlight)]
         if me.shown:
             # A guide at the municipality's value, behind the bars: compare without a ruler.
@@ -1003,7 +1222,7 @@ def chart_comparison(
         if first_aggregate:
             # municipalities above, the areas that contain them below
             ax.axhline(first_aggregate - 0.5, color=GREY_DARK, linewidth=0.5, zorder=0.5)
-        ax.set_xlabel(x_label if x_label is not None else unit_label(kind, lang))
+        _axis_label_below(ax, x_label if x_label is not None else unit_label(kind, lang))
         _bar_margins(ax, labels, highlight, legend=False)
         _ = gettext(lang)
         table = DataTable(
@@ -1131,8 +1350,7 @@ def chart_scatter(
     chart_id = chart_id or default_chart_id("scatter", title)
     _ = gettext(lang)
     with chart_style():
-        fig = new_figure(92.0)
-        ax = fig.add_subplot()
+        fig, ax = chart_canvas(92.0)
         shown = [(px, py) for px, py in zip(xs_pts, ys_pts, strict=True) if px.shown and py.shown]
         others = [(px, py) for px, py in shown if px.series != highlight]
         if others:
@@ -1162,45 +1380,56 @@ def chart_scatter(
                 linewidths=0.8,
                 zorder=4,
             )
+        # the limits are those of the points (5 % margins), fixed before placing labels
+        ax.set_xlim(*ax.get_xlim())
+        ax.set_ylim(*ax.get_ylim())
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
         for px, py in mine:
             # the name on the side with room: left of a point in the right quarter, below a
             # point at the top
-            (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
             right = (px.value - x0) > 0.75 * (x1 - x0)  # type: ignore[operator]
             top = (py.value - y0) > 0.9 * (y1 - y0)  # type: ignore[operator]
-            ax.annotate(
+            ax.text(
+                px.value,  # type: ignore[arg-type]
+                py.value,  # type: ignore[arg-type]
                 highlight,
-                xy=(px.value, py.value),
-                xytext=(-6 if right else 6, -4 if top else 4),
-                textcoords="offset points",
+                transform=shifted(ax, ax.transData, -6 if right else 6, -4 if top else 4),
                 ha="right" if right else "left",
                 va="top" if top else "baseline",
                 fontweight="bold",
                 color=ACCENT,
-                fontsize=8,
+                fontsize=LABEL_SIZE,
                 zorder=5,
+                label="highlight",
             )
         n_hidden = len(rows) - len(shown)
         if n_hidden:
-            ax.annotate(
+            ax.text(
+                1.0,
+                0.0,
                 _("%(n)s not shown (not published)") % {"n": str(n_hidden)},
-                xy=(1, 0),
-                xycoords="axes fraction",
-                xytext=(-2, 3),
-                textcoords="offset points",
+                transform=shifted(ax, ax.transAxes, -2, 3),
                 ha="right",
                 va="bottom",
-                fontsize=7,
+                fontsize=VALUE_SIZE,
                 color=GREY_DARK,
+                label="note",
             )
-        _value_axis(ax.xaxis, x_kind, lang, decimals)
-        _value_axis(ax.yaxis, y_kind, lang, decimals)
-        ax.grid(True)
-        ax.set_xlabel(x_label)
-        ax.set_ylabel(y_label)
+        x_ticks = value_ticks(x0, x1, x_kind, lang, decimals)
+        y_ticks = value_ticks(y0, y1, y_kind, lang, decimals)
+        _grid(ax, "x", (v for v, _t in x_ticks))
+        _grid(ax, "y", (v for v, _t in y_ticks))
+        # the two axis lines, left and bottom
+        ax.add_line(
+            Line2D([0, 0, 1], [1, 0, 0], transform=ax.transAxes, color=GREY_DARK, linewidth=0.6)
+        )
+        _labels_below(ax, x_ticks)
+        _labels_left(ax, y_ticks)
+        _axis_label_below(ax, x_label)
+        _axis_label_left(ax, y_label, _tick_width(y_ticks))
         set_margins(
             ax,
-            left=_y_axis_width(ax, with_label=True) + 2,
+            left=_y_axis_width(y_ticks, with_label=True) + 2,
             bottom=_x_axis_height(with_label=True) + 2,
             right=10.0,
             top=8.0,

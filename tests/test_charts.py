@@ -7,6 +7,7 @@ import re
 from xml.etree import ElementTree
 
 import pytest
+from matplotlib.collections import PathCollection
 from matplotlib.font_manager import FontProperties, findfont
 
 from ksz_reports import charts
@@ -27,6 +28,24 @@ def figures(monkeypatch):
 
     monkeypatch.setattr(charts, "make_chart", capture)
     return captured
+
+
+def texts(ax, role):
+    """The texts a chart drew in one role: "symbol", "value", "tick-x", "tick-y", "legend"…"""
+    return [t.get_text() for t in ax.texts if t.get_label() == role]
+
+
+def bars(ax):
+    """(width, face colour) of every bar (bars are polygons of collections)."""
+    from matplotlib.collections import PolyCollection
+
+    out = []
+    for collection in ax.collections:
+        if isinstance(collection, PolyCollection):
+            for path, face in zip(collection.get_paths(), collection.get_facecolors(), strict=True):
+                xs = path.vertices[:, 0]
+                out.append((float(xs[abs(xs).argmax()]), tuple(face)))
+    return out
 
 
 def series_rows():
@@ -60,8 +79,8 @@ def test_series_never_plots_a_suppressed_value(figures):
     assert ax.get_ylim()[1] < 100  # the axis did not stretch to the secret
     assert ("Gent", "2018") not in chart.plotted and ("Gent", "2020") not in chart.plotted
     assert ("Gent", "2019") in chart.plotted and len(chart.plotted) == 13
-    symbols = sorted(t.get_text() for t in ax.texts)
-    assert symbols == [":", "x"]  # the symbols stand in for the gaps
+    assert sorted(texts(ax, "symbol")) == [":", "x"]  # the symbols stand in for the gaps
+    assert texts(ax, "legend") == ["Gent", "Vlaams Gewest", "België"]
     assert chart.table.columns == ("Periode", "Gent", "Vlaams Gewest", "België")
     assert chart.table.rows[1] == ("2018", "x", "(21,0)", "26,0")
     assert chart.table.rows[3] == ("2020", ":", "23,0", "28,0")
@@ -76,12 +95,11 @@ def test_series_ticks_use_the_report_formatting(figures):
         for p, v in (("2021-10", 1200.0), ("2021-11", 1500.0), ("2021-12", 2600.0))
     ]
     chart = charts.chart_series(rows, title="T", lang="nl", kind="count")
-    fig = figures[0]
-    fig.canvas.draw()
-    ax = fig.axes[0]
-    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    ax = figures[0].axes[0]
+    labels = texts(ax, "tick-y")
     assert "1.000" in labels and "2.500" in labels
-    assert [t.get_text() for t in ax.get_xticklabels()] == [
+    assert texts(ax, "axis-label") == ["personen"]
+    assert texts(ax, "tick-x") == [
         "oktober 2021",
         "november 2021",
         "december 2021",
@@ -98,10 +116,12 @@ def test_bars_never_draw_a_suppressed_bar(figures):
     ]
     chart = charts.chart_bars(rows, title="Per leeftijd", lang="fr")
     ax = figures[0].axes[0]
-    widths = sorted(round(p.get_width(), 6) for p in ax.patches)
+    widths = sorted(round(width, 6) for width, _face in bars(ax))
     assert widths == [-2.5, 12.3, 20.05]
     assert ax.get_xlim()[1] < 100
-    assert sorted(t.get_text() for t in ax.texts) == ["(−2,5)", "12,3", "20,1", "x"]
+    assert sorted(texts(ax, "value")) == ["(−2,5)", "12,3", "20,1"]
+    assert texts(ax, "symbol") == ["x"]
+    assert texts(ax, "tick-y") == ["18-24", "25-34", "35-44", "65+"]
     assert chart.table.rows == (
         ("18-24", "12,3"),
         ("25-34", "x"),
@@ -122,7 +142,8 @@ def test_grouped_bars_and_dataframe_input(figures):
         }
     )
     chart = charts.chart_bars(frame, title="Per geslacht", lang="nl")
-    assert len(figures[0].axes[0].patches) == 3
+    assert len(bars(figures[0].axes[0])) == 3
+    assert texts(figures[0].axes[0], "legend") == ["Gent", "Vlaams Gewest"]
     assert chart.table.columns == ("Categorie", "Gent", "Vlaams Gewest")
     assert chart.table.rows == (("M", "10,0", "8,0"), ("V", "x", "9,0"))
 
@@ -136,9 +157,11 @@ def test_comparison_highlights_and_skips_hidden(figures):
     ]
     chart = charts.chart_comparison(rows, title="Vergelijking", lang="nl", highlight="Gent")
     ax = figures[0].axes[0]
-    bars = {round(p.get_width(), 2): p.get_facecolor() for p in ax.patches}
-    assert sorted(bars) == [12.0, 15.55, 30.0]
-    assert bars[30.0][:3] == pytest.approx((11 / 255, 79 / 255, 138 / 255))  # accent
+    faces = {round(width, 2): face for width, face in bars(ax)}
+    assert sorted(faces) == [12.0, 15.55, 30.0]
+    assert faces[30.0][:3] == pytest.approx((11 / 255, 79 / 255, 138 / 255))  # accent
+    bold = [t.get_text() for t in ax.texts if t.get_fontweight() == "bold"]
+    assert bold == ["x", "Gent"]  # the hidden value's symbol, the municipality's name
     assert chart.table.rows[2] == ("Melle", "x")
     assert chart.alt == (
         "Vergelijking. Staafdiagram dat 4 gebieden vergelijkt. Gent: 30,0. De andere van 12,0 "
@@ -150,6 +173,7 @@ def test_comparison_highlights_and_skips_hidden(figures):
 
 
 def test_scatter_leaves_out_hidden_points(figures):
+    charts.chart_bars([{"category": "a", "value": 1.0}], title="B", lang="nl")
     rows = [{"label": f"G{i}", "x": float(i), "y": float(i % 7), "flag": None} for i in range(40)]
     rows[5] = {**rows[5], "x": SECRET, "flag": "suppressed"}
     rows[6] = {"label": "G6", "x": 6.0, "y": SECRET, "flag_x": None, "flag_y": "secondary"}
@@ -163,9 +187,12 @@ def test_scatter_leaves_out_hidden_points(figures):
         x_label="RMI per 1,000",
         y_label="share in %",
     )
-    ax = figures[0].axes[0]
-    xs = [x for coll in ax.collections for x, _y in coll.get_offsets()]
-    ys = [y for coll in ax.collections for _x, y in coll.get_offsets()]
+    ax = figures[-1].axes[0]
+    low, high = ax.get_ylim()
+    assert low < high  # upwards, although the figure drew an (inverted) bar chart before
+    dots = [c for c in ax.collections if isinstance(c, PathCollection)]
+    xs = [x for coll in dots for x, _y in coll.get_offsets()]
+    ys = [y for coll in dots for _x, y in coll.get_offsets()]
     assert len(xs) == 38 and SECRET not in xs and SECRET not in ys
     assert ("G5", "xy") not in chart.plotted and ("G6", "xy") not in chart.plotted
     assert "2 not shown (not published)" in chart.alt
@@ -174,6 +201,8 @@ def test_scatter_leaves_out_hidden_points(figures):
 
 def test_svg_is_deterministic_inline_ready_and_accessible():
     one = charts.chart_series(series_rows(), title="A", lang="nl", chart_id="c-a", png=True)
+    # the figure is reused: what an earlier chart drew or scaled must not leak into the next
+    charts.chart_bars([{"category": "a", "value": 5e6}], title="B", lang="nl")
     two = charts.chart_series(series_rows(), title="A", lang="nl", chart_id="c-a", png=True)
     assert one.svg == two.svg and one.png == two.png
     other = charts.chart_series(series_rows(), title="A", lang="nl", chart_id="c-b")
@@ -194,6 +223,27 @@ def test_svg_is_deterministic_inline_ready_and_accessible():
     )
     assert "2017" in {t for _a, t in texts} and "rotate(-0" not in svg
     assert re.search(r'd="M [\d.]+ [\d.]+ [\d.]+', svg)  # compacted path data
+
+
+def test_svg_text_is_what_savefig_writes(figures):
+    import io
+
+    charts.chart_series(series_rows(), title="A", lang="nl", highlight="Gent")
+    charts.chart_comparison(
+        [
+            {"label": "Gent", "value": 30.0, "level": "municipality"},
+            {"label": "Vlaams Gewest", "value": 15.5, "level": "region"},
+        ],
+        title="C",
+        lang="nl",
+        highlight="Gent",
+    )  # the canvas is reused: figures[0] now holds this chart
+    fig = figures[-1]
+    with charts.chart_style():
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+        assert charts.svg_text(fig) == buffer.getvalue()
+        assert fig.dpi == charts.RC["figure.dpi"]
 
 
 def _well_formed(svg: str):
