@@ -16,8 +16,12 @@ municipality is outlined thick (black on a white halo) along its own outer borde
 
 Outlines are simplified for the printed scale (:func:`simplified_polygons`, 0.15 mm; topology
 kept), which makes a map of Belgium about 0.5 MB of SVG instead of 1.7 MB. Everything geometric
-— the area's municipalities, their simplified rings, the borders, the extent — is computed once
-per process and area (:func:`_layer`); a report only adds the colours and its outline.
+— the area's municipalities, their simplified rings and edges, the borders, the place on the
+figure and the SVG coordinates — is computed once per process and area (:func:`_layer`); a
+report only adds the colours (the union of each class's municipalities, :func:`_dissolve`), its
+outline and the legend. For speed (a map of Belgium in ~45 ms instead of ~180), the map has no
+axes, its legend is a few plain artists (:func:`_legend`), and the SVG path data of its large
+paths is joined from the layer's coordinates, formatted once (:class:`_PathData`).
 
 Classes are quantiles of the values as published (rounded once with :mod:`formatting`), so a
 municipality that shows ``12,4`` in a table is in the class whose legend reads ``12,4 – 15,0``.
@@ -27,32 +31,43 @@ Municipalities without a published value are hatched grey, with a legend entry p
 from __future__ import annotations
 
 import csv
+import dataclasses
+import functools
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import matplotlib
 import numpy as np
-from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.collections import LineCollection
 from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties, get_font
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
+from matplotlib.textpath import text_to_path
+from matplotlib.transforms import Affine2D, Transform
 
 from .charts import (
-    WIDTH_MM,
+    FONT_FAMILY,
+    MM,
     Chart,
     DataTable,
+    _compact_path,
     chart_style,
     default_chart_id,
     make_chart,
     new_figure,
     point,
     records,
+    register_fonts,
+    render_figure,
     unit_label,
 )
 from .formatting import (
@@ -375,41 +390,164 @@ def _compound(lines: Sequence[Sequence[Point]], closed: bool) -> MplPath:
     return MplPath(np.asarray(verts, dtype=float), np.asarray(codes, dtype=np.uint8))
 
 
-def _dissolve(rings: Sequence[Sequence[Point]]) -> list[list[Point]]:
-    """The outline of the union of ``rings`` (closed, one topology): loops of the edges that are
-    not shared by two of the rings, holes included.
+@dataclass(frozen=True)
+class _Edges:
+    """The rings of a map as directed edges, to dissolve any grouping of its municipalities with
+    array operations (:func:`_dissolve`).
 
-    Rings are first turned counter-clockwise, so an edge shared by two rings appears once in each
-    direction and cancels; what is left chains into closed loops (outer ones counter-clockwise,
-    holes clockwise), which the non-zero fill rule paints exactly as the rings would. A class of
-    a choropleth drawn this way has about half the vertices (no border inside the class), and
-    the predecessors of a merged municipality join without a seam by construction.
+    Every ring is turned counter-clockwise and its edges are stored one after the other in ring
+    order: edge ``e`` starts at vertex ``start[e]``, and its ring is the edges ``first[e]`` to
+    ``first[e] + length[e] - 1``. Neighbours share a border by the very same vertices (one
+    topology) and run along it in opposite directions: ``twin[e]`` is the edge on the other side,
+    or -1 on the outside of the map.
     """
-    edges: dict[Point, list[Point]] = {}
-    directed: set[tuple[Point, Point]] = set()
-    for ring in rings:
-        pts = list(ring[:-1])
-        area = sum(a[0] * b[1] - b[0] * a[1] for a, b in zip(pts, pts[1:] + pts[:1], strict=True))
-        if area < 0:
-            pts.reverse()
-        for a, b in zip(pts, pts[1:] + pts[:1], strict=True):
-            directed.add((a, b))
-    for a, b in sorted(directed):
-        if (b, a) not in directed:
-            edges.setdefault(a, []).append(b)
-    loops: list[list[Point]] = []
-    for start in sorted(edges):
-        while edges.get(start):
-            loop = [start]
-            point = start
-            while True:
-                nxt = edges[point].pop()
-                if nxt == start:
-                    break
-                loop.append(nxt)
-                point = nxt
-            loops.append([*loop, start])
-    return loops
+
+    points: np.ndarray  # (V, 2) projected vertices
+    start: np.ndarray  # (E,) vertex index
+    owner: np.ndarray  # (E,) municipality: index into the map's list of municipalities
+    twin: np.ndarray  # (E,) the same segment in the other direction, -1 when none
+    first: np.ndarray  # (E,) first edge of the ring
+    length: np.ndarray  # (E,) number of edges of the ring
+
+    def following(self, edge: np.ndarray, steps: np.ndarray | int = 1) -> np.ndarray:
+        """The edges ``steps`` further along the ring of each of ``edge`` (negative: back)."""
+        return self.first[edge] + (edge - self.first[edge] + steps) % self.length[edge]
+
+
+def _edges(municipalities: Sequence[Sequence[Sequence[Point]]]) -> _Edges:
+    """:class:`_Edges` of closed rings, ``municipalities[i]`` the rings of municipality ``i``."""
+    vertex: dict[Point, int] = {}
+    start: list[int] = []
+    end: list[int] = []
+    owner: list[int] = []
+    first: list[int] = []
+    length: list[int] = []
+    for i, rings in enumerate(municipalities):
+        for ring in rings:
+            pts = list(ring[:-1])
+            area2 = sum(
+                a[0] * b[1] - b[0] * a[1] for a, b in zip(pts, [*pts[1:], pts[0]], strict=True)
+            )
+            if area2 < 0:
+                pts.reverse()
+            ids = [vertex.setdefault(p, len(vertex)) for p in pts]
+            first += [len(start)] * len(ids)
+            length += [len(ids)] * len(ids)
+            owner += [i] * len(ids)
+            start += ids
+            end += [*ids[1:], ids[0]]
+    n = len(vertex)
+    key = np.asarray(start, dtype=np.int64) * n + np.asarray(end, dtype=np.int64)
+    reverse = np.asarray(end, dtype=np.int64) * n + np.asarray(start, dtype=np.int64)
+    order = np.argsort(key)
+    if np.any(key[order][1:] == key[order][:-1]):
+        raise ValueError("overlapping rings: a segment is run twice in the same direction")
+    at = order[np.minimum(np.searchsorted(key, reverse, sorter=order), len(key) - 1)]
+    return _Edges(
+        points=np.asarray(list(vertex), dtype=float),
+        start=np.asarray(start, dtype=np.int64),
+        owner=np.asarray(owner, dtype=np.int64),
+        twin=np.where(key[at] == reverse, at, -1),
+        first=np.asarray(first, dtype=np.int64),
+        length=np.asarray(length, dtype=np.int64),
+    )
+
+
+class _Loops(NamedTuple):
+    """Closed loops of the vertices of an :class:`_Edges`: ``index`` into its points, and the
+    matplotlib path ``codes`` (a loop is MOVETO, LINETO…, then CLOSEPOLY on its first vertex)."""
+
+    index: np.ndarray
+    codes: np.ndarray
+
+    def path(self, edges: _Edges) -> MplPath:
+        """The loops as one matplotlib path."""
+        return MplPath(edges.points[self.index], self.codes)
+
+    def svg(self, svg_points: np.ndarray) -> str:
+        """The loops as SVG path data, ``svg_points`` the formatted points of their edges."""
+        return _svg_path_data(svg_points[self.index], self.codes)
+
+
+def _dissolve(edges: _Edges, labels: np.ndarray) -> dict[int, _Loops]:
+    """The closed loops of each label: the outline of the union of the municipalities of that
+    label (``labels[i]`` of municipality ``i``, labels >= 0), holes included.
+
+    An edge whose twin has the same label is inside a union and left out; the others chain into
+    closed loops (outer ones counter-clockwise, holes clockwise), which the non-zero fill rule
+    paints exactly as the rings would. A class of a choropleth drawn this way has about half the
+    vertices (no border inside the class), and the predecessors of a merged municipality join
+    without a seam by construction. The kept edges are taken in runs (consecutive kept edges of
+    a ring); a run ends where a run of the same label starts, which closes the loops (several
+    runs may start at a vertex where a union touches itself: any of them does).
+    """
+    label = labels[edges.owner]
+    other = np.where(edges.twin >= 0, label[edges.twin], -1)
+    kept = label != other
+    every = np.arange(len(kept))
+    begins = np.flatnonzero(kept & ~kept[edges.following(every, -1)])
+    ends = np.flatnonzero(kept & ~kept[edges.following(every)])
+    # The end of a run is the first end after its beginning in the same ring, or, for the run
+    # that wraps around the ring's first edge, the first end of the ring.
+    at = np.searchsorted(ends, begins)
+    wraps = (at == len(ends)) | (
+        edges.first[ends[np.minimum(at, len(ends) - 1)]] != edges.first[begins]
+    )
+    at[wraps] = np.searchsorted(ends, edges.first[begins[wraps]])
+    lengths = (ends[at] - begins) % edges.length[begins] + 1
+    # Rings kept whole (surrounded by other labels) are one run each.
+    ring_firsts = np.flatnonzero(every == edges.first)
+    whole = ring_firsts[np.logical_and.reduceat(kept, ring_firsts)]
+    begins = np.concatenate([begins, whole])
+    lengths = np.concatenate([lengths, edges.length[whole]])
+
+    n_points = len(edges.points)
+    run_label = label[begins]
+    key_from = (run_label * n_points + edges.start[begins]).tolist()
+    key_to = (run_label * n_points + edges.start[edges.following(begins, lengths)]).tolist()
+    waiting: dict[int, list[int]] = {}
+    for run, key in enumerate(key_from):
+        waiting.setdefault(key, []).append(run)
+    order: list[int] = []
+    loop_starts: list[int] = []
+    for key0 in sorted(waiting):  # by label, then vertex: deterministic, grouped by label
+        while waiting[key0]:
+            loop_starts.append(len(order))
+            run = waiting[key0].pop()
+            order.append(run)
+            while key_to[run] != key0:
+                run = waiting[key_to[run]].pop()
+                order.append(run)
+
+    runs = np.asarray(order, dtype=np.int64)
+    bounds = np.asarray([*loop_starts, len(order)], dtype=np.int64)  # of the loops, in runs
+    loop_label = run_label[runs[bounds[:-1]]]
+    out: dict[int, _Loops] = {}
+    for value in np.unique(loop_label).tolist():
+        loops = np.flatnonzero(loop_label == value)  # consecutive
+        of_label = runs[bounds[loops[0]] : bounds[loops[-1] + 1]]
+        out[value] = _loops_of_runs(
+            edges, begins[of_label], lengths[of_label], bounds[loops] - bounds[loops[0]]
+        )
+    return out
+
+
+def _loops_of_runs(
+    edges: _Edges, begins: np.ndarray, lengths: np.ndarray, loop_starts: np.ndarray
+) -> _Loops:
+    """The loops of runs of ``lengths`` edges from ``begins``, in loop order, a new loop at each
+    index of ``loop_starts``."""
+    offsets = np.cumsum(lengths) - lengths
+    run = np.repeat(np.arange(len(begins)), lengths)
+    index = edges.start[edges.following(begins[run], np.arange(len(run)) - offsets[run])]
+    starts = offsets[loop_starts]  # first vertex of each loop
+    stops = np.append(starts[1:], len(index))
+    index = np.insert(index, stops, index[starts])  # each loop closed
+    codes = np.full(len(index), MplPath.LINETO, dtype=np.uint8)
+    shift = np.arange(len(starts))
+    codes[starts + shift] = MplPath.MOVETO
+    codes[stops + shift] = MplPath.CLOSEPOLY
+    return _Loops(index, codes)
 
 
 MAP_WIDTH_MM = 118.0
@@ -426,11 +564,14 @@ class _Layer:
     groups: Mapping[str, tuple[str, ...]]  # every municipality of the geography → its old codes
     scope: Mapping[str, tuple[str, ...]]  # the municipalities of the area → their old codes
     rings: Mapping[str, tuple[tuple[Point, ...], ...]]  # simplified rings of each, in scope
+    edges: _Edges  # of the rings, municipalities indexed in the order of scope
     border_keys: frozenset[Segment]
     borders: MplPath  # every border between municipalities (and the area's outline), once
-    extent: tuple[float, float, float, float]  # x_min, x_max, y_min, y_max (projected)
-    height_mm: float
-    width_mm: float  # of the map itself; its legend is drawn to the right of it
+    height_mm: float  # of the figure
+    to_points: tuple[float, ...]  # projected → points of the figure (from its bottom left)
+    legend_at: Point  # the middle of the map's right edge, in points of the figure
+    svg_points: np.ndarray  # "x y" of each point of edges in the figure's SVG (object array)
+    svg_borders: str  # the SVG path data of borders
 
 
 @cache
@@ -471,16 +612,48 @@ def _layer(area: str | None, merges: tuple[tuple[str, str], ...]) -> _Layer:
     }
     all_rings = [(nis, ring) for nis, rs in rings.items() for ring in rs]
     borders, _outline = _border_lines(all_rings, None)
+    border_path = _compound(borders, closed=False)
+    edges = _edges(list(rings.values()))
+    # The map fills the figure's height or its width_mm, centred (equal scales, 1 % margin);
+    # its legend is drawn to the right of it.
+    margin = 0.01 * width
+    box_width, box_height = width_mm * MM * 72, height_mm * MM * 72
+    scale = min(box_width / (width + 2 * margin), box_height / (height + 2 * margin))
+    left = (box_width - scale * (width + 2 * margin)) / 2
+    bottom = (box_height - scale * (height + 2 * margin)) / 2
+    to_points = (
+        Affine2D()
+        .translate(margin - extent[0], margin - extent[2])
+        .scale(scale)
+        .translate(left, bottom)
+    )
+    # SVG user units are points from the top left.
+    to_svg = to_points + Affine2D().scale(1, -1).translate(0, box_height)
+    # matplotlib simplifies an unfilled path (path.simplify) as it writes it.
+    svg_borders = border_path.cleaned(transform=to_svg, simplify=True)
+    drawn = svg_borders.codes != MplPath.STOP
     return _Layer(
         groups={new: tuple(olds) for new, olds in groups.items()},
         scope=scope,
         rings=rings,
+        edges=edges,
         border_keys=frozenset(_border_keys(all_rings)),
-        borders=_compound(borders, closed=False),
-        extent=extent,
+        borders=border_path,
         height_mm=height_mm,
-        width_mm=width_mm,
+        to_points=tuple(to_points.to_values()),
+        legend_at=(box_width - left, box_height / 2),
+        svg_points=_svg_points(to_svg.transform(edges.points)),
+        svg_borders=_svg_path_data(
+            _svg_points(svg_borders.vertices[drawn]), svg_borders.codes[drawn]
+        ),
     )
+
+
+def prepare(area: str | None = None, merges: Mapping[str, str] | None = None) -> None:
+    """Compute the geometry of an area's maps now (once per process), e.g. when a batch worker
+    starts: the simplified outlines of every municipality and the area's layer (default: the
+    map of Belgium, which every report shows)."""
+    _layer(None if area == BELGIUM else area, tuple(sorted((merges or {}).items())))
 
 
 def _outline(layer: _Layer, nis: str) -> list[list[Point]]:
@@ -489,6 +662,161 @@ def _outline(layer: _Layer, nis: str) -> list[list[Point]]:
     for ring in layer.rings[nis]:
         out += _runs(ring, _segment_keys(ring), layer.border_keys.__contains__)
     return out
+
+
+# --------------------------------------------------------------------------- SVG path data
+
+#: The link around a placeholder path of :class:`_PathData` (``<i>``: the index of its data).
+_PLACEHOLDER_URL = "ksz-path-data:"
+_PLACEHOLDER = re.compile(
+    r'<a xlink:href="' + _PLACEHOLDER_URL + r'(\d+)"[^>]*>\s*<path d="[^"]*"([^>]*)/>\s*</a>'
+)
+
+
+class _PathData:
+    """The large paths of a map (one per class, the hidden values, the borders), whose SVG path
+    data is joined here from coordinates formatted once per layer (:attr:`_Layer.svg_points`).
+
+    They are nearly all of a map's SVG: matplotlib would write every coordinate of every map,
+    then :func:`~ksz_reports.charts.render_figure` would parse and cut them to 0.01 pt, over half
+    the time of a map of Belgium. Instead, matplotlib draws each of them as a one-point
+    placeholder inside a link ``ksz-path-data:<i>`` (writing its style and hatch as for any
+    path), and :meth:`render` replaces the placeholder and its link with the path data: the very
+    same SVG as matplotlib's.
+    """
+
+    def __init__(self) -> None:
+        self._patches: list[tuple[PathPatch, MplPath]] = []
+        self._data: list[str] = []
+
+    def patch(self, path: MplPath, svg_data: str, **kwargs: Any) -> PathPatch:
+        """A :class:`PathPatch` of ``path`` (``kwargs`` its style) whose SVG path data is
+        ``svg_data`` (:func:`_svg_path_data` of the same points).
+
+        A patch, not a collection: matplotlib draws a collection of one path and one colour as
+        a marker (``<defs>`` and ``<use>``), with no link."""
+        url = f"{_PLACEHOLDER_URL}{len(self._data)}"
+        patch = PathPatch(MplPath(path.vertices[:1]), url=url, **kwargs)
+        self._patches.append((patch, path))
+        self._data.append(svg_data)
+        return patch
+
+    def render(self, fig: Figure, *, png: bool, **chart: Any) -> Chart:
+        """:func:`~ksz_reports.charts.make_chart` of ``fig``, with the path data in its SVG.
+
+        A PNG (tests, previews) is drawn again from the figure, with the real paths.
+        """
+        result = make_chart(fig, png=False, **chart)
+        svg, found = _PLACEHOLDER.subn(
+            lambda m: f'<path d="{self._data[int(m[1])]}"{m[2]}/>', result.svg
+        )
+        if found != len(self._data):
+            raise RuntimeError(f"{found} of the {len(self._data)} map paths found in the SVG")
+        png_bytes = None
+        if png:
+            for patch, path in self._patches:
+                patch.set_path(path)
+                patch.set_url(None)
+            _svg, png_bytes = render_figure(fig, result.id, result.alt, png=True)
+        return dataclasses.replace(result, svg=svg, png=png_bytes)
+
+
+def _svg_points(xy: np.ndarray) -> np.ndarray:
+    """``"x y"`` of each point (SVG user units), as matplotlib writes and
+    :func:`~ksz_reports.charts.render_figure` compacts them (``%f`` cut to 0.01)."""
+    return np.asarray([_compact_path(f"{x:f} {y:f}") for x, y in xy.tolist()], dtype=object)
+
+
+def _svg_path_data(points: np.ndarray, codes: np.ndarray) -> str:
+    """The SVG path data of a path of ``codes`` (MOVETO, LINETO, CLOSEPOLY) through ``points``
+    (:func:`_svg_points`): implicit lineto, as :func:`~ksz_reports.charts.render_figure`
+    writes a path."""
+    words = points.copy()
+    move = codes == MplPath.MOVETO
+    words[move] = "M " + words[move]
+    words[codes == MplPath.CLOSEPOLY] = "z"
+    return " ".join(words.tolist())
+
+
+# --------------------------------------------------------------------------- legend
+
+#: Font sizes of the legend's entries and title (``legend.fontsize`` and ``font.size`` of
+#: :func:`~ksz_reports.charts.chart_style`), in points.
+LEGEND_SIZE = 7.5
+LEGEND_TITLE_SIZE = 8.0
+#: A legend handle (colour swatch or line) is HANDLE_WIDTH wide and spans from HANDLE_DESCENT below
+#: to HANDLE_ASCENT above the baseline of its label, in points: matplotlib's legend handle box of
+#: ``handlelength=1.6, handleheight=1.1``.
+HANDLE_WIDTH = 1.6 * LEGEND_SIZE
+HANDLE_DESCENT = 0.35 * LEGEND_SIZE * (1.1 - 0.7)
+HANDLE_ASCENT = 1.1 * LEGEND_SIZE - 2 * HANDLE_DESCENT
+
+
+def _points_to_display(fig: Figure) -> Transform:
+    """Points of ``fig`` (from its bottom left) → display coordinates, at any dpi."""
+    return Affine2D().scale(1 / 72) + fig.dpi_scale_trans
+
+
+@cache
+def _typo_extent() -> tuple[float, float]:
+    """The font's typographic ascent and descent, in font sizes: the least extent of a line."""
+    font = get_font(register_fonts()["normal"])
+    em = font.get_sfnt_table("head")["unitsPerEm"]
+    metrics = font.get_sfnt_table("OS/2")
+    return metrics["sTypoAscender"] / em, -metrics["sTypoDescender"] / em
+
+
+@functools.lru_cache(maxsize=4096)
+def _line_extent(text: str, size: float) -> tuple[float, float]:
+    """Ascent and descent of a line of ``text`` (points), as matplotlib lays it out."""
+    prop = FontProperties(family=FONT_FAMILY, size=size)
+    _width, height, descent = text_to_path.get_text_width_height_descent(text, prop, ismath=False)
+    typo_ascent, typo_descent = _typo_extent()
+    return max(height - descent, typo_ascent * size), max(descent, typo_descent * size)
+
+
+def _legend(fig: Figure, at: Point, handles: Sequence[Rectangle | Line2D], title: str) -> None:
+    """The legend of a map: ``title``, then each handle with its label, to the right of ``at``
+    (points of ``fig``), centred on it vertically.
+
+    Drawn as plain artists of the figure, placed the way ``ax.legend(handles=handles,
+    title=title, loc="center left", bbox_to_anchor=(1, 0.5), alignment="left",
+    handlelength=1.6, handleheight=1.1)`` places them right of an axes ``ax``: matplotlib's
+    legend measures each text several times and took a third of the time of a province map.
+    Rows are as tall as their handle, or their label where it is taller (an accented capital).
+    """
+    to_display = Affine2D().translate(*at) + _points_to_display(fig)
+    pad = 0.4 * LEGEND_SIZE  # inside the legend box
+    space = 0.5 * LEGEND_SIZE  # between rows, and between the map and the legend box
+    left = space + pad
+    title_ascent, title_descent = _line_extent(title, LEGEND_TITLE_SIZE)
+    rows = []
+    for handle in handles:
+        ascent, descent = _line_extent(handle.get_label(), LEGEND_SIZE)
+        rows.append((max(ascent, HANDLE_ASCENT), max(descent, HANDLE_DESCENT)))
+    height = 2 * pad + title_ascent + title_descent + sum(a + d + space for a, d in rows)
+    baseline = height / 2 - pad - title_ascent
+    fig.text(left, baseline, title, transform=to_display, size=LEGEND_TITLE_SIZE)
+    below = title_descent
+    for handle, (ascent, descent) in zip(handles, rows, strict=True):
+        baseline -= below + space + ascent
+        below = descent
+        if isinstance(handle, Rectangle):
+            handle.set_bounds(
+                left, baseline - HANDLE_DESCENT, HANDLE_WIDTH, HANDLE_ASCENT + HANDLE_DESCENT
+            )
+        else:
+            y = baseline + HANDLE_ASCENT / 2  # where matplotlib's legend draws a line
+            handle.set_data([left, left + HANDLE_WIDTH], [y, y])
+        handle.set_transform(to_display)
+        fig.add_artist(handle)
+        fig.text(
+            left + HANDLE_WIDTH + 0.8 * LEGEND_SIZE,
+            baseline,
+            handle.get_label(),
+            transform=to_display,
+            size=LEGEND_SIZE,
+        )
 
 
 # --------------------------------------------------------------------------- map_choropleth
@@ -540,67 +868,73 @@ def map_choropleth(
     chart_id = chart_id or default_chart_id("map", title)
     _ = gettext(lang)
 
-    by_class: dict[int, list[tuple[Point, ...]]] = {}
-    hidden_rings: list[tuple[Point, ...]] = []
-    for nis in scope:
-        if nis in rounded:
-            by_class.setdefault(classes.index(rounded[nis]), []).extend(layer.rings[nis])
-        else:
-            hidden_rings.extend(layer.rings[nis])
+    hidden_label = len(classes.lower)
+    labels = np.asarray(
+        [classes.index(rounded[nis]) if nis in rounded else hidden_label for nis in scope],
+        dtype=np.int64,
+    )
+    loops = _dissolve(layer.edges, labels)
+    hidden_loops = loops.pop(hidden_label, None)
     outline = _outline(layer, highlight) if highlight is not None else []
-    x_min, x_max, y_min, y_max = layer.extent
 
     with chart_style():
         fig = new_figure(layer.height_mm, layout=None)
-        ax = fig.add_axes((0.0, 0.0, layer.width_mm / WIDTH_MM, 1.0))
-        ax.set_aspect("equal")
-        ax.set_axis_off()
-        if by_class:
+        # No axes (more costly to make and draw than the map): the layer places the map.
+        to_display = Affine2D.from_values(*layer.to_points) + _points_to_display(fig)
+        path_data = _PathData()
+
+        def add(path: MplPath, svg_data: str, **style: Any) -> None:
+            fig.add_artist(
+                path_data.patch(path, svg_data, transform=to_display, joinstyle="round", **style)
+            )
+
+        for k, part in sorted(loops.items()):
             # One path per class. Edge = face: predecessors of a merged municipality join
             # without a seam, and neighbours of one class without a hairline gap.
-            colors = [classes.colors[k] for k in sorted(by_class)]
-            ax.add_collection(
-                PathCollection(
-                    [_compound(_dissolve(by_class[k]), closed=True) for k in sorted(by_class)],
-                    facecolors=colors,
-                    edgecolors=colors,
-                    linewidths=0.3,
-                )
+            color = classes.colors[k]
+            add(
+                part.path(layer.edges),
+                part.svg(layer.svg_points),
+                facecolor=color,
+                edgecolor=color,
+                linewidth=0.3,
             )
-        if hidden_rings:
-            hidden = PathCollection(
-                [_compound(_dissolve(hidden_rings), closed=True)],
-                facecolors=NA_FACE,
-                edgecolors=NA_FACE,
-                linewidths=0.3,
+        if hidden_loops is not None:
+            add(
+                hidden_loops.path(layer.edges),
+                hidden_loops.svg(layer.svg_points),
+                facecolor=NA_FACE,
+                edgecolor=NA_FACE,
+                linewidth=0.3,
                 hatch="//////",
+                hatchcolor=NA_HATCH,
             )
-            hidden.set_hatchcolor(NA_HATCH)
-            ax.add_collection(hidden)
-        ax.add_collection(
-            PathCollection([layer.borders], facecolors="none", edgecolors=BORDER, linewidths=0.35)
-        )
-        handles: list[Any] = [
-            Patch(facecolor=c, edgecolor=c, label=lab)
+        add(layer.borders, layer.svg_borders, facecolor="none", edgecolor=BORDER, linewidth=0.35)
+        handles: list[Rectangle | Line2D] = [
+            Rectangle((0, 0), 0, 0, facecolor=c, edgecolor=c, label=lab)
             for c, lab in zip(classes.colors, classes.labels, strict=True)
         ]
         if outline:
-            ax.add_collection(
-                LineCollection(
-                    outline, colors="white", linewidths=3.2, capstyle="round", joinstyle="round"
+            for color, width in (("white", 3.2), ("black", 1.5)):
+                fig.add_artist(
+                    LineCollection(
+                        outline,
+                        colors=color,
+                        linewidths=width,
+                        capstyle="round",
+                        joinstyle="round",
+                        transform=to_display,
+                    )
                 )
-            )
-            ax.add_collection(
-                LineCollection(
-                    outline, colors="black", linewidths=1.5, capstyle="round", joinstyle="round"
-                )
-            )
             handles.append(Line2D([], [], color="black", linewidth=1.5, label=names[highlight]))
         hidden_flags = {points[nis].flag for nis in scope if nis not in rounded}
         by_symbol = {FLAG_SYMBOLS[f]: f for f in reversed(FLAG_SYMBOLS) if f in hidden_flags}
         for symbol, flag in sorted(by_symbol.items(), key=lambda t: list(FLAG_SYMBOLS).index(t[1])):
             handles.append(
-                Patch(
+                Rectangle(
+                    (0, 0),
+                    0,
+                    0,
                     facecolor=NA_FACE,
                     edgecolor=NA_HATCH,
                     hatch="//////",
@@ -608,17 +942,11 @@ def map_choropleth(
                     label=f"{symbol}  {flag_label(flag, lang)}",
                 )
             )
-        margin = 0.01 * (x_max - x_min)
-        ax.set_xlim(x_min - margin, x_max + margin)
-        ax.set_ylim(y_min - margin, y_max + margin)
-        ax.legend(
-            handles=handles,
-            loc="center left",
-            bbox_to_anchor=(1.0, 0.5),
+        _legend(
+            fig,
+            layer.legend_at,
+            handles,
             title=legend_title if legend_title is not None else unit_label(kind, lang),
-            alignment="left",
-            handlelength=1.6,
-            handleheight=1.1,
         )
 
         table = DataTable(
@@ -656,7 +984,7 @@ def map_choropleth(
                 alt += " " + _("%(n)s municipalities without a published value are hatched.") % {
                     "n": str(n_hidden)
                 }
-        return make_chart(
+        return path_data.render(
             fig,
             chart_id=chart_id,
             title=title,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import csv
+import random
+import re
 from decimal import Decimal
 from xml.etree import ElementTree
 
+import numpy as np
 import pytest
+from matplotlib.patches import PathPatch, Rectangle
 
-from ksz_reports import maps
+from ksz_reports import charts, maps
 from ksz_reports.resources import data_path
 
 
@@ -58,10 +62,10 @@ def test_province_map_2019_geography(figures):
     assert "1 gemeenten zonder gepubliceerde waarde zijn gearceerd." in chart.alt
     assert chart.flags == {"suppressed"}
     assert ("44043", "value") not in chart.plotted and len(chart.plotted) == 59
-    ax = figures[0].axes[0]
-    hatched = [c for c in ax.collections if c.get_hatch()]
-    assert len(hatched) == 1 and len(hatched[0].get_paths()) == 1  # Merelbeke only
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    fig = figures[0]
+    hatched = [a for a in fig.artists if isinstance(a, PathPatch) and a.get_hatch()]
+    assert len(hatched) == 1  # Merelbeke
+    legend = [t.get_text() for t in fig.texts]
     assert legend[-2:] == ["Gent", "x  niet gepubliceerd"]
     assert chart.png.startswith(b"\x89PNG") and chart.svg.startswith("<svg")
 
@@ -164,3 +168,78 @@ def test_input_errors():
         maps.map_choropleth([], title="T", lang="nl", area="40000", highlight="11002")
     with pytest.raises(ValueError, match="no municipality"):
         maps.map_choropleth([], title="T", lang="nl", area="99999")
+
+
+def test_dissolve_keeps_the_edges_between_labels():
+    layer = maps._layer(None, tuple(sorted(maps.mergers_2025().items())))
+    edges = layer.edges
+    labels = np.random.default_rng(1).integers(0, 6, len(layer.scope))
+    loops = maps._dissolve(edges, labels)
+    assert sorted(loops) == list(range(6))
+    for label, part in loops.items():
+        # a union's outline: the edges of its municipalities without a twin among them, once
+        members = labels[edges.owner] == label
+        inner = members & (edges.twin >= 0) & (labels[edges.owner[edges.twin]] == label)
+        end = edges.start[edges.following(np.arange(len(edges.start)))]
+        expected = set(zip(edges.start[members & ~inner], end[members & ~inner], strict=True))
+        starts = np.flatnonzero(part.codes == maps.MplPath.MOVETO)
+        closes = np.flatnonzero(part.codes == maps.MplPath.CLOSEPOLY)
+        assert (part.index[starts] == part.index[closes]).all()  # closed loops
+        drawn = [
+            (a, b)
+            for first, last in zip(starts, closes, strict=True)
+            for a, b in zip(part.index[first:last], part.index[first + 1 : last + 1], strict=True)
+        ]
+        assert len(drawn) == len(expected) and set(drawn) == expected
+
+
+@pytest.mark.parametrize(
+    ("area", "merged", "highlight"),
+    [(None, False, "71022"), (None, True, "46030"), ("70000", True, None)],
+)
+def test_svg_path_data_is_matplotlibs(figures, area, merged, highlight):
+    """The path data joined from the layer's coordinates is what matplotlib writes for the
+    figure's paths, whatever the geography, the area, the values and the highlight."""
+    merges = maps.mergers_2025() if merged else {}
+    codes = sorted({merges.get(old, old) for old in maps.municipalities()})
+    rng = random.Random(f"{area}-{merged}")
+    rows = [{"geo": code, "value": rng.uniform(0, 50)} for code in codes if rng.random() > 0.1]
+    chart = maps.map_choropleth(
+        rows, title="T", lang="nl", area=area, merges=merges, highlight=highlight, png=True
+    )
+    with charts.chart_style():  # the figure holds the real paths since it drew the PNG
+        svg, _png = charts.render_figure(figures[-1], chart.id, chart.alt, png=False)
+    assert chart.svg == svg
+    assert "ksz-path-data" not in chart.svg
+
+
+def test_legend_is_placed_like_matplotlibs():
+    labels = ["1,0 – 1,9", "Écaussinnes", "Ågg", "x  niet gepubliceerd"]
+
+    def svg(draw_legend):
+        with charts.chart_style():
+            fig = charts.new_figure(80.0)
+            ax = fig.add_axes((0.0, 0.0, 0.5, 1.0))
+            ax.set_axis_off()
+            draw_legend(fig, ax, [Rectangle((0, 0), 0, 0, label=label) for label in labels])
+            return charts.render_figure(fig, "t", "T", png=False)[0]
+
+    ours = svg(  # at the middle of the right edge of the axes, in points
+        lambda fig, _ax, handles: maps._legend(
+            fig, (fig.get_figwidth() * 72 / 2, fig.get_figheight() * 72 / 2), handles, "Titel"
+        )
+    )
+    theirs = svg(
+        lambda _fig, ax, handles: ax.legend(
+            handles=handles,
+            title="Titel",
+            loc="center left",
+            bbox_to_anchor=(1.0, 0.5),
+            alignment="left",
+            handlelength=1.6,
+            handleheight=1.1,
+        )
+    )
+    elements = re.compile(r"<text[^>]*>[^<]*</text>|<path d=\"M [^\"]* z\"[^>]*>")
+    assert len(elements.findall(ours)) == 2 * len(labels) + 1
+    assert sorted(elements.findall(ours)) == sorted(elements.findall(theirs))
