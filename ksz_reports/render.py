@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import namedtuple
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,41 +19,40 @@ import pandas as pd
 
 from . import __version__, charts, formatting, maps
 from .atomic import atomic_dir
-from .i18n import gettext, render_template
+from .i18n import environment, gettext, render_template
 from .pdf import html_to_self_contained, render_pdf
-from .report import ReportModel, write_cells_csv
+from .report import CELL_COLUMNS, ReportModel, write_cells_csv
 from .schema import DIMENSIONS, TOTAL, period_end, period_kind
 
 FORMATS = ("html", "pdf", "xlsx")
 SIGNIFICANCE = {"higher": "\u25b2", "lower": "\u25bc"}
 
 
+Cell = namedtuple("Cell", CELL_COLUMNS)
+Cell.__doc__ = (
+    "One published cell, a row of cells.csv: its value is NaN and its flag set when hidden."
+)
+
+
 @dataclass
 class Cells:
-    """Lookup of a report's published cells: (table, geo, period, dims, kind) → (value, flag)."""
+    """A report's published cells, indexed once: a cell by its key (:meth:`get`) and the cells of
+    one table (:meth:`rows`) are dictionary look-ups, not a selection on the frame each time."""
 
     frame: pd.DataFrame
 
     def __post_init__(self) -> None:
-        f = self.frame
-        self._index = {}
-        dims = f[list(DIMENSIONS)].astype(str).to_numpy()
-        for i, (table, ind, period, geo, kind, value, flag) in enumerate(
-            zip(
-                f["table"],
-                f["indicator"],
-                f["period"],
-                f["geo"],
-                f["kind"],
-                f["value"],
-                f["flag"],
-                strict=True,
+        self._index: dict[tuple, tuple[float | None, str]] = {}
+        self._tables: dict[str, list[Cell]] = {}
+        columns = [self.frame[c].tolist() for c in CELL_COLUMNS]  # lists iterate fast, Series don't
+        for cell in map(Cell._make, zip(*columns, strict=True)):
+            dims = tuple(str(getattr(cell, d)) for d in DIMENSIONS)
+            key = (cell.table, cell.indicator, str(cell.period), str(cell.geo), dims, cell.kind)
+            self._index[key] = (
+                None if pd.isna(cell.value) else float(cell.value),
+                str(cell.flag) if cell.flag else "",
             )
-        ):
-            self._index[(table, ind, str(period), str(geo), tuple(dims[i]), kind)] = (
-                None if pd.isna(value) else float(value),
-                str(flag) if flag else "",
-            )
+            self._tables.setdefault(cell.table, []).append(cell)
 
     def get(
         self, table: str, indicator: str, period: str, geo: str, kind: str, **dims: str
@@ -60,8 +60,10 @@ class Cells:
         key = tuple(dims.get(d, TOTAL) for d in DIMENSIONS)
         return self._index.get((table, indicator, period, geo, key, kind), (None, "not_available"))
 
-    def rows(self, table: str) -> pd.DataFrame:
-        return self.frame[self.frame["table"] == table]
+    def rows(self, table: str, kind: str | None = None) -> list[Cell]:
+        """The cells of ``table`` (of ``kind`` only, when given), in the frame's order."""
+        rows = self._tables.get(table, [])
+        return rows if kind is None else [r for r in rows if r.kind == kind]
 
 
 def _rate_kind(per: int) -> str:
@@ -75,12 +77,32 @@ def _cell(lang: str, value: float | None, kind: str, flag: str) -> formatting.Ta
     return formatting.table_cell(value, kind, flag or None, lang)
 
 
+def _map_merges(geo, at: dt.date) -> dict[str, str] | None:
+    """The mergers a map of reference date ``at`` shows (``{old: new}``): those of 2025 when
+    ``at`` is in 2025 or later, none before (the maps' borders are those of 2019)."""
+    if at < dt.date(2025, 1, 1):
+        return None
+    return {k: v for k, v in geo.successors.items() if k in maps.municipalities()}
+
+
 class ReportRenderer:
     """Turns a report model into files. One per process; charts and fonts are set up once."""
 
     def __init__(self, lang: str = "nl"):
         self.lang = lang
         self._ = gettext(lang)
+
+    def warm_up(self, geography=None) -> None:
+        """Initialise once what every report needs: WeasyPrint with its fonts and CSS, the
+        inlined stylesheets, the compiled template, matplotlib with the chart fonts and (given
+        the ``geography`` of the reports) the map of Belgium. The first report of a process then
+        costs about what the others cost."""
+        if geography is not None:
+            maps.prepare(merges=_map_merges(geography, geography.at))
+        render_pdf("<html><body><p>.</p></body></html>")
+        html_to_self_contained("<html><head></head><body></body></html>")
+        environment(self.lang).get_template("report.html.j2")
+        charts.chart_bars([{"category": "a", "value": 1.0}], title="warm-up", lang=self.lang)
 
     # -- context ----------------------------------------------------------------------------
     def context(self, model: ReportModel, cells: pd.DataFrame) -> dict:
@@ -223,15 +245,18 @@ class ReportRenderer:
         kind = _rate_kind(ind.headline.per)
         parents = geo.parents_of(nis)
         charts_out = []
-        evo = c.rows(f"{ind.id}_evolution")
-        evo = evo[evo["kind"] == kind]
-        if not evo.empty and len(set(evo["period"])) > 1:
+        evo = c.rows(f"{ind.id}_evolution", kind)
+        if len({r.period for r in evo}) > 1:
             data = [
-                {"series": geo.name(g, lang), "period": p, "value": v, "flag": f or None}
+                {
+                    "series": geo.name(g, lang),
+                    "period": r.period,
+                    "value": r.value,
+                    "flag": r.flag or None,
+                }
                 for g in (nis, parents["region"], "01000")
-                for p, v, f in evo[evo["geo"] == g][["period", "value", "flag"]].itertuples(
-                    index=False
-                )
+                for r in evo
+                if r.geo == g
             ]
             charts_out.append(
                 charts.chart_series(
@@ -243,11 +268,10 @@ class ReportRenderer:
                     chart_id=f"evo-{ind.id}",
                 )
             )
-        cmp = c.rows(f"{ind.id}_comparison")
-        cmp = cmp[cmp["kind"] == kind]
-        if not cmp.empty:
+        cmp = c.rows(f"{ind.id}_comparison", kind)
+        if cmp:
             order = [(nis, "municipality")]
-            neighbours = set(cmp["geo"]) - {nis} - set(parents.values())
+            neighbours = {r.geo for r in cmp} - {nis} - set(parents.values())
             order += [
                 (n, "neighbour")
                 for n in sorted(neighbours, key=lambda g: (geo.name(g, lang).casefold(), g))
@@ -288,9 +312,9 @@ class ReportRenderer:
                 continue  # all statuses together are the population: 100 % in every group
             table_id = f"{ind.id}_by_{dim}"
             sub = c.rows(table_id)
-            if sub.empty:
+            if not sub:
                 continue
-            present = set(sub[dim].astype(str))
+            present = {str(getattr(r, dim)) for r in sub}
             ordered = [code for code in codes.codes_of(dim) if code in present]
             rows.append(
                 {"label": codes.dimensions[dim].labels.get(lang), "cells": [], "highlight": True}
@@ -378,11 +402,7 @@ class ReportRenderer:
         lang = self.lang
         geo = model.geography
         out = []
-        merges = (
-            {k: v for k, v in geo.successors.items() if k in maps.municipalities()}
-            if model.at >= dt.date(2025, 1, 1)
-            else None
-        )
+        merges = _map_merges(geo, model.at)
         parents = geo.parents_of(model.nis)
         from .config import default_config
 
@@ -391,11 +411,9 @@ class ReportRenderer:
             ind_id, area = key.rsplit("_", 1)
             ind = indicators[ind_id]
             kind = _rate_kind(ind.headline.per)
-            rows = c.rows(f"{ind_id}_map_{area}")
-            rows = rows[rows["kind"] == kind]
             data = [
-                {"geo": g, "value": v, "flag": f or None}
-                for g, v, f in rows[["geo", "value", "flag"]].itertuples(index=False)
+                {"geo": r.geo, "value": r.value, "flag": r.flag or None}
+                for r in c.rows(f"{ind_id}_map_{area}", kind)
             ]
             if not data:
                 continue
@@ -421,7 +439,7 @@ class ReportRenderer:
         _ = self._
         lang = self.lang
         rows = c.rows("scatter")
-        if rows.empty:
+        if not rows:
             return None
         from .config import default_config
 
@@ -430,10 +448,11 @@ class ReportRenderer:
         xk, yk = _rate_kind(ind[x_id].headline.per), _rate_kind(ind[y_id].headline.per)
 
         def by_geo(ind_id: str, kind: str) -> dict:
-            sel = rows[(rows["indicator"] == ind_id) & (rows["kind"] == kind)]
-            return {g: (v, f) for g, v, f in sel[["geo", "value", "flag"]].itertuples(index=False)}
+            return {
+                r.geo: (r.value, r.flag) for r in rows if r.indicator == ind_id and r.kind == kind
+            }
 
-        xs, ys = by_geo(x_id, xk), by_geo(y_id, yk)  # dicts: no per-row pandas lookups
+        xs, ys = by_geo(x_id, xk), by_geo(y_id, yk)
         geo = model.geography
         data = []
         for g in sorted(set(xs) & set(ys)):

@@ -27,9 +27,21 @@ from .config import Config, Indicator, default_config
 from .errors import NotFoundError
 from .geography import COUNTRY, Geography
 from .resources import templates_dir
-from .schema import DIMENSIONS, TOTAL, is_total, period_kind
+from .schema import DIMENSIONS, is_total, period_kind
 
-CELL_COLUMNS = ["table", "indicator", "period", "geo", *DIMENSIONS, "kind", "value", "flag"]
+KEY_COLUMNS = ["table", "indicator", "period", "geo", *DIMENSIONS]
+CELL_COLUMNS = [*KEY_COLUMNS, "kind", "value", "flag"]
+# the measure columns a row may show (its ``show``), and the order of the kinds in cells.csv
+SHOWN_MEASURES = ("count", "population", "rate", "growth_pct", "ci_low", "ci_high")
+KIND_ORDER = (
+    "count",
+    "population",
+    "rate_per_1000",
+    "share_pct",
+    "growth_pct",
+    "ci_low",
+    "ci_high",
+)
 PUBLICATION_DIR = ".publication"
 LEVEL_ORDER = ("municipality", "arrondissement", "province", "region", "country")
 
@@ -172,40 +184,43 @@ class ReportModel:
 
 
 def to_cells(rows: pd.DataFrame) -> pd.DataFrame:
-    """Measure rows (with a ``table`` and a ``show`` list of kinds) → one row per shown number."""
-    out = []
-    for kind_col in ("count", "population", "rate", "growth_pct", "ci_low", "ci_high"):
-        sel = rows[rows["show"].map(lambda s, k=kind_col: k in s)]
-        if sel.empty:
-            continue
-        part = sel[["table", "indicator", "period", "geo", *DIMENSIONS]].copy()
-        if kind_col == "rate":
-            part["kind"] = np.where(sel["per"] == 100, "share_pct", "rate_per_1000")
-        else:
-            part["kind"] = kind_col
-        part["value"] = sel[kind_col].to_numpy()
-        flag = sel["flag"].fillna("").astype(str).to_numpy()
-        if kind_col == "population":
-            flag = np.where(sel["population"].isna(), "not_available", "")
-        elif kind_col == "growth_pct":
-            flag = np.where(sel["growth_pct"].isna() & (flag == ""), "not_available", flag)
-        part["flag"] = np.where(pd.isna(part["value"]) & (flag == ""), "not_available", flag)
-        part.loc[part["flag"] != "", "value"] = np.nan
-        out.append(part)
-    cells = pd.concat(out, ignore_index=True)
-    order = {
-        k: i
-        for i, k in enumerate(
-            ["count", "population", "rate_per_1000", "share_pct", "growth_pct", "ci_low", "ci_high"]
-        )
-    }
-    cells["_k"] = cells["kind"].map(order)
-    cells = cells.drop_duplicates(["table", "indicator", "period", "geo", *DIMENSIONS, "kind"])
+    """Measure rows (with a ``table`` and a ``show`` list of kinds) → one row per shown number.
+
+    The cells of each measure are gathered as positions in ``rows`` (with kind, value and flag),
+    and the keys of all of them are taken from ``rows`` at once.
+    """
+    row_flags = rows["flag"].fillna("").astype(str).to_numpy()
+    parts = []
+    for measure in SHOWN_MEASURES:
+        at = np.flatnonzero([measure in show for show in rows["show"]])
+        if len(at):
+            parts.append(_measure_cells(rows, measure, at, row_flags))
+    positions, kinds, values, flags = (np.concatenate(p) for p in zip(*parts, strict=True))
+    cells = rows[KEY_COLUMNS].take(positions).reset_index(drop=True)
+    cells["kind"], cells["value"], cells["flag"] = kinds, values, flags
+    cells["_k"] = cells["kind"].map({k: i for i, k in enumerate(KIND_ORDER)})
+    cells = cells.drop_duplicates([*KEY_COLUMNS, "kind"])
     return (
-        cells.sort_values(["table", "indicator", "period", "geo", *DIMENSIONS, "_k"], kind="stable")
+        cells.sort_values([*KEY_COLUMNS, "_k"], kind="stable")
         .drop(columns="_k")[CELL_COLUMNS]
         .reset_index(drop=True)
     )
+
+
+def _measure_cells(
+    rows: pd.DataFrame, measure: str, at: np.ndarray, row_flags: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The cells of column ``measure`` in the rows at positions ``at``: those positions, the
+    cells' kind, value (NaN when flagged) and flag (``not_available`` when the value is missing)."""
+    if measure == "rate":
+        kind = np.where(rows["per"].to_numpy()[at] == 100, "share_pct", "rate_per_1000")
+    else:
+        kind = np.full(len(at), measure)
+    value = rows[measure].to_numpy()[at]
+    # a population keeps none of the row's flags: it is only not_available when missing
+    flag = np.full(len(at), "") if measure == "population" else row_flags[at]
+    flag = np.where(pd.isna(value) & (flag == ""), "not_available", flag)
+    return at, kind, np.where(flag != "", np.nan, value), flag
 
 
 def format_cell_value(value: float, kind: str) -> str:
@@ -226,6 +241,27 @@ def write_cells_csv(cells: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
+@dataclass(frozen=True)
+class _IndicatorRows:
+    """An indicator's rows of the publication, as the reports select from them."""
+
+    period: str  # the reference period: the latest year-kind period
+    years: pd.DataFrame  # all-dimensions totals of the year-kind periods (evolution)
+    current: pd.DataFrame  # all-dimensions totals of the reference period, every area
+    municipalities: pd.DataFrame  # the same, municipalities only (maps, scatter)
+    breakdowns: dict[str, pd.DataFrame]  # per dimension: its rows of the reference period
+
+
+def _breakdowns(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """``rows`` broken down by one dimension (the others total), per dimension that has any."""
+    out = {}
+    for dim in DIMENSIONS:
+        sel = rows[is_total(rows, except_=dim)]
+        if not sel.empty:
+            out[dim] = sel
+    return out
+
+
 class ReportBuilder:
     """Cuts reports from a prepared publication; loads it once (one per batch worker)."""
 
@@ -240,8 +276,11 @@ class ReportBuilder:
         self.pub = pd.read_parquet(info.path / "publication.parquet")
         for c in ("indicator", "period", "geo", "level", *DIMENSIONS, "flag"):
             self.pub[c] = self.pub[c].astype(str)
+        # the run's disclosure summary (also in meta.json): pandas would deep-copy it on every
+        # selection
+        self.pub.attrs = {}
         self.geography = Geography(info.at)
-        self._by_geo = None
+        self._maps: dict[tuple[str, str], dict[str, pd.DataFrame]] = {}
 
     @cached_property
     def _totals(self) -> pd.DataFrame:
@@ -250,13 +289,31 @@ class ReportBuilder:
     def reference_period(self, indicator: Indicator) -> str | None:
         """The latest published year-kind period of an indicator (a monthly measure: its latest
         complete year, as a monthly average)."""
-        t = self._totals
-        periods = sorted(
-            p
-            for p in t.loc[t["indicator"] == indicator.id, "period"].unique()
-            if period_kind(p) == "year"
-        )
-        return periods[-1] if periods else None
+        rows = self._indicator_rows.get(indicator.id)
+        return rows.period if rows is not None else None
+
+    @cached_property
+    def _indicator_rows(self) -> dict[str, _IndicatorRows]:
+        """The publication cut once per indicator (a report then selects among a few thousand
+        rows instead of the whole publication, 16 times)."""
+        totals = dict(tuple(self._totals.groupby("indicator", sort=False, observed=True)))
+        positions = self.pub.groupby(["indicator", "period"], sort=False, observed=True).indices
+        out = {}
+        for ind_id, mine in totals.items():
+            is_year = mine["period"].map(lambda p: period_kind(p) == "year").astype(bool)
+            years = mine[is_year]
+            if years.empty:
+                continue
+            period = max(years["period"].unique())
+            current = mine[mine["period"] == period]
+            out[ind_id] = _IndicatorRows(
+                period=period,
+                years=years,
+                current=current,
+                municipalities=current[current["level"] == "municipality"],
+                breakdowns=_breakdowns(self.pub.take(positions[(ind_id, period)])),
+            )
+        return out
 
     def _compare_geos(self, nis: str) -> list[tuple[str, str]]:
         from . import reference
@@ -278,16 +335,14 @@ class ReportBuilder:
             for k in ("arrondissement", "province", "region", "country")
             if parents[k] is not None
         ]
-        compare = self._compare_geos(nis)
-        t = self._totals
+        compare = [g for g, _ in self._compare_geos(nis)]
         key_rows, topics, maps = [], [], {}
         for ind in self.config.indicators.values():
-            period = self.reference_period(ind)
-            if period is None:
+            rows = self._indicator_rows.get(ind.id)
+            if rows is None:
                 continue
-            mine = t[t["indicator"] == ind.id]
             if ind.id != "ses_position":
-                kf = mine[(mine["period"] == period) & mine["geo"].isin(levels)].copy()
+                kf = rows.current[rows.current["geo"].isin(levels)].copy()
                 kf["table"] = "key_figures"
                 kf["show"] = [
                     ("count", "rate", "growth_pct") if g == nis else ("rate",) for g in kf["geo"]
@@ -296,51 +351,33 @@ class ReportBuilder:
             tables = {}
             if ind.id == "ses_position":
                 # the total of all statuses is the population itself: only the statuses are shown
-                mine = mine.iloc[0:0]
-            evo = mine[
-                mine["geo"].isin([nis, parents["region"], COUNTRY])
-                & mine["period"].map(lambda p: period_kind(p) == "year").astype(bool)
-            ].copy()
+                evo = rows.years.iloc[0:0].copy()
+            else:
+                evo = rows.years[rows.years["geo"].isin([nis, parents["region"], COUNTRY])].copy()
             evo["table"] = f"{ind.id}_evolution"
             evo["show"] = [("rate",)] * len(evo)
             tables["evolution"] = evo
-            allrows = self.pub[
-                (self.pub["indicator"] == ind.id)
-                & (self.pub["period"] == period)
-                & self.pub["geo"].isin([nis, parents["region"]])
-            ]
             for dim in ind.dimensions:
-                sel = allrows[allrows[dim] != TOTAL]
-                for other in DIMENSIONS:
-                    if other != dim:
-                        sel = sel[sel[other] == TOTAL]
+                sel = rows.breakdowns.get(dim)
+                if sel is None:
+                    continue
+                sel = sel[sel["geo"].isin([nis, parents["region"]])]
                 if sel.empty:
                     continue
                 sel = sel.copy()
                 sel["table"] = f"{ind.id}_by_{dim}"
                 sel["show"] = [("count", "rate") if g == nis else ("rate",) for g in sel["geo"]]
                 tables[f"by_{dim}"] = sel
-            cmp = mine[
-                (mine["period"] == period) & mine["geo"].isin([g for g, _ in compare])
-            ].copy()
+            if ind.id == "ses_position":
+                cmp = rows.current.iloc[0:0].copy()
+            else:
+                cmp = rows.current[rows.current["geo"].isin(compare)].copy()
             cmp["table"] = f"{ind.id}_comparison"
             cmp["show"] = [("rate", "ci_low", "ci_high")] * len(cmp)
             tables["comparison"] = cmp
-            topics.append(Topic(ind, period, tables))
+            topics.append(Topic(ind, rows.period, tables))
             if ind.id in self.map_indicators:
-                munis = mine[(mine["period"] == period) & (mine["level"] == "municipality")].copy()
-                prov = parents["province"] or parents["region"]
-                members = set(self.geography.members(prov))
-                pm = munis[munis["geo"].isin(members)].copy()
-                pm["table"] = f"{ind.id}_map_province"
-                pm["show"] = [("rate",)] * len(pm)
-                maps[f"{ind.id}_province"] = pm
-                if ind.id == self.map_indicators[0]:
-                    bm = munis.copy()
-                    bm["table"] = f"{ind.id}_map_belgium"
-                    bm["show"] = [("rate",)] * len(bm)
-                    maps[f"{ind.id}_belgium"] = bm
-        scatter = self._scatter()
+                maps.update(self._map_rows(ind.id, parents["province"] or parents["region"]))
         return ReportModel(
             nis=nis,
             name=self.geography.name(nis),
@@ -349,28 +386,45 @@ class ReportBuilder:
             key_figures=pd.concat(key_rows, ignore_index=True) if key_rows else pd.DataFrame(),
             topics=topics,
             maps=maps,
-            scatter=scatter,
+            scatter=self._scatter,
             meta=self.info.meta,
         )
+
+    def _map_rows(self, ind_id: str, province: str) -> dict[str, pd.DataFrame]:
+        """The rows of an indicator's maps: the province's municipalities, and (for the first
+        map indicator) all municipalities of Belgium; the same for every municipality of a
+        province (kept)."""
+        key = (ind_id, province)
+        if key not in self._maps:
+            self._maps[key] = self._map_rows_of(ind_id, province)
+        return self._maps[key]
+
+    def _map_rows_of(self, ind_id: str, province: str) -> dict[str, pd.DataFrame]:
+        munis = self._indicator_rows[ind_id].municipalities
+        pm = munis[munis["geo"].isin(set(self.geography.members(province)))].copy()
+        pm["table"] = f"{ind_id}_map_province"
+        pm["show"] = [("rate",)] * len(pm)
+        out = {f"{ind_id}_province": pm}
+        if ind_id == self.map_indicators[0]:
+            bm = munis.copy()
+            bm["table"] = f"{ind_id}_map_belgium"
+            bm["show"] = [("rate",)] * len(bm)
+            out[f"{ind_id}_belgium"] = bm
+        return out
 
     @property
     def map_indicators(self) -> tuple[str, ...]:
         return ("ll", "increased_reimbursement")
 
+    @cached_property
     def _scatter(self) -> pd.DataFrame | None:
-        x_id, y_id = "increased_reimbursement", "ll"
-        t = self._totals
+        """Every municipality's rates of the scatter plot (the same in every report)."""
         parts = []
-        for ind_id in (x_id, y_id):
-            ind = self.config.indicators.get(ind_id)
-            period = self.reference_period(ind) if ind else None
-            if period is None:
+        for ind_id in ("increased_reimbursement", "ll"):
+            rows = self._indicator_rows.get(ind_id)
+            if rows is None:
                 return None
-            p = t[
-                (t["indicator"] == ind_id)
-                & (t["period"] == period)
-                & (t["level"] == "municipality")
-            ].copy()
+            p = rows.municipalities.copy()
             p["table"] = "scatter"
             p["show"] = [("rate",)] * len(p)
             parts.append(p)
@@ -380,11 +434,11 @@ class ReportBuilder:
         return self.model(nis).cells()
 
     def warm_up(self, lang: str = "nl") -> None:
-        """Import and initialise matplotlib, WeasyPrint, fonts and CSS once (per worker)."""
-        from .pdf import render_pdf
-
-        render_pdf("<html><body><p>.</p></body></html>")
-        self._renderer(lang)
+        """Initialise once (per worker) what every report needs: the renderer (WeasyPrint,
+        templates, matplotlib; :meth:`ReportRenderer.warm_up`) and the publication cut per
+        indicator."""
+        _ = self._indicator_rows, self._scatter
+        self._renderer(lang).warm_up(self.geography)
 
     def _renderer(self, lang: str):
         from .render import ReportRenderer
@@ -402,8 +456,18 @@ class ReportBuilder:
         lang: str = "nl",
         timings: dict | None = None,
     ) -> list[Path]:
-        """Write ``out_dir/NNNNN/`` (report.html, report.pdf, cells.csv[, tables.xlsx])."""
-        return self._renderer(lang).render(self.model(nis), Path(out_dir), formats, timings)
+        """Write ``out_dir/NNNNN/`` (report.html, report.pdf, cells.csv[, tables.xlsx]).
+
+        ``timings`` (a dict) receives the seconds of each stage: ``data`` (the municipality's
+        rows and cells), ``charts`` (charts, maps and the formatted tables of the template),
+        ``html`` and ``pdf``."""
+        timings = {} if timings is None else timings
+        t = time.perf_counter()
+        model = self.model(nis)
+        model_s = time.perf_counter() - t
+        written = self._renderer(lang).render(model, Path(out_dir), formats, timings)
+        timings["data"] = timings.get("data", 0.0) + model_s
+        return written
 
     def report_hash(self, nis: str, formats=("html", "pdf"), lang: str = "nl") -> str:
         """Hash of everything the report depends on: the publication it is cut from (its cells
