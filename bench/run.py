@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import platform
 import sys
 import time
@@ -20,11 +21,10 @@ BENCHES = ["ingest_bench", "disclosure_bench", "render_bench", "report_bench", "
 
 
 def main(names: list[str]) -> int:
+    """Run the named benchmarks (default: all); REPORT.md shows every result in results/, the
+    ones of this run and those of earlier runs (with their dates), so a partial run keeps the
+    others."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    lines = [
-        f"# Benchmarks ({time.strftime('%Y-%m-%d %H:%M')}, {platform.processor() or platform.machine()})",
-        "",
-    ]
     failed = 0
     for name in names or BENCHES:
         print(f"== {name}", flush=True)
@@ -41,9 +41,17 @@ def main(names: list[str]) -> int:
             failed += 1
             continue
         result["wall_seconds"] = round(time.perf_counter() - t0, 2)
+        result["measured"] = time.strftime("%Y-%m-%d %H:%M")
+        result["machine"] = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cpu"
         (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
         print(json.dumps(result, indent=2, default=str))
-        lines += [f"## {name}", "", "```json", json.dumps(result, indent=2, default=str), "```", ""]
+    lines = ["# Benchmarks", ""]
+    for name in BENCHES:
+        path = RESULTS / f"{name}.json"
+        if path.exists():
+            result = json.loads(path.read_text())
+            lines += [f"## {name} ({result.get('measured', 'date unknown')})", ""]
+            lines += ["```json", json.dumps(result, indent=2), "```", ""]
     (RESULTS / "REPORT.md").write_text("\n".join(lines))
     print(f"written: {RESULTS}/")
     return 1 if failed else 0
