@@ -78,7 +78,6 @@ PNG_DPI = 200
 ACCENT = "#0b4f8a"  # the report's municipality (8.6:1 on white)
 GREY_DARK = "#4d4d4d"
 GREY = "#7b8fa6"  # other municipalities (3.3:1 on white)
-GREY_LIGHT = "#c9d3de"
 #: Series styles after the highlighted one: colour (Okabe–Ito, ≥ 3:1 on white), line, marker.
 SERIES_STYLES = (
     ("#d55e00", (0, (5, 2)), "s"),

@@ -197,13 +197,27 @@ def population_import(file: Path, year: int | None) -> None:
     click.echo(str(result))
 
 
-@cli.command(context_settings=CONTEXT)
-@click.option(
+#: Options shared by several commands.
+data_option = click.option(
     "--data",
     required=True,
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Dataset folder written by `ingest`.",
 )
+formats_option = click.option(
+    "--format",
+    "fmt",
+    default="html,pdf",
+    show_default=True,
+    help="Comma-separated: html, pdf, xlsx (cells.csv is always written).",
+)
+lang_option = click.option(
+    "--lang", default="nl", show_default=True, type=click.Choice(["nl", "fr", "en"])
+)
+
+
+@cli.command(context_settings=CONTEXT)
+@data_option
 @click.option("--indicator", required=True, help="Indicator id (see config/indicators.yaml).")
 @click.option(
     "--level",
@@ -264,26 +278,15 @@ def _formats(text: str) -> tuple[str, ...]:
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("municipality")
-@click.option(
-    "--data",
-    required=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Dataset folder written by `ingest`.",
-)
+@data_option
 @click.option(
     "--out",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="Output folder; the report goes to OUT/NNNNN/.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    default="html,pdf",
-    show_default=True,
-    help="Comma-separated: html, pdf, xlsx (cells.csv is always written).",
-)
-@click.option("--lang", default="nl", show_default=True, type=click.Choice(["nl", "fr", "en"]))
+@formats_option
+@lang_option
 @click.pass_context
 def report(
     ctx: click.Context, municipality: str, data: Path, out: Path, fmt: str, lang: str
@@ -307,12 +310,7 @@ def report(
 
 
 @cli.command(context_settings=CONTEXT)
-@click.option(
-    "--data",
-    required=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Dataset folder written by `ingest`.",
-)
+@data_option
 @click.option(
     "--out",
     required=True,
@@ -329,14 +327,8 @@ def report(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A file with one NIS code or name per line.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    default="html,pdf",
-    show_default=True,
-    help="Comma-separated: html, pdf, xlsx (cells.csv is always written).",
-)
-@click.option("--lang", default="nl", show_default=True, type=click.Choice(["nl", "fr", "en"]))
+@formats_option
+@lang_option
 @click.option(
     "--jobs",
     default=2,
