@@ -1002,6 +1002,18 @@ def _accepts_timings(builder: Any) -> bool:
 
 
 def _peak_rss_mb() -> float:
+    """Peak resident memory of this process (MB) since it started its program.
+
+    On Linux, ``ru_maxrss`` of a spawned worker starts at its parent's peak (the kernel carries
+    the high-water mark of the forked copy across ``exec``), so every worker would report the
+    main process's peak; ``VmHWM`` is that of the worker's own memory."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 

@@ -749,3 +749,17 @@ def test_a_relative_output_folder_works_in_workers(data, tmp_path, monkeypatch):
     result = batch(data, Path("relout"), scope=SCOPE[:2], jobs=2)
     assert result.exit_code == 0, result.failures
     assert sorted(manifest(tmp_path / "relout")) == sorted(SCOPE[:2])
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="Linux /proc")
+def test_worker_peak_memory_is_its_own_not_its_parents():
+    """A spawned worker reports its own peak, not the (larger) peak of the process that started
+    it: the benchmark's "RSS after 50 and after 500 reports" depends on it."""
+    import multiprocessing
+
+    ballast = b"x" * (150 * 2**20)  # written, so resident in this process
+    parent = batch_mod._peak_rss_mb()
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        worker = pool.apply(batch_mod._peak_rss_mb)
+    assert len(ballast) and parent > 150
+    assert worker < parent - 100
