@@ -67,7 +67,7 @@ from .formatting import (
     fmt_value,
     is_shown,
 )
-from .i18n import N_, gettext
+from .i18n import N_, gettext, ngettext
 from .resources import templates_dir
 
 #: Width of a chart: the text width of the A4 page of report.css (210 − 2 × 16 mm).
@@ -1141,8 +1141,15 @@ def _alt_bars(
     points: Mapping[tuple[str, str], _Point],
 ) -> str:
     _ = gettext(lang)
+    _n = ngettext(lang)
+    n = len(categories)
     parts = [
-        _("%(title)s. Bar chart of %(n)s categories.") % {"title": title, "n": str(len(categories))}
+        _n(
+            "%(title)s. Bar chart of %(n)s category.",
+            "%(title)s. Bar chart of %(n)s categories.",
+            n,
+        )
+        % {"title": title, "n": str(n)}
     ]
     for name in names:
         shown = [

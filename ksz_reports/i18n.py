@@ -45,7 +45,13 @@ SOURCE_LANGUAGE = "en"
 DOMAIN = "messages"
 
 #: Gettext keywords used in Python code and templates (for extraction).
-KEYWORDS: dict[str, Any] = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+KEYWORDS: dict[str, Any] = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "_n": (1, 2),  # Python code: ``_n = ngettext(lang)``, then ``_n(singular, plural, n)``
+    "N_": None,
+}
 #: Python modules whose messages belong to the report (extracted with the templates). Any other
 #: module of the package that uses ``gettext``/``N_`` is found by :func:`python_sources` too.
 PYTHON_SOURCES = ("formatting.py", "charts.py", "maps.py", "i18n.py", "render.py")
@@ -223,14 +229,25 @@ def extract_messages() -> dict[str, list[str]]:
     return found
 
 
+def catalog_msgids(catalog: Catalog) -> set[str]:
+    """Every msgid of ``catalog``: the singular and the plural id of a plural message."""
+    return {
+        msgid
+        for message in catalog
+        if message.id
+        for msgid in (message.id if message.pluralizable else (message.id,))
+    }
+
+
 def update_catalogs() -> dict[str, list[str]]:
     """Add every extracted msgid missing from a catalog (English: msgstr = msgid). Returns them."""
     used = extract_messages()
     added: dict[str, list[str]] = {}
     for lang in LANGUAGES:
         catalog = load_catalog(lang)
+        known = catalog_msgids(catalog)
         for msgid in used:
-            if msgid not in catalog:
+            if msgid not in known:
                 catalog.add(msgid, msgid if lang == SOURCE_LANGUAGE else "")
                 added.setdefault(lang, []).append(msgid)
         if added.get(lang):

@@ -294,6 +294,19 @@ def test_every_chart_family_gives_well_formed_flat_svg():
     assert made[-1].svg.count("<use") < 20
 
 
+def test_alt_text_counts_in_the_singular_and_the_plural():
+    one = [{"category": "18-24", "value": 1.0}]
+    two = [*one, {"category": "25-34", "value": 2.0}]
+    assert charts.chart_bars(one, title="T", lang="nl").alt.startswith(
+        "T. Staafdiagram met 1 categorie."
+    )
+    assert charts.chart_bars(two, title="T", lang="nl").alt.startswith(
+        "T. Staafdiagram met 2 categorieën."
+    )
+    assert "de 1 catégorie." in charts.chart_bars(one, title="T", lang="fr").alt
+    assert "of 1 category." in charts.chart_bars(one, title="T", lang="en").alt
+
+
 def test_png_is_deterministic_without_metadata():
     chart = charts.chart_bars(
         [{"category": "a", "value": 1.0}], title="P", lang="en", chart_id="p", png=True

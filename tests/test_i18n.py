@@ -28,9 +28,12 @@ def used() -> dict[str, list[str]]:
 @pytest.mark.parametrize("lang", i18n.LANGUAGES)
 def test_every_msgid_used_is_in_every_catalog(used, lang):
     catalog = i18n.load_catalog(lang)
-    missing = {msgid: where for msgid, where in used.items() if msgid not in catalog}
+    known = i18n.catalog_msgids(catalog)
+    missing = {msgid: where for msgid, where in used.items() if msgid not in known}
     assert not missing, f"msgids missing from {lang}: {missing}"
-    untranslated = [m.id for m in catalog if m.id and not m.string]
+    untranslated = [
+        m.id for m in catalog if m.id and not all(m.string if m.pluralizable else (m.string,))
+    ]
     assert not untranslated, f"empty translations in {lang}: {untranslated}"
 
 
@@ -70,9 +73,14 @@ def test_report_texts_are_translated():
     assert fr("%(indicator)s: evolution") == "%(indicator)s\u00a0: évolution"
 
 
+def _ids(message) -> tuple[str, ...]:
+    """The msgid of a catalog message; both ids of a plural one."""
+    return tuple(message.id) if message.pluralizable else (message.id,)
+
+
 def test_catalogs_have_no_stale_msgids(used):
     for lang in i18n.LANGUAGES:
-        stale = [m.id for m in i18n.load_catalog(lang) if m.id and m.id not in used]
+        stale = [m.id for m in i18n.load_catalog(lang) if m.id and not set(_ids(m)) <= set(used)]
         assert not stale, f"{lang} has msgids no code uses: {stale}"
 
 
@@ -80,9 +88,11 @@ def test_catalogs_have_no_stale_msgids(used):
 def test_translations_keep_placeholders(lang):
     for message in i18n.load_catalog(lang):
         if message.id:
-            assert sorted(PLACEHOLDER.findall(message.string)) == sorted(
-                PLACEHOLDER.findall(message.id)
-            ), message.id
+            wanted = {tuple(sorted(PLACEHOLDER.findall(i))) for i in _ids(message)}
+            assert len(wanted) == 1, message.id  # singular and plural alike
+            strings = message.string if message.pluralizable else (message.string,)
+            for string in strings:
+                assert {tuple(sorted(PLACEHOLDER.findall(string)))} == wanted, message.id
     if lang == i18n.SOURCE_LANGUAGE:
         assert all(m.string == m.id for m in i18n.load_catalog(lang) if m.id)
 
