@@ -245,7 +245,7 @@ def write_cells_csv(cells: pd.DataFrame) -> bytes:
 class _IndicatorRows:
     """An indicator's rows of the publication, as the reports select from them."""
 
-    period: str  # the reference period: the latest year-kind period
+    period: str  # the reference period: the latest year-kind one (monthly: a complete year)
     years: pd.DataFrame  # all-dimensions totals of the year-kind periods (evolution)
     current: pd.DataFrame  # all-dimensions totals of the reference period, every area
     municipalities: pd.DataFrame  # the same, municipalities only (maps, scatter)
@@ -285,12 +285,6 @@ class ReportBuilder:
     @cached_property
     def _totals(self) -> pd.DataFrame:
         return self.pub[is_total(self.pub)]
-
-    def reference_period(self, indicator: Indicator) -> str | None:
-        """The latest published year-kind period of an indicator (a monthly measure: its latest
-        complete year, as a monthly average)."""
-        rows = self._indicator_rows.get(indicator.id)
-        return rows.period if rows is not None else None
 
     @cached_property
     def _indicator_rows(self) -> dict[str, _IndicatorRows]:
