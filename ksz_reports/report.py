@@ -262,6 +262,20 @@ def _breakdowns(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return out
 
 
+def _at(rows: pd.DataFrame, geos) -> pd.DataFrame:
+    """The rows of ``rows`` whose geo is one of ``geos``."""
+    return rows[rows["geo"].isin(geos)]
+
+
+def _as_table(rows: pd.DataFrame, table: str, show) -> pd.DataFrame:
+    """A copy of ``rows`` as the rows of report table ``table``: ``show`` is the kinds each row
+    shows (:func:`to_cells`), a tuple, or a function of the row's geo giving it."""
+    out = rows.copy()
+    out["table"] = table
+    out["show"] = [show(g) for g in out["geo"]] if callable(show) else [show] * len(out)
+    return out
+
+
 class ReportBuilder:
     """Cuts reports from a prepared publication; loads it once (one per batch worker)."""
 
@@ -330,45 +344,45 @@ class ReportBuilder:
             if parents[k] is not None
         ]
         compare = [g for g, _ in self._compare_geos(nis)]
+
+        def mine_first(mine: tuple[str, ...], others: tuple[str, ...]):
+            return lambda geo: mine if geo == nis else others
+
         key_rows, topics, maps = [], [], {}
         for ind in self.config.indicators.values():
             rows = self._indicator_rows.get(ind.id)
             if rows is None:
                 continue
-            if ind.id != "ses_position":
-                kf = rows.current[rows.current["geo"].isin(levels)].copy()
-                kf["table"] = "key_figures"
-                kf["show"] = [
-                    ("count", "rate", "growth_pct") if g == nis else ("rate",) for g in kf["geo"]
-                ]
-                key_rows.append(kf)
-            tables = {}
-            if ind.id == "ses_position":
-                # the total of all statuses is the population itself: only the statuses are shown
-                evo = rows.years.iloc[0:0].copy()
-            else:
-                evo = rows.years[rows.years["geo"].isin([nis, parents["region"], COUNTRY])].copy()
-            evo["table"] = f"{ind.id}_evolution"
-            evo["show"] = [("rate",)] * len(evo)
-            tables["evolution"] = evo
+            # ses_position: the total of all statuses is the population itself, so only the
+            # statuses (its breakdowns) are shown
+            totals_shown = ind.id != "ses_position"
+            if totals_shown:
+                key_rows.append(
+                    _as_table(
+                        _at(rows.current, levels),
+                        "key_figures",
+                        mine_first(("count", "rate", "growth_pct"), ("rate",)),
+                    )
+                )
+            evolution_geos = [nis, parents["region"], COUNTRY] if totals_shown else []
+            tables = {
+                "evolution": _as_table(
+                    _at(rows.years, evolution_geos), f"{ind.id}_evolution", ("rate",)
+                )
+            }
             for dim in ind.dimensions:
-                sel = rows.breakdowns.get(dim)
-                if sel is None:
+                if dim not in rows.breakdowns:
                     continue
-                sel = sel[sel["geo"].isin([nis, parents["region"]])]
-                if sel.empty:
-                    continue
-                sel = sel.copy()
-                sel["table"] = f"{ind.id}_by_{dim}"
-                sel["show"] = [("count", "rate") if g == nis else ("rate",) for g in sel["geo"]]
-                tables[f"by_{dim}"] = sel
-            if ind.id == "ses_position":
-                cmp = rows.current.iloc[0:0].copy()
-            else:
-                cmp = rows.current[rows.current["geo"].isin(compare)].copy()
-            cmp["table"] = f"{ind.id}_comparison"
-            cmp["show"] = [("rate", "ci_low", "ci_high")] * len(cmp)
-            tables["comparison"] = cmp
+                sel = _at(rows.breakdowns[dim], [nis, parents["region"]])
+                if not sel.empty:
+                    tables[f"by_{dim}"] = _as_table(
+                        sel, f"{ind.id}_by_{dim}", mine_first(("count", "rate"), ("rate",))
+                    )
+            tables["comparison"] = _as_table(
+                _at(rows.current, compare if totals_shown else []),
+                f"{ind.id}_comparison",
+                ("rate", "ci_low", "ci_high"),
+            )
             topics.append(Topic(ind, rows.period, tables))
             if ind.id in self.map_indicators:
                 maps.update(self._map_rows(ind.id, parents["province"] or parents["region"]))
@@ -395,15 +409,14 @@ class ReportBuilder:
 
     def _map_rows_of(self, ind_id: str, province: str) -> dict[str, pd.DataFrame]:
         munis = self._indicator_rows[ind_id].municipalities
-        pm = munis[munis["geo"].isin(set(self.geography.members(province)))].copy()
-        pm["table"] = f"{ind_id}_map_province"
-        pm["show"] = [("rate",)] * len(pm)
-        out = {f"{ind_id}_province": pm}
+        members = self.geography.members(province)
+        out = {
+            f"{ind_id}_province": _as_table(
+                _at(munis, members), f"{ind_id}_map_province", ("rate",)
+            )
+        }
         if ind_id == self.map_indicators[0]:
-            bm = munis.copy()
-            bm["table"] = f"{ind_id}_map_belgium"
-            bm["show"] = [("rate",)] * len(bm)
-            out[f"{ind_id}_belgium"] = bm
+            out[f"{ind_id}_belgium"] = _as_table(munis, f"{ind_id}_map_belgium", ("rate",))
         return out
 
     @property
@@ -418,10 +431,7 @@ class ReportBuilder:
             rows = self._indicator_rows.get(ind_id)
             if rows is None:
                 return None
-            p = rows.municipalities.copy()
-            p["table"] = "scatter"
-            p["show"] = [("rate",)] * len(p)
-            parts.append(p)
+            parts.append(_as_table(rows.municipalities, "scatter", ("rate",)))
         return pd.concat(parts, ignore_index=True)
 
     def cells(self, nis: str) -> pd.DataFrame:
