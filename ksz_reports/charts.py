@@ -226,14 +226,14 @@ def chart_style():
         yield
 
 
-def new_figure(height_mm: float, width_mm: float = WIDTH_MM, layout: str | None = None) -> Figure:
+def new_figure(height_mm: float, width_mm: float = WIDTH_MM) -> Figure:
     """A pyplot-free figure of the given size (call inside :func:`chart_style`).
 
-    The charts place their axes themselves (:func:`place_axes`, margins measured from the
+    The charts place their axes themselves (:func:`set_margins`, margins measured from the
     labels): matplotlib's constrained layout measures every text of the figure once more and
     cost a third of the drawing time.
     """
-    return Figure(figsize=(width_mm * MM, height_mm * MM), layout=layout)
+    return Figure(figsize=(width_mm * MM, height_mm * MM))
 
 
 #: Text metrics of the chart texts (rcParams above), in points.

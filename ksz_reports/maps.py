@@ -878,7 +878,7 @@ def map_choropleth(
     outline = _outline(layer, highlight) if highlight is not None else []
 
     with chart_style():
-        fig = new_figure(layer.height_mm, layout=None)
+        fig = new_figure(layer.height_mm)
         # No axes (more costly to make and draw than the map): the layer places the map.
         to_display = Affine2D.from_values(*layer.to_points) + _points_to_display(fig)
         path_data = _PathData()
