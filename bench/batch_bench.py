@@ -14,7 +14,7 @@
   (workers are recycled every 50 reports, so memory cannot creep);
 - ``rerun_s``: an unchanged re-run and ``ratio_rerun_to_full`` — goal ≤ 0.02.
 
-Until ``ksz_reports.report.ReportBuilder`` can render, returns
+Until ``ksz_reports.report.model.ReportBuilder`` can render, returns
 ``{"skipped": "report module not available"}``.
 
     python -m bench.batch_bench [--workdir DIR] [--jobs N]
@@ -37,9 +37,9 @@ GOALS = {"ratio_html_pdf_to_pdf": 1.3, "worker_rss_ratio": 1.1, "ratio_rerun_to_
 
 
 def report_module_available() -> bool:
-    """Whether ``ksz_reports.report`` has a ReportBuilder that renders."""
+    """Whether ``ksz_reports.report.model`` has a ReportBuilder that renders."""
     try:
-        from ksz_reports import report
+        from ksz_reports.report import model as report
     except ImportError:
         return False
     builder = getattr(report, "ReportBuilder", None)
@@ -52,8 +52,8 @@ def report_module_available() -> bool:
 
 def _dataset(workdir: Path) -> Path:
     """Sample exports → canonical dataset (both reused when present)."""
-    from ksz_reports.dataset import ingest
-    from ksz_reports.sample import generate_sample
+    from ksz_reports.ingest.dataset import ingest
+    from ksz_reports.sample.generate import generate_sample
 
     exports, data = workdir / "exports", workdir / "data"
     if not exports.is_dir() or not any(exports.iterdir()):
@@ -84,7 +84,7 @@ def run(
     and ``prepare`` exist to smoke-test this script against a fake report module."""
     if builder_factory is None and not report_module_available():
         return {"skipped": "report module not available"}
-    from ksz_reports.batch import run_batch
+    from ksz_reports.batch.run import run_batch
 
     workdir = Path(workdir or WORKDIR)
     workdir.mkdir(parents=True, exist_ok=True)

@@ -30,14 +30,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ksz_reports.disclosure import (
+from ksz_reports.core.schema import KEY_COLUMNS, TOTAL
+from ksz_reports.disclosure.protect import (
     PUBLISHED,
     SUPPRESSED,
     attacker_intervals,
     build_linked_table,
     protect,
 )
-from ksz_reports.schema import KEY_COLUMNS, TOTAL
 
 DATA = Path(__file__).resolve().parent / "data" / "sdc_581x20.csv"
 THRESHOLD = 5

@@ -3,7 +3,7 @@
 ``run(rows=10_000_000, workdir=...)`` generates the export (or reuses it), then in the same run
 times
 
-- ours: ``ksz_reports.dataset.ingest`` in a subprocess (its peak RSS read from
+- ours: ``ksz_reports.ingest.dataset.ingest`` in a subprocess (its peak RSS read from
   ``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss``), and
 - DuckDB: ``COPY (SELECT * FROM read_csv(...)) TO 'x.parquet'`` on the same file,
 
@@ -13,7 +13,7 @@ clock depends on the other processes, the CPU time much less (``cpu_ratio``).
 
     python -m bench.ingest_bench [--rows N] [--workdir DIR]
 
-The export comes from :func:`ksz_reports.sample.generate_sample` when that module is there;
+The export comes from :func:`ksz_reports.sample.generate.generate_sample` when that module is there;
 otherwise it is generated here in the same format (docs/dialects.md §1: ``;``, Windows-1252,
 CRLF, Dutch labels, ``.`` thousands separator, ``x`` masked).
 """
@@ -44,8 +44,8 @@ _DIMS = ("sex", "age_class", "household_type", "origin", "nationality_group")
 
 
 def _labels() -> tuple[list[str], list[str], list[list[str]]]:
-    from ksz_reports import reference
-    from ksz_reports.config import load_config
+    from ksz_reports.core.config import load_config
+    from ksz_reports.geo import reference
 
     cfg = load_config()
     indicators = [
@@ -122,7 +122,7 @@ def generate_long_csv(path: Path, rows: int, seed: int = 1) -> Path:
 def _export(workdir: Path, rows: int) -> tuple[Path, str]:
     """The benchmark export (reused when present) and who generated it."""
     try:
-        from ksz_reports.sample import generate_sample
+        from ksz_reports.sample.generate import generate_sample
     except ImportError:
         generate_sample = None
     if generate_sample is not None:
@@ -132,7 +132,7 @@ def _export(workdir: Path, rows: int) -> tuple[Path, str]:
             generate_sample(folder, seed=1, rows=rows, only=["ksz_dwh_long"])
             found = sorted(folder.glob("ksz_dwh_long_*.csv"))
         if found:
-            return found[0], "ksz_reports.sample.generate_sample"
+            return found[0], "ksz_reports.sample.generate.generate_sample"
     target = workdir / f"own_rows_{rows}" / f"ksz_dwh_long_{VINTAGE}.csv"
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -142,7 +142,7 @@ def _export(workdir: Path, rows: int) -> tuple[Path, str]:
 
 _CHILD = """
 import json, resource, sys, time
-from ksz_reports.dataset import ingest
+from ksz_reports.ingest.dataset import ingest
 t = time.perf_counter()
 s = ingest([sys.argv[1]], sys.argv[2])
 seconds = time.perf_counter() - t

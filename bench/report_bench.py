@@ -29,9 +29,9 @@ def _dataset(workdir: Path) -> Path:
     import pandas as pd
     import pyarrow.parquet as pq
 
-    from ksz_reports.dataset import ingest
-    from ksz_reports.geography import Geography
-    from ksz_reports.sample import generate_sample
+    from ksz_reports.geo.tables import Geography
+    from ksz_reports.ingest.dataset import ingest
+    from ksz_reports.sample.generate import generate_sample
 
     data = workdir / "limburg"
     if (data / "canonical.parquet").exists():
@@ -50,7 +50,7 @@ def _dataset(workdir: Path) -> Path:
 
 def run(workdir: Path = WORKDIR) -> dict[str, Any]:
     """Per-stage seconds of each report and the ratio of the non-PDF stages to the PDF stage."""
-    from ksz_reports.report import ReportBuilder, prepare_publication
+    from ksz_reports.report.model import ReportBuilder, prepare_publication
 
     workdir.mkdir(parents=True, exist_ok=True)
     data = _dataset(workdir)

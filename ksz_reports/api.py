@@ -6,9 +6,9 @@
 >>> ks.indicator("pension", period="2021", breakdown="sex")         # every municipality, M and F
 >>> ks.compare("44021", indicator="ll", with_=["neighbours", "province", "region"])
 
-Every number leaves through :func:`ksz_reports.disclosure` first (small counts and what could
+Every number leaves through :func:`ksz_reports.disclosure.protect` first (small counts and what could
 recompute them are blanked, with a ``flag`` saying why), after the stability and completeness
-cutoffs of :mod:`ksz_reports.cutoffs`.
+cutoffs of :mod:`ksz_reports.measures.cutoffs`.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import Config, default_config
-from .cutoffs import CutoffReport, apply_cutoffs
-from .errors import NotFoundError, UsageError
-from .geography import COUNTRY, Geography
-from .schema import DIMENSIONS, is_total, period_kind
+from ksz_reports.core.config import Config, default_config
+from ksz_reports.core.errors import NotFoundError, UsageError
+from ksz_reports.core.schema import DIMENSIONS, is_total, period_kind
+from ksz_reports.geo.tables import COUNTRY, Geography
+from ksz_reports.measures.cutoffs import CutoffReport, apply_cutoffs
 
 TIDY_COLUMNS = [
     "indicator",
@@ -50,7 +50,7 @@ class KszData:
     """A canonical dataset opened for analysis (see :func:`open`)."""
 
     def __init__(self, path: str | Path, config: Config | None = None):
-        from .dataset import open_dataset
+        from ksz_reports.ingest.dataset import open_dataset
 
         self.path = Path(path)
         self.config = config or default_config()
@@ -98,7 +98,7 @@ class KszData:
         """The disclosed measures of every indicator, on the geography of ``at`` (default: the
         reference date of the latest kept period). Computed once per geography and cached: the
         same publication (one suppression decision) serves every call, report and batch."""
-        from .publication import build_publication
+        from ksz_reports.disclosure.publication import build_publication
 
         geography = self.geography(at)
         key = geography.at
@@ -118,8 +118,9 @@ class KszData:
     def _cache_path(self, geography: Geography) -> Path:
         """Where the publication of this dataset, configuration, population and version is cached
         (inside the dataset folder, which ``ingest`` replaces as a whole)."""
-        from . import __version__, reference
-        from .report import dataset_hash
+        from ksz_reports import __version__
+        from ksz_reports.geo import reference
+        from ksz_reports.report.model import dataset_hash
 
         blob = json.dumps(
             [
@@ -137,7 +138,7 @@ class KszData:
 
     @staticmethod
     def _store(path: Path, pub: pd.DataFrame) -> None:
-        from .atomic import atomic_path, write_text
+        from ksz_reports.core.atomic import atomic_path, write_text
 
         try:
             write_text(
@@ -222,7 +223,7 @@ class KszData:
         lang: str = "nl",
     ) -> pd.DataFrame:
         """One municipality next to its neighbours and the levels above it (same disclosed numbers)."""
-        from . import reference
+        from ksz_reports.geo import reference
 
         period = period or self.latest_period(indicator)
         geography = self.geography(at)
@@ -252,7 +253,7 @@ def _select_breakdown(m: pd.DataFrame, breakdown: str | None) -> pd.DataFrame:
 
 
 def _reference_date(periods: list[str]):
-    from .schema import period_end
+    from ksz_reports.core.schema import period_end
 
     return max(period_end(p) for p in periods)
 

@@ -1,7 +1,7 @@
 """Command line: a thin layer over the library.
 
 Each command parses its options, calls one public function and prints its result. A
-:class:`~ksz_reports.errors.KszError` becomes one ``Error: …`` line on stderr and the error's exit
+:class:`~ksz_reports.core.errors.KszError` becomes one ``Error: …`` line on stderr and the error's exit
 code (2 bad input or usage, 1 failures, 3 locked); the traceback only with ``--debug``.
 """
 
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .errors import EXIT_BAD_INPUT, EXIT_FAILURES, KszError
+from ksz_reports import __version__
+from ksz_reports.core.errors import EXIT_BAD_INPUT, EXIT_FAILURES, KszError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -50,7 +50,7 @@ def cli(ctx: click.Context, debug: bool, config_dir: Path | None) -> None:
 
 
 def _config(ctx: click.Context):
-    from .config import load_config
+    from ksz_reports.core.config import load_config
 
     return load_config(ctx.obj.get("config"))
 
@@ -76,7 +76,7 @@ def sample(out: Path, seed: int, rows: int | None) -> None:
     Example:
       ksz-reports sample --out exports --seed 7
     """
-    from .sample import generate_sample
+    from ksz_reports.sample.generate import generate_sample
 
     summary = generate_sample(out, seed=seed, rows=rows)
     click.echo(str(summary))
@@ -102,7 +102,7 @@ def validate(
     Example:
       ksz-reports validate exports/ksz_dwh_long_2023-06-30.csv exports/podmi_*.csv
     """
-    from .exports import validate as validate_exports
+    from ksz_reports.ingest.exports import validate as validate_exports
 
     report = validate_exports(list(exports), vintage=vintage, config=_config(ctx))
     if as_json:
@@ -133,7 +133,7 @@ def ingest(ctx: click.Context, exports: tuple[Path, ...], out: Path, vintage: st
     Example:
       ksz-reports ingest exports/*.csv exports/*.xlsx --out data
     """
-    from .dataset import ingest as ingest_exports
+    from ksz_reports.ingest.dataset import ingest as ingest_exports
 
     summary = ingest_exports(list(exports), out, vintage=vintage, config=_config(ctx))
     click.echo(str(summary))
@@ -157,7 +157,7 @@ def municipalities(text: str | None, at: str | None, as_json: bool) -> None:
       ksz-reports municipalities --search gnet
       ksz-reports municipalities --at 2025-01-01
     """
-    from . import reference
+    from ksz_reports.geo import reference
 
     rows = reference.search(text, at=at) if text else reference.municipalities(at=at)
     records = [reference.as_record(m) for m in rows]
@@ -191,7 +191,7 @@ def population_import(file: Path, year: int | None) -> None:
     Example:
       ksz-reports population import TF_SOC_POP_STRUCT_2023.zip
     """
-    from .population import import_statbel
+    from ksz_reports.geo.statbel import import_statbel
 
     result = import_statbel(file, year=year)
     click.echo(str(result))
@@ -254,8 +254,8 @@ def compare(
       ksz-reports compare --data data --indicator ll --period 2020 --level region
       ksz-reports compare --data data --indicator pension --format xlsx --out pension.xlsx
     """
-    from .api import open as open_data
-    from .tables import write_table
+    from ksz_reports.api import open as open_data
+    from ksz_reports.core.tables import write_table
 
     ks = open_data(data, config=_config(ctx))
     frame = ks.indicator(indicator, period=period, level=level)
@@ -265,7 +265,7 @@ def compare(
 
 
 def _formats(text: str) -> tuple[str, ...]:
-    from .render import FORMATS
+    from ksz_reports.report.write import FORMATS
 
     formats = tuple(f.strip() for f in text.split(",") if f.strip())
     bad = [f for f in formats if f not in FORMATS]
@@ -301,7 +301,7 @@ def report(
       ksz-reports report Gent --data data --out reports
       ksz-reports report 46021 --data data --out reports --format html,pdf,xlsx --lang fr
     """
-    from .report import render_report
+    from ksz_reports.report.model import render_report
 
     for path in render_report(
         data, municipality, out, formats=_formats(fmt), lang=lang, config=_config(ctx)
@@ -368,8 +368,8 @@ def batch(
       ksz-reports batch --data data --out reports --province 40000 --format html,pdf,xlsx
       ksz-reports batch --data data --out /shared/reports --all --shard 1/2
     """
-    from .batch import run_batch
-    from .errors import UsageError
+    from ksz_reports.batch.run import run_batch
+    from ksz_reports.core.errors import UsageError
 
     chosen = [x for x in (all_ or None, region, province, listfile) if x]
     if len(chosen) > 1:
@@ -413,7 +413,7 @@ def audit(ctx: click.Context, out: Path, as_json: bool) -> None:
     Example:
       ksz-reports audit reports/
     """
-    from .publication import audit_output
+    from ksz_reports.disclosure.publication import audit_output
 
     report = audit_output(out, _config(ctx))
     if as_json:

@@ -19,10 +19,10 @@ import click
 def main(out: Path, seed: int, municipality: str) -> None:
     """Run the whole pipeline on the sample data and print a summary."""
     import ksz_reports
-    from ksz_reports.dataset import ingest
-    from ksz_reports.exports import validate
-    from ksz_reports.report import prepare_publication, render_report
-    from ksz_reports.sample import generate_sample
+    from ksz_reports.ingest.dataset import ingest
+    from ksz_reports.ingest.exports import validate
+    from ksz_reports.report.model import prepare_publication, render_report
+    from ksz_reports.sample.generate import generate_sample
 
     t0 = time.perf_counter()
     exports = out / "exports"

@@ -23,7 +23,7 @@ def sample_exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     Same files as ``ksz-reports sample --out DIR --seed 1``. Do not modify.
     """
-    from ksz_reports.sample import generate_sample
+    from ksz_reports.sample.generate import generate_sample
 
     out = tmp_path_factory.mktemp("sample") / "exports"
     generate_sample(out, seed=SAMPLE_SEED)
@@ -36,7 +36,7 @@ def sample_data(sample_exports: Path, tmp_path_factory: pytest.TempPathFactory) 
     :func:`sample_exports` (≈ 5 s), as ``ksz-reports ingest exports/* --out DATA`` writes it.
     Do not modify.
     """
-    from ksz_reports.dataset import ingest
+    from ksz_reports.ingest.dataset import ingest
 
     out = tmp_path_factory.mktemp("sample_data") / "data"
     ingest(sorted(p for p in sample_exports.iterdir() if p.is_file()), out)
@@ -53,7 +53,7 @@ def limburg_data(sample_data: Path, tmp_path_factory: pytest.TempPathFactory) ->
     import pandas as pd
     import pyarrow.parquet as pq
 
-    from ksz_reports.geography import Geography
+    from ksz_reports.geo.tables import Geography
 
     members = set(Geography("2021-12-31").members("70000"))
     out = tmp_path_factory.mktemp("limburg") / "data"

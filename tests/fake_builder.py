@@ -1,4 +1,4 @@
-"""A stand-in for ``ksz_reports.report`` in the batch tests: ``prepare_publication`` and a
+"""A stand-in for ``ksz_reports.report.model`` in the batch tests: ``prepare_publication`` and a
 ``ReportBuilder`` that write small, recognisable files.
 
 Importable by name (spawned workers import it), and configured by environment variables so
@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ksz_reports import atomic
+from ksz_reports.core import atomic
 
 FOOTER = "-- ksz-fake-end --"
 FILES = {"html": "report.html", "pdf": "report.pdf", "xlsx": "tables.xlsx"}
@@ -48,7 +48,7 @@ def _salt(nis: str) -> str:
 
 @dataclass
 class FakePublicationInfo:
-    """The fields of ``ksz_reports.report.PublicationInfo`` the batch uses."""
+    """The fields of ``ksz_reports.report.model.PublicationInfo`` the batch uses."""
 
     path: Path
     hash: str
@@ -59,7 +59,7 @@ class FakePublicationInfo:
 
 def prepare_publication(data_dir, out_dir, config=None, at=None) -> FakePublicationInfo:
     """Write ``out/.publication/`` atomically (deterministic content) and describe it."""
-    from ksz_reports import reference
+    from ksz_reports.geo import reference
 
     calls = os.environ.get("KSZ_FAKE_CALLS")
     if calls:

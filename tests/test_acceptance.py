@@ -15,7 +15,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ksz_reports.cutoffs import (
+from ksz_reports.core.schema import CANONICAL_SCHEMA, DIMENSIONS, groupby_masked_sum, is_total
+from ksz_reports.geo.tables import COUNTRY, Geography
+from ksz_reports.ingest.dataset import DATA_FILE, Dataset, open_dataset
+from ksz_reports.measures.cutoffs import (
     INCOMPLETE_MONTHS,
     KEPT,
     UNSTABLE_LAG,
@@ -23,10 +26,7 @@ from ksz_reports.cutoffs import (
     CutoffReport,
     apply_cutoffs,
 )
-from ksz_reports.dataset import DATA_FILE, Dataset, open_dataset
-from ksz_reports.geography import COUNTRY, Geography
-from ksz_reports.sample import PODMI_VINTAGES, generate_sample
-from ksz_reports.schema import CANONICAL_SCHEMA, DIMENSIONS, groupby_masked_sum, is_total
+from ksz_reports.sample.generate import PODMI_VINTAGES, generate_sample
 
 #: SPEC §3, written out: the canonical columns in their order.
 SPEC_COLUMNS = [

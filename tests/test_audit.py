@@ -1,4 +1,4 @@
-"""The disclosure audit (ksz_reports.audit): cells.csv in, attacker intervals and leaks out."""
+"""The disclosure audit (ksz_reports.disclosure.audit): cells.csv in, attacker intervals and leaks out."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ksz_reports.audit import CELLS_COLUMNS, audit_cells, audit_dir, read_cells_csv
-from ksz_reports.disclosure import (
+from ksz_reports.core.errors import InputError
+from ksz_reports.core.schema import DIMENSIONS, KEY_COLUMNS, TOTAL
+from ksz_reports.disclosure.audit import CELLS_COLUMNS, audit_cells, audit_dir, read_cells_csv
+from ksz_reports.disclosure.protect import (
     PUBLISHED,
     SUPPRESSED,
     build_linked_table,
     protect,
 )
-from ksz_reports.errors import InputError
-from ksz_reports.schema import DIMENSIONS, KEY_COLUMNS, TOTAL
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "data" / "sdc_581x20.csv"
 
@@ -208,7 +208,7 @@ def test_audit_dir_inconsistent_between_reports(tmp_path):
 
 
 def test_audit_dir_of_a_folder_without_cells_is_a_usage_error(tmp_path):
-    from ksz_reports.errors import UsageError
+    from ksz_reports.core.errors import UsageError
 
     with pytest.raises(UsageError, match="no cells.csv found"):
         audit_dir(tmp_path, 5, {})

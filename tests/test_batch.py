@@ -23,8 +23,8 @@ from pathlib import Path
 import fake_builder
 import pytest
 
-from ksz_reports import batch as batch_mod
-from ksz_reports.batch import (
+from ksz_reports.batch import run as batch_mod
+from ksz_reports.batch.run import (
     MANIFEST,
     BatchResult,
     load_entries,
@@ -34,9 +34,15 @@ from ksz_reports.batch import (
     run_batch,
     shard_of,
 )
-from ksz_reports.errors import EXIT_FAILURES, EXIT_LOCKED, LockedError, NotFoundError, UsageError
-from ksz_reports.lock import BatchLock
-from ksz_reports.progress import LogProgress
+from ksz_reports.core.errors import (
+    EXIT_FAILURES,
+    EXIT_LOCKED,
+    LockedError,
+    NotFoundError,
+    UsageError,
+)
+from ksz_reports.core.lock import BatchLock
+from ksz_reports.core.progress import LogProgress
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -98,7 +104,7 @@ def subprocess_env(**extra: str) -> dict[str, str]:
 BATCH_SCRIPT = textwrap.dedent(
     """
     import json, sys
-    from ksz_reports.batch import run_batch
+    from ksz_reports.batch.run import run_batch
     kw = json.loads(sys.argv[3])
     result = run_batch(sys.argv[1], sys.argv[2], builder_factory="fake_builder:make_builder",
                        prepare="fake_builder:prepare_publication", progress="log", **kw)
@@ -319,7 +325,7 @@ def test_a_failing_report_hash_fails_only_that_report(data, tmp_path, monkeypatc
 def test_two_batches_at_once_the_second_is_refused_then_sigterm_stops_the_first(data, tmp_path):
     out = tmp_path / "out"
     env = subprocess_env(KSZ_FAKE_SLEEP="0.4")
-    from ksz_reports import reference
+    from ksz_reports.geo import reference
 
     scope = reference.geography().members("11000")[:14]
     proc = start_batch(data, out, env, jobs=2, scope=scope)
@@ -530,7 +536,7 @@ def test_render_index_counts_outdated_and_missing():
 def test_scope_by_province_region_names_and_errors(data, tmp_path, monkeypatch):
     calls = tmp_path / "calls.txt"
     monkeypatch.setenv("KSZ_FAKE_CALLS", str(calls))
-    from ksz_reports import reference
+    from ksz_reports.geo import reference
 
     geo = reference.geography()
     codes = list(geo.codes)
@@ -638,7 +644,7 @@ def test_corrupt_manifest_is_ignored_with_a_warning(data, tmp_path):
 
 def _real_builder_available() -> bool:
     try:
-        from ksz_reports import report
+        from ksz_reports.report import model as report
     except ImportError:
         return False
     builder = getattr(report, "ReportBuilder", None)
@@ -652,7 +658,7 @@ def _real_builder_available() -> bool:
 
 @pytest.mark.slow
 @pytest.mark.skipif(
-    not _real_builder_available(), reason="ksz_reports.report lacks ReportBuilder.render"
+    not _real_builder_available(), reason="ksz_reports.report.model lacks ReportBuilder.render"
 )
 def test_end_to_end_kill_and_rerun_with_the_real_renderer(limburg_data, tmp_path):
     import shutil
@@ -672,7 +678,7 @@ def test_end_to_end_kill_and_rerun_with_the_real_renderer(limburg_data, tmp_path
     script = textwrap.dedent(
         """
         import sys
-        from ksz_reports.batch import run_batch
+        from ksz_reports.batch.run import run_batch
         sys.exit(run_batch(sys.argv[1], sys.argv[2], scope=sys.argv[3].split(","), jobs=2,
                            force=True, progress="log").exit_code)
         """

@@ -10,8 +10,8 @@ import pytest
 from matplotlib.collections import PathCollection
 from matplotlib.font_manager import FontProperties, findfont
 
-from ksz_reports import charts
-from ksz_reports.resources import templates_dir
+from ksz_reports.charts import base as charts
+from ksz_reports.core.resources import templates_dir
 
 SECRET = 987.0  # the value behind a suppressed cell: must never reach the drawing
 

@@ -26,12 +26,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from ksz_reports import __version__, reference
+from ksz_reports import __version__
 from ksz_reports.api import open as open_data
 from ksz_reports.cli import cli, main
-from ksz_reports.dataset import ingest
-from ksz_reports.exports import validate
-from ksz_reports.tables import frame_records
+from ksz_reports.core.tables import frame_records
+from ksz_reports.geo import reference
+from ksz_reports.ingest.dataset import ingest
+from ksz_reports.ingest.exports import validate
 
 TESTS = Path(__file__).parent
 CORPUS = TESTS / "bad_inputs"
@@ -284,7 +285,7 @@ def test_ingest_with_debug_shows_the_traceback(tmp_path: Path) -> None:
     assert done.stdout == ""
     assert done.stderr.startswith("Traceback (most recent call last):\n")
     lines = done.stderr.splitlines()
-    assert lines[-2] == f"ksz_reports.errors.InputError: {BAD_MESSAGE}"
+    assert lines[-2] == f"ksz_reports.core.errors.InputError: {BAD_MESSAGE}"
     assert lines[-1] == f"Error: {BAD_MESSAGE}"
     assert not out.exists()
 
@@ -668,8 +669,8 @@ def test_exit_codes(tmp_path: Path, capsys) -> None:
 
 
 def test_exit_code_3_when_another_batch_holds_the_lock(tiny_data: Path, tmp_path: Path) -> None:
-    from ksz_reports.batch import LOCK
-    from ksz_reports.lock import BatchLock
+    from ksz_reports.batch.run import LOCK
+    from ksz_reports.core.lock import BatchLock
 
     out = tmp_path / "reports"
     out.mkdir()

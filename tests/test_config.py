@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from ksz_reports.config import load_config
-from ksz_reports.errors import ConfigError
+from ksz_reports.core.config import load_config
+from ksz_reports.core.errors import ConfigError
 
 
 def test_shipped_config_loads():

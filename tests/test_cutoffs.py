@@ -4,9 +4,9 @@ import datetime as dt
 
 import pandas as pd
 
-from ksz_reports.config import load_config
-from ksz_reports.cutoffs import apply_cutoffs
-from ksz_reports.schema import DIMENSIONS
+from ksz_reports.core.config import load_config
+from ksz_reports.core.schema import DIMENSIONS
+from ksz_reports.measures.cutoffs import apply_cutoffs
 
 
 def _rows(indicator, periods, geos, vintage, value=10):

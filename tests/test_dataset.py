@@ -13,10 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from ksz_reports import __version__
-from ksz_reports.config import load_config
-from ksz_reports.dataset import ingest, open_dataset
-from ksz_reports.errors import InputError, UsageError
-from ksz_reports.schema import CANONICAL_SCHEMA
+from ksz_reports.core.config import load_config
+from ksz_reports.core.errors import InputError, UsageError
+from ksz_reports.core.schema import CANONICAL_SCHEMA
+from ksz_reports.ingest.dataset import ingest, open_dataset
 
 FIXTURES = Path(__file__).parent / "data" / "exports"
 ALL = sorted(p for p in FIXTURES.glob("*") if p.suffix in (".csv", ".xlsx", ".parquet"))

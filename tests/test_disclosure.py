@@ -1,4 +1,4 @@
-"""Primary and secondary suppression (ksz_reports.disclosure): the linked table, the attacker's
+"""Primary and secondary suppression (ksz_reports.disclosure.protect): the linked table, the attacker's
 intervals, protection verified by the audit, derived values."""
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from ksz_reports import disclosure as D
-from ksz_reports.disclosure import (
+from ksz_reports.core.errors import DisclosureError
+from ksz_reports.core.schema import DIMENSIONS, KEY_COLUMNS, TOTAL
+from ksz_reports.disclosure import protect as D
+from ksz_reports.disclosure.protect import (
     NOT_AVAILABLE,
     PUBLISHED,
     SECONDARY,
@@ -27,8 +29,6 @@ from ksz_reports.disclosure import (
     primary_mask,
     protect,
 )
-from ksz_reports.errors import DisclosureError
-from ksz_reports.schema import DIMENSIONS, KEY_COLUMNS, TOTAL
 
 # ---------------------------------------------------------------------------------------------
 # helpers

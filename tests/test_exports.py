@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ksz_reports import exports
-from ksz_reports.errors import InputError
-from ksz_reports.exports import iter_export, parse_date, read_export, validate
-from ksz_reports.schema import CANONICAL_SCHEMA, groupby_masked_sum
+from ksz_reports.core.errors import InputError
+from ksz_reports.core.schema import CANONICAL_SCHEMA, groupby_masked_sum
+from ksz_reports.ingest import exports
+from ksz_reports.ingest.exports import iter_export, parse_date, read_export, validate
 
 FIXTURES = Path(__file__).parent / "data" / "exports"
 VARIANTS = FIXTURES / "variants"
@@ -242,7 +242,7 @@ def test_blank_lines_inside_data_keep_line_numbers(
     monkeypatch.setattr(exports, "CHUNK_BYTES", 1000)
     path = tmp_path / "ksz_dwh_long_2023-06-30.csv"
     line = _big_long(path, 300, bad_at=250, blank_every=7)
-    from ksz_reports.config import load_config
+    from ksz_reports.core.config import load_config
 
     with pytest.raises(InputError) as info:
         read_export(path, config=load_config(tmp_path))

@@ -10,8 +10,8 @@ from fractions import Fraction
 import pytest
 from babel.numbers import format_decimal
 
-from ksz_reports import formatting as f
-from ksz_reports.config import default_config
+from ksz_reports.core.config import default_config
+from ksz_reports.l10n import numbers as f
 
 NNBSP = "\u202f"  # narrow no-break space: fr_BE thousands separator
 NBSP = "\u00a0"  # no-break space: fr_BE before % and ‰

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from jinja2 import TemplateError
 
-from ksz_reports import i18n
-from ksz_reports.charts import Chart, DataTable
-from ksz_reports.formatting import flag_footnotes, table_cell
+from ksz_reports.charts.base import Chart, DataTable
+from ksz_reports.l10n import catalogs as i18n
+from ksz_reports.l10n.numbers import flag_footnotes, table_cell
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -41,7 +41,7 @@ def test_extraction_covers_templates_and_code(used):
     where = {loc.split(":")[0] for locs in used.values() for loc in locs}
     assert "base.html.j2" in where
     assert "components/chart.html.j2" in where
-    assert {"charts.py", "maps.py", "formatting.py", "i18n.py", "render.py"} <= where
+    assert {"charts/base.py", "charts/maps.py", "l10n/numbers.py", "l10n/catalogs.py", "report/write.py"} <= where
     assert "report.html.j2" in where
     assert "Page %(page)s of %(pages)s" in used
     # the report's own texts (render.py): title page, tables, chart titles, methodology
@@ -53,13 +53,13 @@ def test_extraction_covers_templates_and_code(used):
         "%(indicator)s: %(name)s and its neighbours, %(period)s",
         "Protection of small numbers",
     ):
-        assert any(loc.startswith("render.py:") for loc in used[msgid]), msgid
+        assert any(loc.startswith("report/write.py:") for loc in used[msgid]), msgid
 
 
 def test_every_module_using_gettext_is_extracted():
     sources = i18n.python_sources()
-    assert "render.py" in sources and "charts.py" in sources
-    assert "report.py" not in sources  # no translated text there
+    assert "report/write.py" in sources and "charts/base.py" in sources
+    assert "report/model.py" not in sources  # no translated text there
 
 
 def test_report_texts_are_translated():
@@ -127,7 +127,7 @@ def test_environment_is_cached_autoescaped_and_translated():
 def test_templates_refuse_numbers():
     env = i18n.environment("en")
     for value in (3, 2.5):
-        with pytest.raises(TemplateError, match="format it with ksz_reports.formatting"):
+        with pytest.raises(TemplateError, match="format it with ksz_reports.l10n.numbers"):
             env.from_string("{{ v }}").render(v=value)
     assert env.from_string("{{ v }}").render(v="3") == "3"
 

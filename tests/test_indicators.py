@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ksz_reports import reference
-from ksz_reports.config import load_config
-from ksz_reports.geography import Geography
-from ksz_reports.indicators import compute, population_year, yearly_average
-from ksz_reports.schema import DIMENSIONS
+from ksz_reports.core.config import load_config
+from ksz_reports.core.schema import DIMENSIONS
+from ksz_reports.geo import reference
+from ksz_reports.geo.tables import Geography
+from ksz_reports.measures.indicators import compute, population_year, yearly_average
 
 
 def _spread(total: int, weights: pd.Series) -> pd.Series:

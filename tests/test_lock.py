@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from ksz_reports.errors import EXIT_LOCKED, LockedError
-from ksz_reports.lock import BatchLock, LockInfo, _process_start, pid_alive, probe
+from ksz_reports.core.errors import EXIT_LOCKED, LockedError
+from ksz_reports.core.lock import BatchLock, LockInfo, _process_start, pid_alive, probe
 
 ROOT = Path(__file__).resolve().parents[1]
 
 HOLD = textwrap.dedent(
     """
     import sys, time
-    from ksz_reports.lock import BatchLock
+    from ksz_reports.core.lock import BatchLock
     with BatchLock(sys.argv[1], command="holder-under-test"):
         print("ready", flush=True)
         time.sleep(60)
@@ -173,8 +173,8 @@ def test_racing_for_a_stale_lock_has_exactly_one_winner(tmp_path):
     script = textwrap.dedent(
         """
         import sys, time
-        from ksz_reports.errors import LockedError
-        from ksz_reports.lock import BatchLock
+        from ksz_reports.core.errors import LockedError
+        from ksz_reports.core.lock import BatchLock
         time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
         try:
             with BatchLock(sys.argv[1], warn=lambda _: None):

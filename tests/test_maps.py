@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from matplotlib.patches import PathPatch, Rectangle
 
-from ksz_reports import charts, maps
-from ksz_reports.resources import data_path
+from ksz_reports.charts import base as charts
+from ksz_reports.charts import maps
+from ksz_reports.core.resources import data_path
 
 
 @pytest.fixture

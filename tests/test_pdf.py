@@ -13,11 +13,11 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from pypdf import PdfReader
 
-from ksz_reports import pdf
-from ksz_reports.charts import chart_bars
-from ksz_reports.formatting import flag_footnotes, table_cell
-from ksz_reports.i18n import render_template
-from ksz_reports.resources import templates_dir
+from ksz_reports.charts.base import chart_bars
+from ksz_reports.core.resources import templates_dir
+from ksz_reports.l10n.catalogs import render_template
+from ksz_reports.l10n.numbers import flag_footnotes, table_cell
+from ksz_reports.report import pdf
 
 EVIL = '<img src="file:///etc/passwd"><script>alert(1)</script>'
 
@@ -169,7 +169,7 @@ def test_nothing_outside_the_package_is_fetched(http_server, caplog, tmp_path):
     <img src="fonts/../../../../../../etc/passwd" alt="d">
     <p style="background: url({http_server}/bg.png)">text</p></body></html>"""
     fetcher = pdf.strict_url_fetcher()
-    with caplog.at_level("WARNING", logger="ksz_reports.pdf"):
+    with caplog.at_level("WARNING", logger="ksz_reports.report.pdf"):
         data = pdf.render_pdf(html, fetcher=fetcher)
     assert data.startswith(b"%PDF")
     assert _Counter.requests == []  # the server never saw a request

@@ -1,4 +1,4 @@
-"""Import of Statbel's TF_SOC_POP_STRUCT_<year> population file (ksz_reports.population).
+"""Import of Statbel's TF_SOC_POP_STRUCT_<year> population file (ksz_reports.geo.statbel).
 
 Complete files are generated into tmp_path by :func:`make_statbel` in Statbel's exact layout
 (synthetic counts); ``tests/data/statbel/`` holds a small committed sample of the layout.
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from ksz_reports import reference
-from ksz_reports.errors import InputError
-from ksz_reports.population import ImportResult, import_statbel
+from ksz_reports.core.errors import InputError
+from ksz_reports.geo import reference
+from ksz_reports.geo.statbel import ImportResult, import_statbel
 
 SAMPLE = Path(__file__).parent / "data" / "statbel" / "TF_SOC_POP_STRUCT_2023_sample.txt"
 #: Statbel's header of TF_SOC_POP_STRUCT_<year>.txt, as published.

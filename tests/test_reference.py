@@ -1,4 +1,4 @@
-"""Reference geography and population (ksz_reports.reference), checked against the real figures
+"""Reference geography and population (ksz_reports.geo.reference), checked against the real figures
 documented in shared/data/README.md."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from ksz_reports import reference
-from ksz_reports.errors import NotFoundError, UsageError
-from ksz_reports.reference import (
+from ksz_reports.core.errors import NotFoundError, UsageError
+from ksz_reports.geo import reference
+from ksz_reports.geo.reference import (
     AgeClassError,
     PopulationNotAvailableError,
     geography,
@@ -414,7 +414,7 @@ def test_missing_years_and_fallback():
         population(2023, "44021")
     assert str(err.value) == (
         "No population for 1 January 2023 (available: 2009–2022). Import Statbel's "
-        "TF_SOC_POP_STRUCT_2023 file (ksz_reports.population.import_statbel), or use the "
+        "TF_SOC_POP_STRUCT_2023 file (ksz_reports.geo.statbel.import_statbel), or use the "
         "nearest earlier year (2022) with fallback."
     )
     assert err.value.nearest_earlier == 2022

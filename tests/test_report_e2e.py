@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from ksz_reports import formatting
-from ksz_reports.report import ReportBuilder, prepare_publication
+from ksz_reports.l10n import numbers as formatting
+from ksz_reports.report.model import ReportBuilder, prepare_publication
 
 pytestmark = pytest.mark.slow
 
@@ -181,7 +181,7 @@ def test_a_hostile_label_is_escaped_and_nothing_is_fetched(rendered, tmp_path):
     html = (tmp_path / NIS / "report.html").read_text(encoding="utf-8")
     assert "<script>alert(1)" not in html and '<img src="file:///etc/passwd">' not in html
     assert "&lt;img src=&#34;file:///etc/passwd&#34;&gt;" in html or "&lt;img" in html
-    from ksz_reports.pdf import render_pdf, strict_url_fetcher
+    from ksz_reports.report.pdf import render_pdf, strict_url_fetcher
 
     fetcher = strict_url_fetcher()
     render_pdf(
@@ -192,7 +192,7 @@ def test_a_hostile_label_is_escaped_and_nothing_is_fetched(rendered, tmp_path):
 
 def test_api_defaults_to_the_latest_published_period(limburg_data, rendered):
     import ksz_reports
-    from ksz_reports.errors import NotFoundError
+    from ksz_reports.core.errors import NotFoundError
 
     ks = ksz_reports.open(limburg_data)
     assert ks.latest_period("ll") == "2021"  # the latest complete year, not a month

@@ -1,4 +1,4 @@
-"""Sample exports (ksz_reports.sample): formats per docs/dialects.md, determinism, additivity, levels.
+"""Sample exports (ksz_reports.sample.generate): formats per docs/dialects.md, determinism, additivity, levels.
 
 The default sample is generated once per module; every check reads the files with pandas or
 openpyxl directly (not through the reader), so it tests what is on disk.
@@ -15,9 +15,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from ksz_reports.errors import UsageError
-from ksz_reports.resources import data_path
-from ksz_reports.sample import (
+from ksz_reports.core.errors import UsageError
+from ksz_reports.core.resources import data_path
+from ksz_reports.core.text import normalize
+from ksz_reports.sample.generate import (
     DIALECTS,
     KSZ_YEARS,
     SampleSummary,
@@ -25,7 +26,6 @@ from ksz_reports.sample import (
     plan_ksz_tables,
     sample_file_names,
 )
-from ksz_reports.text import normalize
 
 LONG = "ksz_dwh_long_2023-03-01.csv"
 WIDE = "ksz_dwh_wide_2023-03-01.csv"
@@ -456,7 +456,7 @@ def test_rows_scaling(tmp_path: Path) -> None:
 
 
 def _planned_rows(plan: dict[str, list[tuple[str, ...]]]) -> int:
-    from ksz_reports.sample import _ksz_shapes
+    from ksz_reports.sample.generate import _ksz_shapes
 
     shapes = _ksz_shapes()
     return sum(
@@ -476,7 +476,7 @@ def test_bad_arguments(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", [LONG, WIDE, PODMI_1, PODMI_2, BAROMETER])
 def test_reader_reads_samples(sample: tuple[Path, SampleSummary], name: str) -> None:
     """The shipped reader reads every sample file: one canonical row per cell, masks kept as null."""
-    exports = pytest.importorskip("ksz_reports.exports")
+    exports = pytest.importorskip("ksz_reports.ingest.exports")
     out, summary = sample
     table = exports.read_export(out / name)
     expected = summary.file(name)[0]

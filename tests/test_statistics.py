@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as s
 
-from ksz_reports import statistics as st
+from ksz_reports.measures import statistics as st
 
 
 def test_rate_per_1000_national_leefloon_october_2017():

@@ -156,7 +156,7 @@ def _parquet(drop: str | None = None, truncate: bool = False) -> bytes:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ksz_reports.schema import CANONICAL_SCHEMA, DIMENSIONS
+    from ksz_reports.core.schema import CANONICAL_SCHEMA, DIMENSIONS
 
     cols = {
         "indicator": ["pension"],

@@ -303,7 +303,7 @@ def write_parquet() -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ksz_reports.schema import CANONICAL_SCHEMA, DIMENSIONS
+    from ksz_reports.core.schema import CANONICAL_SCHEMA, DIMENSIONS
 
     n = 4
     cols = {

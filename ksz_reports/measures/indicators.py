@@ -1,0 +1,227 @@
+"""Indicators (SPEC §7): counts, rates per 1000 (or shares in %), intervals, significance,
+growth and index, for municipalities and the aggregates above them.
+
+The input is the cut table of :mod:`ksz_reports.measures.cutoffs` (one value per cell, kept periods only).
+Every step keeps masked-at-source cells masked: a sum that uses one is masked, never read as 0.
+The output is the *measure table*: one row per (indicator, period, geo, breakdown cell) with
+``count``, ``population``, ``rate`` and what derives from it. Nothing here decides what is
+published; :mod:`ksz_reports.disclosure.protect` does, on this table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ksz_reports.core.ages import parse_age_class
+from ksz_reports.core.config import Config, Indicator, default_config
+from ksz_reports.core.errors import UsageError
+from ksz_reports.core.schema import DIMENSIONS, TOTAL, period_end, period_kind
+from ksz_reports.geo.tables import Geography
+from ksz_reports.measures import statistics as st
+
+MEASURE_COLUMNS = (
+    "indicator",
+    "period",
+    "geo",
+    "level",
+    *DIMENSIONS,
+    "count",
+    "population",
+    "population_year",
+    "per",
+    "rate",
+    "ci_low",
+    "ci_high",
+    "benchmark_rate",
+    "significance",
+    "growth_pct",
+    "unreliable",
+    "flag",
+)
+
+
+def population_year(indicator: Indicator, period: str) -> int:
+    """Year of the 1 January population used as denominator.
+
+    A stock on a date uses the 1 January that follows it (a 31/12/2021 stock: 1/1/2022); a month,
+    a monthly average or the distinct persons of a year use the 1 January of the period's year.
+    """
+    if indicator.stat == "stock":
+        end = period_end(period)
+        return end.year + 1 if (end.month, end.day) == (12, 31) else end.year
+    return int(period[:4])
+
+
+def yearly_average(frame: pd.DataFrame, years: list[int] | None = None) -> pd.DataFrame:
+    """Monthly average per year of a monthly measure: the mean of its 12 months.
+
+    A cell is averaged only when all 12 months are present and unmasked; otherwise its value is
+    missing (null) — a masked month makes the average masked, a missing month makes it incomplete.
+    """
+    if frame.empty:
+        return frame
+    df = frame.copy()
+    df["year"] = df["period"].astype(str).str[:4]
+    if years is not None:
+        df = df[df["year"].isin([str(y) for y in years])]
+    keys = ["indicator", "year", "geo", *DIMENSIONS]
+    grouped = df.groupby(keys, observed=True, sort=True)["value"]
+    out = grouped.sum(min_count=1).rename("total").to_frame()
+    out["n"] = grouped.count()
+    out["size"] = grouped.size()
+    full = df.groupby(keys, observed=True, sort=True)["period"].agg(
+        lambda p: len(set(p.astype(str)))
+    )
+    out["complete"] = (out["n"] == out["size"]) & (full == 12)
+    out["value"] = np.where(out["complete"], out["total"].astype(float) / 12.0, np.nan)
+    out = out.reset_index().rename(columns={"year": "period"})
+    return out[["indicator", "period", "geo", *DIMENSIONS, "value"]]
+
+
+def _denominator_keys(
+    cells: pd.DataFrame, indicator: Indicator, denominator_age: str
+) -> pd.DataFrame:
+    """For each cell: the sex and age class of its denominator population."""
+    den = parse_age_class(denominator_age)
+    sex = cells["sex"].astype(str) if "sex" in cells else pd.Series(TOTAL, index=cells.index)
+    ages = (
+        cells["age_class"].astype(str)
+        if "age_class" in cells
+        else pd.Series(TOTAL, index=cells.index)
+    )
+    age_of = {}
+    for a in ages.unique():
+        inter = parse_age_class(a).intersect(den)
+        age_of[a] = str(inter) if inter is not None else None
+    return pd.DataFrame(
+        {"pop_sex": sex.values, "pop_age": ages.map(age_of).values}, index=cells.index
+    )
+
+
+def compute(
+    table: pd.DataFrame,
+    indicator_id: str,
+    geography: Geography,
+    *,
+    periods: list[str] | None = None,
+    denominator: str | None = None,
+    levels: tuple[str, ...] = ("municipality", "arrondissement", "province", "region", "country"),
+    config: Config | None = None,
+) -> pd.DataFrame:
+    """The measure table of one indicator on ``geography`` (the reference date's municipalities).
+
+    ``periods``: canonical periods to compute; a year of a monthly measure is its monthly average.
+    ``denominator``: a denominator id of the indicator (default: its headline denominator).
+    """
+    config = config or default_config()
+    ind = config.indicator(indicator_id)
+    den = (
+        ind.headline
+        if denominator is None
+        else next((d for d in ind.denominators if d.id == denominator), None)
+    )
+    if den is None:
+        known = ", ".join(d.id for d in ind.denominators)
+        raise UsageError(f"indicator {ind.id!r} has no denominator {denominator!r}; known: {known}")
+    rows = table[table["indicator"].astype(str) == ind.id]
+    rows = rows[[c for c in ("indicator", "period", "geo", *DIMENSIONS, "value") if c in rows]]
+    if ind.frequency == "month":
+        wanted = set(periods) if periods else None
+        month_rows = rows if wanted is None else rows[rows["period"].isin(wanted)]
+        years = sorted({p for p in (periods or []) if period_kind(p) == "year"})
+        if periods is None:
+            years = sorted({str(p)[:4] for p in rows["period"].astype(str)})
+        avg = yearly_average(rows, [int(y) for y in years]) if years else rows.iloc[0:0]
+        rows = pd.concat([month_rows, avg], ignore_index=True)
+    elif periods:
+        rows = rows[rows["period"].isin(set(periods))]
+    if rows.empty:
+        return pd.DataFrame(columns=list(MEASURE_COLUMNS))
+
+    cells = geography.aggregate(rows, levels=levels)
+    cells["per"] = den.per
+    cells["population_year"] = [population_year(ind, p) for p in cells["period"].astype(str)]
+
+    keys = _denominator_keys(cells, ind, den.age_class)
+    cells = pd.concat([cells, keys], axis=1)
+    pop = geography.population(
+        years=sorted(cells["population_year"].unique()),
+        sexes=sorted(cells["pop_sex"].unique()),
+        age_classes=sorted(a for a in cells["pop_age"].dropna().unique()),
+        levels=levels,
+    )
+    cells = cells.merge(
+        pop.rename(
+            columns={
+                "year": "population_year",
+                "sex": "pop_sex",
+                "age_class": "pop_age",
+                "year_used": "population_year_used",
+            }
+        ),
+        on=["population_year", "geo", "pop_sex", "pop_age"],
+        how="left",
+    )
+    count = cells["value"].astype(float).to_numpy()
+    population = cells["population"].astype(float).to_numpy()
+    cells["count"] = cells["value"]
+    cells["rate"] = st.rate(count, population, den.per)
+    s = config.settings.statistics
+    low, high = st.rate_interval(count, population, den.per, s.ci_level, s.ci_method)
+    cells["ci_low"], cells["ci_high"] = low, high
+
+    # Benchmark: the region (or Belgium) of each area, same period and breakdown cell.
+    bench_level = "region" if s.benchmark == "region" else "country"
+    key = ["period", *DIMENSIONS]
+    bench = cells[cells["level"] == bench_level][[*key, "geo", "rate"]].rename(
+        columns={"geo": "benchmark_geo", "rate": "benchmark_rate"}
+    )
+    cells["benchmark_geo"] = geography.benchmark_of(cells["geo"], bench_level)
+    cells = cells.merge(bench, on=[*key, "benchmark_geo"], how="left")
+    cells["significance"] = st.significance(
+        cells["ci_low"], cells["ci_high"], cells["benchmark_rate"]
+    )
+    cells.loc[cells["level"].isin([bench_level, "country"]), "significance"] = ""
+
+    # Growth against the previous period of the same kind (year on year; month on month).
+    cells["growth_pct"] = np.nan
+    cells = _add_growth(cells)
+
+    r = config.settings.reliability
+    cells["unreliable"] = (population < r.min_denominator) | (count < r.min_count)
+    cells["flag"] = np.where(
+        cells["incomplete"], "incomplete", np.where(cells["count"].isna(), "not_available", "")
+    )
+    cells.loc[cells["population"].isna() & cells["count"].notna(), "flag"] = "no_population"
+    return (
+        cells[list(MEASURE_COLUMNS) + ["population_year_used"]]
+        .sort_values(["period", "level", "geo", *DIMENSIONS], kind="stable")
+        .reset_index(drop=True)
+    )
+
+
+def _previous_period(period: str) -> str:
+    kind = period_kind(period)
+    year = int(period[:4])
+    if kind == "year":
+        return str(year - 1)
+    if kind == "quarter":
+        q = int(period[5])
+        return f"{year - 1}Q4" if q == 1 else f"{year}Q{q - 1}"
+    m = int(period[5:7])
+    return f"{year - 1}-12" if m == 1 else f"{year}-{m - 1:02d}"
+
+
+def _add_growth(cells: pd.DataFrame) -> pd.DataFrame:
+    key = ["indicator", "geo", *DIMENSIONS]
+    prev = cells[[*key, "period", "count"]].rename(
+        columns={"count": "previous", "period": "prev_period"}
+    )
+    cells = cells.copy()
+    cells["prev_period"] = [_previous_period(p) for p in cells["period"].astype(str)]
+    cells = cells.merge(prev, on=[*key, "prev_period"], how="left")
+    cells["growth_pct"] = st.growth_pct(
+        cells["count"].astype(float), cells["previous"].astype(float)
+    )
+    return cells.drop(columns=["prev_period", "previous"])

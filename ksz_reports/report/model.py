@@ -1,0 +1,526 @@
+"""One report per municipality: what it shows (the model and its published cells) and how it is
+written (HTML, PDF, cells.csv, tables.xlsx).
+
+The numbers come from the **publication** (:mod:`ksz_reports.disclosure.publication`): the disclosed
+measures of every indicator for the whole geography, decided once. :func:`prepare_publication`
+computes it and stores it beside the reports (``OUT/.publication/``); a :class:`ReportBuilder`
+loads it once and cuts one report after another from it. Every number a report shows is a row
+of its ``cells.csv`` (SPEC §8): the tables, charts and maps are built from those cells only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from functools import cache, cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ksz_reports import __version__
+from ksz_reports.core.atomic import atomic_dir
+from ksz_reports.core.config import Config, Indicator, default_config
+from ksz_reports.core.errors import NotFoundError
+from ksz_reports.core.resources import templates_dir
+from ksz_reports.core.schema import DIMENSIONS, is_total, period_kind
+from ksz_reports.geo.tables import COUNTRY, Geography
+
+KEY_COLUMNS = ["table", "indicator", "period", "geo", *DIMENSIONS]
+CELL_COLUMNS = [*KEY_COLUMNS, "kind", "value", "flag"]
+# the measure columns a row may show (its ``show``), and the order of the kinds in cells.csv
+SHOWN_MEASURES = ("count", "population", "rate", "growth_pct", "ci_low", "ci_high")
+KIND_ORDER = (
+    "count",
+    "population",
+    "rate_per_1000",
+    "share_pct",
+    "growth_pct",
+    "ci_low",
+    "ci_high",
+)
+PUBLICATION_DIR = ".publication"
+LEVEL_ORDER = ("municipality", "arrondissement", "province", "region", "country")
+
+
+# --------------------------------------------------------------------------------------------
+# The publication, once per batch
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PublicationInfo:
+    """Where a prepared publication is and what it holds."""
+
+    path: Path
+    hash: str
+    at: dt.date
+    municipalities: list[str]
+    disclosure: dict
+    cutoffs: list[str]
+    meta: dict = field(default_factory=dict)
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def dataset_hash(data: Path) -> str:
+    """Content hash of a dataset folder (its canonical table)."""
+    return _sha256_file(Path(data) / "canonical.parquet")
+
+
+@cache
+def templates_hash() -> str:
+    """Content hash of the shipped templates, CSS, fonts and catalogs."""
+    h = hashlib.sha256()
+    root = templates_dir()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def load_publication_info(path: Path) -> PublicationInfo:
+    meta = json.loads((Path(path) / "meta.json").read_text(encoding="utf-8"))
+    return PublicationInfo(
+        Path(path),
+        meta["hash"],
+        dt.date.fromisoformat(meta["at"]),
+        meta["municipalities"],
+        meta["disclosure"],
+        meta["cutoffs"],
+        meta,
+    )
+
+
+def prepare_publication(
+    data: str | Path, out: str | Path, config: Config | None = None, at=None, *, force: bool = False
+) -> PublicationInfo:
+    """Compute the disclosed publication once for all municipalities and store it in
+    ``out/.publication/`` (atomically). Reused when the dataset, config and version are unchanged."""
+    from ksz_reports.api import KszData
+
+    config = config or default_config()
+    data, out = Path(data), Path(out)
+    folder = out / PUBLICATION_DIR
+    inputs = {
+        "dataset": dataset_hash(data),
+        "config": config.hash,
+        "version": __version__,
+        "at": None if at is None else str(at),
+    }
+    if not force and (folder / "meta.json").exists():
+        info = load_publication_info(folder)
+        if info.meta.get("inputs") == inputs:
+            return info
+    t0 = time.perf_counter()
+    ks = KszData(data, config)
+    geography = ks.geography(at)
+    pub = ks.publication(at)
+    with atomic_dir(folder) as tmp:
+        pub.to_parquet(tmp / "publication.parquet", index=False)
+        digest = _sha256_file(tmp / "publication.parquet")
+        meta = {
+            "hash": digest,
+            "at": geography.at.isoformat(),
+            "inputs": inputs,
+            "municipalities": geography.municipalities,
+            "disclosure": pub.attrs.get("disclosure", {}),
+            "cutoffs": ks.cutoffs.lines(),
+            "cutoff_table": ks.cutoffs.to_records(),
+            "vintages": sorted(str(v) for v in ks.dataset.vintages),
+            "sources": ks.dataset.meta.get("inputs", []),
+            "seconds": round(time.perf_counter() - t0, 2),
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+    return load_publication_info(folder)
+
+
+# --------------------------------------------------------------------------------------------
+# The model of one report
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Topic:
+    """One indicator's section: its tables as cell frames, keyed by table id."""
+
+    indicator: Indicator
+    period: str
+    tables: dict[str, pd.DataFrame]
+
+
+@dataclass
+class ReportModel:
+    """Everything one report shows, as published cells (no formatting yet)."""
+
+    nis: str
+    name: str
+    at: dt.date
+    geography: Geography
+    key_figures: pd.DataFrame
+    topics: list[Topic]
+    maps: dict[str, pd.DataFrame]
+    scatter: pd.DataFrame | None
+    meta: dict
+
+    def cells(self) -> pd.DataFrame:
+        """Every number the report shows, one row per cell (SPEC §8 ``cells.csv``)."""
+        frames = [self.key_figures]
+        for t in self.topics:
+            frames += list(t.tables.values())
+        frames += list(self.maps.values())
+        if self.scatter is not None:
+            frames.append(self.scatter)
+        return to_cells(pd.concat(frames, ignore_index=True))
+
+
+def to_cells(rows: pd.DataFrame) -> pd.DataFrame:
+    """Measure rows (with a ``table`` and a ``show`` list of kinds) → one row per shown number.
+
+    The cells of each measure are gathered as positions in ``rows`` (with kind, value and flag),
+    and the keys of all of them are taken from ``rows`` at once.
+    """
+    row_flags = rows["flag"].fillna("").astype(str).to_numpy()
+    parts = []
+    for measure in SHOWN_MEASURES:
+        at = np.flatnonzero([measure in show for show in rows["show"]])
+        if len(at):
+            parts.append(_measure_cells(rows, measure, at, row_flags))
+    positions, kinds, values, flags = (np.concatenate(p) for p in zip(*parts, strict=True))
+    cells = rows[KEY_COLUMNS].take(positions).reset_index(drop=True)
+    cells["kind"], cells["value"], cells["flag"] = kinds, values, flags
+    cells["_k"] = cells["kind"].map({k: i for i, k in enumerate(KIND_ORDER)})
+    cells = cells.drop_duplicates([*KEY_COLUMNS, "kind"])
+    return (
+        cells.sort_values([*KEY_COLUMNS, "_k"], kind="stable")
+        .drop(columns="_k")[CELL_COLUMNS]
+        .reset_index(drop=True)
+    )
+
+
+def _measure_cells(
+    rows: pd.DataFrame, measure: str, at: np.ndarray, row_flags: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The cells of column ``measure`` in the rows at positions ``at``: those positions, the
+    cells' kind, value (NaN when flagged) and flag (``not_available`` when the value is missing)."""
+    if measure == "rate":
+        kind = np.where(rows["per"].to_numpy()[at] == 100, "share_pct", "rate_per_1000")
+    else:
+        kind = np.full(len(at), measure)
+    value = rows[measure].to_numpy()[at]
+    # a population keeps none of the row's flags: it is only not_available when missing
+    flag = np.full(len(at), "") if measure == "population" else row_flags[at]
+    flag = np.where(pd.isna(value) & (flag == ""), "not_available", flag)
+    return at, kind, np.where(flag != "", np.nan, value), flag
+
+
+def format_cell_value(value: float, kind: str) -> str:
+    """The text of a value in cells.csv: integers for counts, full precision otherwise."""
+    if pd.isna(value):
+        return ""
+    if kind in ("count", "population") and float(value).is_integer():
+        return str(int(value))
+    return repr(float(value))
+
+
+def write_cells_csv(cells: pd.DataFrame) -> bytes:
+    """cells.csv bytes (UTF-8, ``,``, ``\\n``)."""
+    frame = cells.copy()
+    frame["value"] = [
+        format_cell_value(v, k) for v, k in zip(frame["value"], frame["kind"], strict=True)
+    ]
+    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+@dataclass(frozen=True)
+class _IndicatorRows:
+    """An indicator's rows of the publication, as the reports select from them."""
+
+    period: str  # the reference period: the latest year-kind one (monthly: a complete year)
+    years: pd.DataFrame  # all-dimensions totals of the year-kind periods (evolution)
+    current: pd.DataFrame  # all-dimensions totals of the reference period, every area
+    municipalities: pd.DataFrame  # the same, municipalities only (maps, scatter)
+    breakdowns: dict[str, pd.DataFrame]  # per dimension: its rows of the reference period
+
+
+def _breakdowns(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """``rows`` broken down by one dimension (the others total), per dimension that has any."""
+    out = {}
+    for dim in DIMENSIONS:
+        sel = rows[is_total(rows, except_=dim)]
+        if not sel.empty:
+            out[dim] = sel
+    return out
+
+
+def _at(rows: pd.DataFrame, geos) -> pd.DataFrame:
+    """The rows of ``rows`` whose geo is one of ``geos``."""
+    return rows[rows["geo"].isin(geos)]
+
+
+def _as_table(rows: pd.DataFrame, table: str, show) -> pd.DataFrame:
+    """A copy of ``rows`` as the rows of report table ``table``: ``show`` is the kinds each row
+    shows (:func:`to_cells`), a tuple, or a function of the row's geo giving it."""
+    out = rows.copy()
+    out["table"] = table
+    out["show"] = [show(g) for g in out["geo"]] if callable(show) else [show] * len(out)
+    return out
+
+
+class ReportBuilder:
+    """Cuts reports from a prepared publication; loads it once (one per batch worker)."""
+
+    def __init__(self, publication: str | Path | PublicationInfo, config: Config | None = None):
+        info = (
+            publication
+            if isinstance(publication, PublicationInfo)
+            else load_publication_info(Path(publication))
+        )
+        self.info = info
+        self.config = config or default_config()
+        self.pub = pd.read_parquet(info.path / "publication.parquet")
+        for c in ("indicator", "period", "geo", "level", *DIMENSIONS, "flag"):
+            self.pub[c] = self.pub[c].astype(str)
+        # the run's disclosure summary (also in meta.json): pandas would deep-copy it on every
+        # selection
+        self.pub.attrs = {}
+        self.geography = Geography(info.at)
+        self._maps: dict[tuple[str, str], dict[str, pd.DataFrame]] = {}
+
+    @cached_property
+    def _totals(self) -> pd.DataFrame:
+        return self.pub[is_total(self.pub)]
+
+    @cached_property
+    def _indicator_rows(self) -> dict[str, _IndicatorRows]:
+        """The publication cut once per indicator (a report then selects among a few thousand
+        rows instead of the whole publication, 16 times)."""
+        totals = dict(tuple(self._totals.groupby("indicator", sort=False, observed=True)))
+        positions = self.pub.groupby(["indicator", "period"], sort=False, observed=True).indices
+        out = {}
+        for ind_id, mine in totals.items():
+            is_year = mine["period"].map(lambda p: period_kind(p) == "year").astype(bool)
+            years = mine[is_year]
+            if years.empty:
+                continue
+            period = max(years["period"].unique())
+            current = mine[mine["period"] == period]
+            out[ind_id] = _IndicatorRows(
+                period=period,
+                years=years,
+                current=current,
+                municipalities=current[current["level"] == "municipality"],
+                breakdowns=_breakdowns(self.pub.take(positions[(ind_id, period)])),
+            )
+        return out
+
+    def _compare_geos(self, nis: str) -> list[tuple[str, str]]:
+        from ksz_reports.geo import reference
+
+        rows = [(nis, "municipality")]
+        rows += [(n, "neighbour") for n in reference.neighbours(nis, at=self.geography.at)]
+        for level, code in self.geography.parents_of(nis).items():
+            if code is not None:
+                rows.append((code, level))
+        return rows
+
+    def model(self, nis: str) -> ReportModel:
+        """The report of municipality ``nis`` as published cells."""
+        if nis not in self.geography.parent["country"]:
+            raise NotFoundError(f"no municipality {nis} on the geography of {self.info.at}")
+        parents = self.geography.parents_of(nis)
+        levels = [nis] + [
+            parents[k]
+            for k in ("arrondissement", "province", "region", "country")
+            if parents[k] is not None
+        ]
+        compare = [g for g, _ in self._compare_geos(nis)]
+
+        def mine_first(mine: tuple[str, ...], others: tuple[str, ...]):
+            return lambda geo: mine if geo == nis else others
+
+        key_rows, topics, maps = [], [], {}
+        for ind in self.config.indicators.values():
+            rows = self._indicator_rows.get(ind.id)
+            if rows is None:
+                continue
+            # ses_position: the total of all statuses is the population itself, so only the
+            # statuses (its breakdowns) are shown
+            totals_shown = ind.id != "ses_position"
+            if totals_shown:
+                key_rows.append(
+                    _as_table(
+                        _at(rows.current, levels),
+                        "key_figures",
+                        mine_first(("count", "rate", "growth_pct"), ("rate",)),
+                    )
+                )
+            evolution_geos = [nis, parents["region"], COUNTRY] if totals_shown else []
+            tables = {
+                "evolution": _as_table(
+                    _at(rows.years, evolution_geos), f"{ind.id}_evolution", ("rate",)
+                )
+            }
+            for dim in ind.dimensions:
+                if dim not in rows.breakdowns:
+                    continue
+                sel = _at(rows.breakdowns[dim], [nis, parents["region"]])
+                if not sel.empty:
+                    tables[f"by_{dim}"] = _as_table(
+                        sel, f"{ind.id}_by_{dim}", mine_first(("count", "rate"), ("rate",))
+                    )
+            tables["comparison"] = _as_table(
+                _at(rows.current, compare if totals_shown else []),
+                f"{ind.id}_comparison",
+                ("rate", "ci_low", "ci_high"),
+            )
+            topics.append(Topic(ind, rows.period, tables))
+            if ind.id in self.map_indicators:
+                maps.update(self._map_rows(ind.id, parents["province"] or parents["region"]))
+        return ReportModel(
+            nis=nis,
+            name=self.geography.name(nis),
+            at=self.info.at,
+            geography=self.geography,
+            key_figures=pd.concat(key_rows, ignore_index=True) if key_rows else pd.DataFrame(),
+            topics=topics,
+            maps=maps,
+            scatter=self._scatter,
+            meta=self.info.meta,
+        )
+
+    def _map_rows(self, ind_id: str, province: str) -> dict[str, pd.DataFrame]:
+        """The rows of an indicator's maps: the province's municipalities, and (for the first
+        map indicator) all municipalities of Belgium; the same for every municipality of a
+        province (kept)."""
+        key = (ind_id, province)
+        if key not in self._maps:
+            self._maps[key] = self._map_rows_of(ind_id, province)
+        return self._maps[key]
+
+    def _map_rows_of(self, ind_id: str, province: str) -> dict[str, pd.DataFrame]:
+        munis = self._indicator_rows[ind_id].municipalities
+        members = self.geography.members(province)
+        out = {
+            f"{ind_id}_province": _as_table(
+                _at(munis, members), f"{ind_id}_map_province", ("rate",)
+            )
+        }
+        if ind_id == self.map_indicators[0]:
+            out[f"{ind_id}_belgium"] = _as_table(munis, f"{ind_id}_map_belgium", ("rate",))
+        return out
+
+    @property
+    def map_indicators(self) -> tuple[str, ...]:
+        return ("ll", "increased_reimbursement")
+
+    @cached_property
+    def _scatter(self) -> pd.DataFrame | None:
+        """Every municipality's rates of the scatter plot (the same in every report)."""
+        parts = []
+        for ind_id in ("increased_reimbursement", "ll"):
+            rows = self._indicator_rows.get(ind_id)
+            if rows is None:
+                return None
+            parts.append(_as_table(rows.municipalities, "scatter", ("rate",)))
+        return pd.concat(parts, ignore_index=True)
+
+    def cells(self, nis: str) -> pd.DataFrame:
+        return self.model(nis).cells()
+
+    def warm_up(self, lang: str = "nl") -> None:
+        """Initialise once (per worker) what every report needs: the renderer (WeasyPrint,
+        templates, matplotlib; :meth:`ReportRenderer.warm_up`) and the publication cut per
+        indicator."""
+        _ = self._indicator_rows, self._scatter
+        self._renderer(lang).warm_up(self.geography)
+
+    def _renderer(self, lang: str):
+        from ksz_reports.report.write import ReportRenderer
+
+        cache = self.__dict__.setdefault("_renderers", {})
+        if lang not in cache:
+            cache[lang] = ReportRenderer(lang)
+        return cache[lang]
+
+    def render(
+        self,
+        nis: str,
+        out_dir: str | Path,
+        formats=("html", "pdf"),
+        lang: str = "nl",
+        timings: dict | None = None,
+    ) -> list[Path]:
+        """Write ``out_dir/NNNNN/`` (report.html, report.pdf, cells.csv[, tables.xlsx]).
+
+        ``timings`` (a dict) receives the seconds of each stage: ``data`` (the municipality's
+        rows and cells), ``charts`` (charts, maps and the formatted tables of the template),
+        ``html`` and ``pdf``."""
+        timings = {} if timings is None else timings
+        t = time.perf_counter()
+        model = self.model(nis)
+        model_s = time.perf_counter() - t
+        written = self._renderer(lang).render(model, Path(out_dir), formats, timings)
+        timings["data"] = timings.get("data", 0.0) + model_s
+        return written
+
+    def report_hash(self, nis: str, formats=("html", "pdf"), lang: str = "nl") -> str:
+        """Hash of everything the report depends on: the publication it is cut from (its cells
+        are a function of the publication and ``nis``; the Belgium map and the scatter show every
+        municipality, so any change of the publication changes every report), the metadata it
+        prints, the config, the templates, the formats, the language and the version. Cheap: no
+        report is built to compute it."""
+        h = hashlib.sha256()
+        h.update(f"{self.info.hash}:{nis}".encode())
+        h.update(
+            json.dumps(
+                {
+                    "cutoffs": self.info.cutoffs,
+                    "at": str(self.info.at),
+                    "sources": self.info.meta.get("sources", []),
+                    "config": self.config.hash,
+                    "formats": sorted(formats),
+                    "lang": lang,
+                    "version": __version__,
+                },
+                sort_keys=True,
+                default=str,
+            ).encode()
+        )
+        h.update(templates_hash().encode())
+        return h.hexdigest()
+
+
+def render_report(
+    data: str | Path,
+    municipality: str,
+    out: str | Path,
+    *,
+    formats=("html", "pdf"),
+    lang: str = "nl",
+    config: Config | None = None,
+    at=None,
+) -> list[Path]:
+    """One report, ad hoc: ``municipality`` (a NIS code or a name) from dataset ``data`` into
+    ``out/NNNNN/``. The publication of ``out`` is prepared (or reused) first, so an ad-hoc report
+    shows the same numbers as a batch into the same folder; the folder's lock is held meanwhile."""
+    from ksz_reports.core.lock import BatchLock
+    from ksz_reports.geo import reference
+
+    config = config or default_config()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with BatchLock(out / ".lock", command=f"report {municipality}"):
+        info = prepare_publication(data, out, config, at)
+        nis = reference.lookup(municipality, at=info.at).nis
+        builder = ReportBuilder(info, config)
+        return builder.render(nis, out, formats=formats, lang=lang)

@@ -1,0 +1,686 @@
+"""Writing one report: HTML, PDF, cells.csv and tables.xlsx of a :class:`~ksz_reports.report.model.ReportModel`.
+
+Every number shown is read from the report's cells (:meth:`ReportModel.cells`), formatted once by
+:mod:`ksz_reports.l10n.numbers` (Decimal, half-up, Babel) and handed to the templates as text; the
+charts and maps are drawn from the same cells and never plot a value that is not published.
+The folder ``OUT/NNNNN/`` is replaced as a whole (:func:`ksz_reports.core.atomic.atomic_dir`): a
+failed or killed render leaves the previous report intact, never a mix of old and new files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import namedtuple
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ksz_reports import __version__
+from ksz_reports.charts import base as charts
+from ksz_reports.charts import maps
+from ksz_reports.core.atomic import atomic_dir
+from ksz_reports.core.schema import DIMENSIONS, TOTAL, period_end, period_kind
+from ksz_reports.l10n import numbers as formatting
+from ksz_reports.l10n.catalogs import environment, gettext, render_template
+from ksz_reports.report.model import CELL_COLUMNS, ReportModel, write_cells_csv
+from ksz_reports.report.pdf import html_to_self_contained, render_pdf
+
+FORMATS = ("html", "pdf", "xlsx")
+SIGNIFICANCE = {"higher": "\u25b2", "lower": "\u25bc"}
+
+
+Cell = namedtuple("Cell", CELL_COLUMNS)
+Cell.__doc__ = (
+    "One published cell, a row of cells.csv: its value is NaN and its flag set when hidden."
+)
+
+
+@dataclass
+class Cells:
+    """A report's published cells, indexed once: a cell by its key (:meth:`get`) and the cells of
+    one table (:meth:`rows`) are dictionary look-ups, not a selection on the frame each time."""
+
+    frame: pd.DataFrame
+
+    def __post_init__(self) -> None:
+        self._index: dict[tuple, tuple[float | None, str]] = {}
+        self._tables: dict[str, list[Cell]] = {}
+        columns = [self.frame[c].tolist() for c in CELL_COLUMNS]  # lists iterate fast, Series don't
+        for cell in map(Cell._make, zip(*columns, strict=True)):
+            dims = tuple(str(getattr(cell, d)) for d in DIMENSIONS)
+            key = (cell.table, cell.indicator, str(cell.period), str(cell.geo), dims, cell.kind)
+            self._index[key] = (
+                None if pd.isna(cell.value) else float(cell.value),
+                str(cell.flag) if cell.flag else "",
+            )
+            self._tables.setdefault(cell.table, []).append(cell)
+
+    def get(
+        self, table: str, indicator: str, period: str, geo: str, kind: str, **dims: str
+    ) -> tuple[float | None, str]:
+        key = tuple(dims.get(d, TOTAL) for d in DIMENSIONS)
+        return self._index.get((table, indicator, period, geo, key, kind), (None, "not_available"))
+
+    def rows(self, table: str, kind: str | None = None) -> list[Cell]:
+        """The cells of ``table`` (of ``kind`` only, when given), in the frame's order."""
+        rows = self._tables.get(table, [])
+        return rows if kind is None else [r for r in rows if r.kind == kind]
+
+
+def _rate_kind(per: int) -> str:
+    return "share_pct" if per == 100 else "rate_per_1000"
+
+
+def _cell(lang: str, value: float | None, kind: str, flag: str) -> formatting.TableCell:
+    if kind == "count" and value is not None and not float(value).is_integer():
+        # a monthly average of persons: shown as a whole number, rounded half-up once
+        value = int(formatting.round_half_up(value, 0))
+    return formatting.table_cell(value, kind, flag or None, lang)
+
+
+def _map_merges(geo, at: dt.date) -> dict[str, str] | None:
+    """The mergers a map of reference date ``at`` shows (``{old: new}``): those of 2025 when
+    ``at`` is in 2025 or later, none before (the maps' borders are those of 2019)."""
+    if at < dt.date(2025, 1, 1):
+        return None
+    return {k: v for k, v in geo.successors.items() if k in maps.municipalities()}
+
+
+class ReportRenderer:
+    """Turns a report model into files. One per process; charts and fonts are set up once."""
+
+    def __init__(self, lang: str = "nl"):
+        self.lang = lang
+        self._ = gettext(lang)
+
+    def warm_up(self, geography=None) -> None:
+        """Initialise once what every report needs: WeasyPrint with its fonts and CSS, the
+        inlined stylesheets, the compiled template, matplotlib with the chart fonts and (given
+        the ``geography`` of the reports) the map of Belgium. The first report of a process then
+        costs about what the others cost."""
+        if geography is not None:
+            maps.prepare(merges=_map_merges(geography, geography.at))
+        render_pdf("<html><body><p>.</p></body></html>")
+        html_to_self_contained("<html><head></head><body></body></html>")
+        environment(self.lang).get_template("report.html.j2")
+        charts.chart_bars([{"category": "a", "value": 1.0}], title="warm-up", lang=self.lang)
+
+    # -- context ----------------------------------------------------------------------------
+    def context(self, model: ReportModel, cells: pd.DataFrame) -> dict:
+        _ = self._
+        lang = self.lang
+        geo = model.geography
+        c = Cells(cells)
+        nis = model.nis
+        name = geo.name(nis, lang)
+        parents = geo.parents_of(nis)
+        level_codes = [
+            parents[k]
+            for k in ("arrondissement", "province", "region", "country")
+            if parents[k] is not None
+        ]
+        flags = set(cells["flag"].astype(str))
+
+        key_rows = []
+        for topic in model.topics:
+            ind = topic.indicator
+            if ind.id == "ses_position":
+                continue
+            kind = _rate_kind(ind.headline.per)
+            count, cflag = c.get("key_figures", ind.id, topic.period, nis, "count")
+            rate, rflag = c.get("key_figures", ind.id, topic.period, nis, kind)
+            growth, gflag = c.get("key_figures", ind.id, topic.period, nis, "growth_pct")
+            cells_row = [
+                _cell(lang, count, "count", cflag),
+                _cell(lang, rate, kind, rflag),
+                _cell(lang, growth, "growth_pct", gflag),
+                self._significance(model, c, ind.id, topic.period, kind),
+            ]
+            for code in level_codes:
+                v, f = c.get("key_figures", ind.id, topic.period, code, kind)
+                cells_row.append(_cell(lang, v, kind, f))
+            unit = "%" if ind.headline.per == 100 else "\u2030"
+            key_rows.append(
+                {
+                    "label": ind.label(lang),
+                    "note": f"{formatting.fmt_period(topic.period, lang)}, {unit}",
+                    "cells": cells_row,
+                }
+            )
+        key_table = {
+            "caption": _("Key figures of %(name)s compared with the levels above it")
+            % {"name": name},
+            "label_header": _("Indicator"),
+            "columns": [
+                _("Number"),
+                _("Rate"),
+                _("Change in %"),
+                _("vs. region"),
+                *[geo.name(code, lang) for code in level_codes],
+            ],
+            "column_groups": [
+                {"label": name, "span": "4"},
+                {"label": _("Rate"), "span": str(len(level_codes))},
+            ],
+            "rows": key_rows,
+            "note": _(
+                "Rate per 1000 inhabitants (\u2030) or share in % of the population of the "
+                "indicator's denominator. Change: of the number, against the previous year. "
+                "\u25b2/\u25bc: significantly higher/lower than the region, =: not significantly "
+                "different (95 % interval)."
+            ),
+        }
+
+        topics = []
+        for topic in model.topics:
+            topics.append(self._topic(model, topic, c, name))
+        map_charts = self._maps(model, c)
+        scatter = self._scatter(model, c)
+        reference = period_end(max(t.period for t in model.topics)) if model.topics else model.at
+        ctx = {
+            "title": name,
+            "kicker": _("Local social report"),
+            "subtitle": " \u00b7 ".join(geo.name(code, lang) for code in level_codes[:-1]),
+            "reference": _("Situation on %(date)s")
+            % {"date": formatting.fmt_date(reference, lang)},
+            "description": _("Social-policy indicators of %(name)s") % {"name": name},
+            "created": "",
+            "key_table": key_table,
+            "topics": topics,
+            "maps": map_charts,
+            "scatter": scatter,
+            "sources": self._sources(model),
+            "cut_lines": model.meta.get("cutoffs", []),
+            "cut_summary": self._cut_years(model),
+            "year_label": self._year_label(),
+            "methodology_sections": self._methodology(model),
+            "footnotes": formatting.flag_footnotes(flags, lang),
+            "colophon": [
+                _(
+                    "Sources: KSZ Datawarehouse Arbeidsmarkt en Sociale Bescherming; POD "
+                    "Maatschappelijke Integratie, barometer maatschappelijke integratie."
+                ),
+                _(
+                    "Population: Statbel (Algemene Directie Statistiek), population on 1 January. "
+                    "Municipal borders: bmesuere/belgium-topojson (CC0)."
+                ),
+                _(
+                    "Produced with ksz_reports %(version)s. Every number in this report is listed in "
+                    "cells.csv next to it."
+                )
+                % {"version": __version__},
+            ],
+        }
+        return ctx
+
+    def _significance(
+        self, model: ReportModel, c: Cells, indicator: str, period: str, kind: str
+    ) -> formatting.TableCell:
+        """▲/▼ (significantly higher/lower than the region), = (not significantly different), or
+        the symbol of the rate that hides the comparison (x, :, …): never a blank cell."""
+        _ = self._
+        region = model.geography.parents_of(model.nis)["region"]
+        for code in (model.nis, region):
+            _value, flag = c.get("key_figures", indicator, period, code, kind)
+            if not formatting.is_shown(flag or None):
+                return formatting.table_cell(None, kind, flag, self.lang)
+        kf = model.key_figures
+        row = kf[
+            (kf["indicator"] == indicator) & (kf["period"] == period) & (kf["geo"] == model.nis)
+        ]
+        sig = "" if row.empty else str(row["significance"].iloc[0])
+        titles = {
+            "higher": _("significantly higher than the region"),
+            "lower": _("significantly lower than the region"),
+        }
+        if sig in SIGNIFICANCE:
+            return formatting.TableCell(SIGNIFICANCE[sig], title=titles[sig])
+        return formatting.TableCell("=", title=_("not significantly different from the region"))
+
+    def _topic(self, model: ReportModel, topic, c: Cells, name: str) -> dict:
+        _ = self._
+        lang = self.lang
+        ind = topic.indicator
+        geo = model.geography
+        nis = model.nis
+        kind = _rate_kind(ind.headline.per)
+        parents = geo.parents_of(nis)
+        charts_out = []
+        evo = c.rows(f"{ind.id}_evolution", kind)
+        if len({r.period for r in evo}) > 1:
+            data = [
+                {
+                    "series": geo.name(g, lang),
+                    "period": r.period,
+                    "value": r.value,
+                    "flag": r.flag or None,
+                }
+                for g in (nis, parents["region"], "01000")
+                for r in evo
+                if r.geo == g
+            ]
+            charts_out.append(
+                charts.chart_series(
+                    data,
+                    title=_("%(indicator)s: evolution") % {"indicator": ind.label(lang)},
+                    lang=lang,
+                    kind=kind,
+                    highlight=name,
+                    chart_id=f"evo-{ind.id}",
+                )
+            )
+        cmp = c.rows(f"{ind.id}_comparison", kind)
+        if cmp:
+            order = [(nis, "municipality")]
+            neighbours = {r.geo for r in cmp} - {nis} - set(parents.values())
+            order += [
+                (n, "neighbour")
+                for n in sorted(neighbours, key=lambda g: (geo.name(g, lang).casefold(), g))
+            ]
+            order += [
+                (parents[k], k)
+                for k in ("arrondissement", "province", "region", "country")
+                if parents[k] is not None
+            ]
+            data = []
+            for g, level in order:
+                v, f = c.get(f"{ind.id}_comparison", ind.id, topic.period, g, kind)
+                data.append(
+                    {"label": geo.name(g, lang), "value": v, "flag": f or None, "level": level}
+                )
+            charts_out.append(
+                charts.chart_comparison(
+                    data,
+                    title=_("%(indicator)s: %(name)s and its neighbours, %(period)s")
+                    % {
+                        "indicator": ind.label(lang),
+                        "name": name,
+                        "period": formatting.fmt_period(topic.period, lang),
+                    },
+                    lang=lang,
+                    kind=kind,
+                    highlight=name,
+                    chart_id=f"cmp-{ind.id}",
+                )
+            )
+        # Breakdown table: every category of every dimension, municipality and region.
+        rows = []
+        from ksz_reports.core.config import default_config
+
+        codes = default_config().codes
+        for dim in ind.dimensions:
+            if ind.id == "ses_position" and dim != "ses_position":
+                continue  # all statuses together are the population: 100 % in every group
+            table_id = f"{ind.id}_by_{dim}"
+            sub = c.rows(table_id)
+            if not sub:
+                continue
+            present = {str(getattr(r, dim)) for r in sub}
+            ordered = [code for code in codes.codes_of(dim) if code in present]
+            rows.append(
+                {"label": codes.dimensions[dim].labels.get(lang), "cells": [], "highlight": True}
+            )
+            year = int(topic.period[:4])
+            for code in ordered:
+                count, cf = c.get(table_id, ind.id, topic.period, nis, "count", **{dim: code})
+                rate, rf = c.get(table_id, ind.id, topic.period, nis, kind, **{dim: code})
+                rrate, rrf = c.get(
+                    table_id, ind.id, topic.period, parents["region"], kind, **{dim: code}
+                )
+                rows.append(
+                    {
+                        "label": codes.label(dim, code, lang, year),
+                        "cells": [
+                            _cell(lang, count, "count", cf),
+                            _cell(lang, rate, kind, rf),
+                            _cell(lang, rrate, kind, rrf),
+                        ],
+                    }
+                )
+            if dim in ("family_category", "ses_position"):
+                data = []
+                for code in ordered:
+                    for g in (nis, parents["region"]):
+                        v, f = c.get(table_id, ind.id, topic.period, g, kind, **{dim: code})
+                        data.append(
+                            {
+                                "category": codes.label(dim, code, lang, year),
+                                "value": v,
+                                "flag": f or None,
+                                "series": geo.name(g, lang),
+                            }
+                        )
+                title = (
+                    ind.label(lang)
+                    if dim == ind.id
+                    else _("%(indicator)s by %(dimension)s")
+                    % {
+                        "indicator": ind.label(lang),
+                        "dimension": codes.dimensions[dim].labels.get(lang).lower(),
+                    }
+                )
+                charts_out.append(
+                    charts.chart_bars(
+                        data,
+                        title=title,
+                        lang=lang,
+                        kind=kind,
+                        highlight=name,
+                        chart_id=f"bars-{ind.id}-{dim}",
+                    )
+                )
+        breakdown = None
+        if rows:
+            breakdown = {
+                "caption": _("%(indicator)s by breakdown, %(period)s")
+                % {
+                    "indicator": ind.label(lang),
+                    "period": formatting.fmt_period(topic.period, lang),
+                },
+                "label_header": "",
+                "columns": [
+                    _("Number"),
+                    _("Rate") + f" {name}",
+                    _("Rate") + f" {geo.name(parents['region'], lang)}",
+                ],
+                "rows": rows,
+            }
+        den = ind.headline
+        den_text = _("per 1000 inhabitants") if den.per == 1000 else _("in % of the inhabitants")
+        if den.age_class != TOTAL:
+            den_text += " " + _("aged %(ages)s") % {"ages": den.age_class}
+        return {
+            "id": ind.id,
+            "title": ind.label(lang),
+            "period": formatting.fmt_period(topic.period, lang),
+            "denominator": den_text,
+            "charts": charts_out,
+            "breakdown": breakdown,
+        }
+
+    def _maps(self, model: ReportModel, c: Cells) -> list:
+        _ = self._
+        lang = self.lang
+        geo = model.geography
+        out = []
+        merges = _map_merges(geo, model.at)
+        parents = geo.parents_of(model.nis)
+        from ksz_reports.core.config import default_config
+
+        indicators = default_config().indicators
+        for key, frame in model.maps.items():
+            ind_id, area = key.rsplit("_", 1)
+            ind = indicators[ind_id]
+            kind = _rate_kind(ind.headline.per)
+            data = [
+                {"geo": r.geo, "value": r.value, "flag": r.flag or None}
+                for r in c.rows(f"{ind_id}_map_{area}", kind)
+            ]
+            if not data:
+                continue
+            code = (parents["province"] or parents["region"]) if area == "province" else None
+            period = formatting.fmt_period(frame["period"].iloc[0], lang) if len(frame) else ""
+            where = geo.name(code, lang) if code else geo.name("01000", lang)
+            out.append(
+                maps.map_choropleth(
+                    data,
+                    title=_("%(indicator)s, %(area)s, %(period)s")
+                    % {"indicator": ind.label(lang), "area": where, "period": period},
+                    lang=lang,
+                    kind=kind,
+                    highlight=model.nis,
+                    area=code,
+                    merges=merges,
+                    chart_id=f"map-{ind_id}-{area}",
+                )
+            )
+        return out
+
+    def _scatter(self, model: ReportModel, c: Cells):
+        _ = self._
+        lang = self.lang
+        rows = c.rows("scatter")
+        if not rows:
+            return None
+        from ksz_reports.core.config import default_config
+
+        ind = default_config().indicators
+        x_id, y_id = "increased_reimbursement", "ll"
+        xk, yk = _rate_kind(ind[x_id].headline.per), _rate_kind(ind[y_id].headline.per)
+
+        def by_geo(ind_id: str, kind: str) -> dict:
+            return {
+                r.geo: (r.value, r.flag) for r in rows if r.indicator == ind_id and r.kind == kind
+            }
+
+        xs, ys = by_geo(x_id, xk), by_geo(y_id, yk)
+        geo = model.geography
+        data = []
+        for g in sorted(set(xs) & set(ys)):
+            data.append(
+                {
+                    "label": geo.name(g, lang),
+                    "x": xs[g][0],
+                    "y": ys[g][0],
+                    "flag_x": xs[g][1] or None,
+                    "flag_y": ys[g][1] or None,
+                }
+            )
+        return charts.chart_scatter(
+            data,
+            title=_("%(y)s against %(x)s, all municipalities")
+            % {"y": ind[y_id].label(lang), "x": ind[x_id].label(lang)},
+            lang=lang,
+            highlight=geo.name(model.nis, lang),
+            x_kind=xk,
+            y_kind=yk,
+            x_label=f"{ind[x_id].label(lang)} ({charts.unit_label(xk, lang)})",
+            y_label=f"{ind[y_id].label(lang)} ({charts.unit_label(yk, lang)})",
+            chart_id="scatter",
+        )
+
+    def _sources(self, model: ReportModel) -> list[str]:
+        _ = self._
+        out = []
+        for src in model.meta.get("sources", []):
+            name = Path(str(src.get("name") or src.get("path", ""))).name
+            vintages = src.get("vintage") or []
+            vintages = [vintages] if isinstance(vintages, str) else vintages
+            dates = ", ".join(
+                formatting.fmt_date(dt.date.fromisoformat(str(v)[:10]), self.lang) for v in vintages
+            )
+            out.append(_("%(file)s, extracted %(date)s") % {"file": name, "date": dates or "?"})
+        return out
+
+    def _cut_summary(self, model: ReportModel) -> list[str]:
+        """What the cutoffs left out, one translated line per indicator, e.g. "Leefloon (LL):
+        2022 (incomplete: …); November 2022 (still being revised); December 2022 (not final yet)"."""
+        _ = self._
+        from ksz_reports.core.config import default_config
+
+        indicators = default_config().indicators
+        reasons = {
+            "incomplete_months": _("incomplete: not all its months are final"),
+            "incomplete": _("incomplete: not every municipality has data"),
+            "unstable_lag": _("not final yet"),
+            "unstable_revision": _("still being revised"),
+        }
+        cut: dict[str, list[dict]] = {}
+        for r in model.meta.get("cutoff_table", []):
+            if r.get("status") != "kept":
+                cut.setdefault(str(r["indicator"]), []).append(r)
+        lines = []
+        for ind_id, rows in cut.items():
+            label = indicators[ind_id].label(self.lang) if ind_id in indicators else ind_id
+            parts = [
+                f"{formatting.fmt_period(str(r['period']), self.lang)} "
+                f"({reasons.get(str(r['status']), str(r['status']))})"
+                for r in sorted(rows, key=lambda r: str(r["period"]))
+            ]
+            lines.append(f"{label}: " + "; ".join(parts))
+        return sorted(lines, key=str.casefold)
+
+    def _cut_years(self, model: ReportModel) -> list[str]:
+        """For the title page: each year left out, with the indicators concerned, e.g.
+        "2022: Leefloon (LL), Recht op maatschappelijke hulp (RMH)"."""
+        from ksz_reports.core.config import default_config
+
+        indicators = default_config().indicators
+        years: dict[str, list[str]] = {}
+        for r in model.meta.get("cutoff_table", []):
+            period = str(r["period"])
+            if r.get("status") != "kept" and period_kind(period) == "year":
+                ind_id = str(r["indicator"])
+                label = indicators[ind_id].label(self.lang) if ind_id in indicators else ind_id
+                years.setdefault(period, []).append(label)
+        return [
+            f"{formatting.fmt_period(year, self.lang)}: "
+            + ", ".join(sorted(set(labels), key=str.casefold))
+            for year, labels in sorted(years.items())
+        ]
+
+    def _year_label(self) -> str:
+        from ksz_reports.core.config import default_config
+
+        _ = self._
+        if default_config().settings.report.year_label == "reference_year":
+            return _(
+                "Years are labelled by their reference date: a stock on 31 December 2021 is "
+                "shown as 2021 (other producers label it 2022, after 1 January)."
+            )
+        return _("A stock on 31 December is labelled with the following year (1 January).")
+
+    def _methodology(self, model: ReportModel) -> list[dict]:
+        _ = self._
+        from ksz_reports.core.config import default_config
+
+        cfg = default_config()
+        threshold = cfg.settings.disclosure.threshold
+        cut = self._cut_summary(model)
+        return [
+            {
+                "title": _("Definitions and denominators"),
+                "paragraphs": [
+                    _(
+                        "A rate is 1000 times the number of persons divided by the population of the "
+                        "same municipality, period, sex and age group on 1 January (for a stock on 31 "
+                        "December: the 1 January that follows; for a monthly figure or a monthly "
+                        "average: the 1 January of that year). Shares are in %."
+                    ),
+                    _(
+                        "A yearly figure of the POD MI barometer is the monthly average of the 12 months; "
+                        "the number of distinct persons in the year is a separate indicator."
+                    ),
+                    self._year_label(),
+                ],
+            },
+            {
+                "title": _("Stability and completeness"),
+                "paragraphs": [
+                    _(
+                        "A period is shown only when it is final (its end plus the indicator's reporting "
+                        "lag lies before the extraction date, and it moved less than the revision limit "
+                        "between the last two extractions) and complete (every municipality has data; "
+                        "a yearly average needs all 12 months)."
+                    ),
+                    *([] if cut else [_("No period was cut.")]),
+                ],
+                "entries": cut,
+            },
+            {
+                "title": _("Protection of small numbers"),
+                "paragraphs": [
+                    _(
+                        "Numbers of 1 to %(t)s persons are not published (shown as x), and neither are "
+                        "the rates, shares and changes derived from them. Zero is published."
+                    )
+                    % {"t": threshold - 1},
+                    _(
+                        "So that no hidden number can be recomputed from the totals of a table, from the "
+                        "other municipalities of the arrondissement, province or region, or from another "
+                        "report, further numbers are hidden as well (secondary suppression). The choice is "
+                        "made once for all municipalities, with the least loss of information, and "
+                        "verified by linear programming: for every hidden number the range an attacker "
+                        "can derive from all published numbers is at least %(t)s wide."
+                    )
+                    % {"t": threshold},
+                    _("Published totals are the true totals; a hidden number is never shown as 0."),
+                ],
+            },
+            {
+                "title": _("Municipal mergers"),
+                "paragraphs": [
+                    _(
+                        "Series are shown on the municipalities of the reference date. Numbers of earlier "
+                        "periods are summed over the former municipalities before protection; rates are "
+                        "recomputed, never summed."
+                    )
+                ],
+            },
+            {
+                "title": _("Sources"),
+                "paragraphs": [
+                    _(
+                        "KSZ/BCSS Datawarehouse Arbeidsmarkt en Sociale Bescherming (local figures of "
+                        "Statistiek Vlaanderen and VVSG); POD Maatschappelijke Integratie, barometer "
+                        "maatschappelijke integratie."
+                    ),
+                    _(
+                        "Population: Statbel (Algemene Directie Statistiek), population on 1 January, "
+                        "updated 16/06/2022; REFNIS 2019. Municipal borders: bmesuere/belgium-topojson (CC0)."
+                    ),
+                ],
+                "entries": self._sources(model),
+            },
+        ]
+
+    # -- files ------------------------------------------------------------------------------
+    def render(
+        self, model: ReportModel, out: Path, formats=("html", "pdf"), timings: dict | None = None
+    ) -> list[Path]:
+        """Write ``out/NNNNN/`` (replaced as a whole): the requested formats and cells.csv."""
+        timings = {} if timings is None else timings
+        unknown = [f for f in formats if f not in FORMATS]
+        if unknown:
+            from ksz_reports.core.errors import UsageError
+
+            raise UsageError(f"unknown format {unknown[0]!r}; choose from {', '.join(FORMATS)}")
+        t = time.perf_counter()
+        cells = model.cells()
+        timings["data"] = time.perf_counter() - t
+        t = time.perf_counter()
+        ctx = self.context(model, cells)
+        timings["charts"] = time.perf_counter() - t
+        t = time.perf_counter()
+        html = render_template("report.html.j2", ctx, self.lang)
+        page = html_to_self_contained(html)
+        timings["html"] = time.perf_counter() - t
+        pdf = None
+        if "pdf" in formats:
+            t = time.perf_counter()
+            pdf = render_pdf(html)
+            timings["pdf"] = time.perf_counter() - t
+        folder = Path(out) / model.nis
+        written = []
+        with atomic_dir(folder) as tmp:
+            (tmp / "cells.csv").write_bytes(write_cells_csv(cells))
+            written.append("cells.csv")
+            if "html" in formats:
+                (tmp / "report.html").write_text(page, encoding="utf-8")
+                written.append("report.html")
+            if pdf is not None:
+                (tmp / "report.pdf").write_bytes(pdf)
+                written.append("report.pdf")
+            if "xlsx" in formats:
+                write_xlsx(tmp / "tables.xlsx", cells)
+                written.append("tables.xlsx")
+        return [folder / name for name in written]
+
+
+def write_xlsx(path: Path, cells: pd.DataFrame) -> None:
+    """tables.xlsx: one sheet per report table, the same disclosed cells as cells.csv."""
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for table, frame in cells.groupby("table", sort=True):
+            frame.drop(columns=["table"]).to_excel(writer, sheet_name=str(table)[:31], index=False)
