@@ -100,7 +100,7 @@ def _html(chart_list: list[charts.Chart], image: str) -> str:
         "charts": chart_list,
         "image": image,
         "source": "POD MI, Statbel",
-        "footnotes": flag_footnotes(["suppressed", "unreliable"], LANG),
+        "footnotes": flag_footnotes(["suppressed", "unreliable"], LANG, threshold=5),
     }
     return render_template("example.html.j2", context, LANG)
 

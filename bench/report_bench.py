@@ -28,8 +28,8 @@ PROVINCE = "70000"
 def _dataset(workdir: Path) -> Path:
     import pandas as pd
     import pyarrow.parquet as pq
-
     from ksz_reports.geo.tables import Geography
+
     from ksz_reports.ingest.dataset import ingest
     from ksz_reports.sample.generate import generate_sample
 

@@ -30,12 +30,12 @@ _API = {
     "open_dataset": "ksz_reports.ingest.dataset",
     "load_config": "ksz_reports.core.config",
     "apply_cutoffs": "ksz_reports.measures.cutoffs",
-    "prepare_publication": "ksz_reports.report.model",
-    "render_report": "ksz_reports.report.model",
-    "ReportBuilder": "ksz_reports.report.model",
+    "prepare_publication": "ksz_reports.disclosure.publication",
+    "render_report": "ksz_reports.report.builder",
+    "ReportBuilder": "ksz_reports.report.builder",
     "run_batch": "ksz_reports.batch.run",
     "audit_dir": "ksz_reports.disclosure.audit",
-    "lookup": "ksz_reports.geo.reference",
+    "lookup": "ksz_reports.geo",
     "import_statbel": "ksz_reports.geo.statbel",
 }
 

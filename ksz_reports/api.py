@@ -6,24 +6,36 @@
 >>> ks.indicator("pension", period="2021", breakdown="sex")         # every municipality, M and F
 >>> ks.compare("44021", indicator="ll", with_=["neighbours", "province", "region"])
 
-Every number leaves through :func:`ksz_reports.disclosure.protect` first (small counts and what could
-recompute them are blanked, with a ``flag`` saying why), after the stability and completeness
-cutoffs of :mod:`ksz_reports.measures.cutoffs`.
+Every number is read from the dataset's one publication
+(:class:`ksz_reports.disclosure.publication.Publication`): after the stability and completeness
+cutoffs, with small counts and what could recompute them blanked (a ``flag`` says why). The
+publication is made once per dataset, configuration, population and geography and cached in
+``DATA/.cache``; the same one serves every call, report and batch.
+
+Geography: today's (the 565 municipalities of 2025) unless ``geography=`` (or the setting
+``publication.geography``) says otherwise, e.g. ``geography="2019"`` for the 581 of 2019–2024.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from ksz_reports.core.config import Config, default_config
+from ksz_reports.core.config import Config, load_config
 from ksz_reports.core.errors import NotFoundError, UsageError
 from ksz_reports.core.schema import DIMENSIONS, is_total, period_kind
-from ksz_reports.geo.tables import COUNTRY, Geography
+from ksz_reports.core.vocabulary import check_lang, check_level
+from ksz_reports.disclosure.publication import (
+    Publication,
+    find_publication,
+    prepare_publication,
+    publication_geography,
+)
+from ksz_reports.geo import COUNTRY, Geography
+from ksz_reports.ingest.dataset import open_dataset
 from ksz_reports.measures.cutoffs import CutoffReport, apply_cutoffs
 
 TIDY_COLUMNS = [
@@ -50,12 +62,32 @@ class KszData:
     """A canonical dataset opened for analysis (see :func:`open`)."""
 
     def __init__(self, path: str | Path, config: Config | None = None):
-        from ksz_reports.ingest.dataset import open_dataset
-
         self.path = Path(path)
-        self.config = config or default_config()
+        self.config = config if config is not None else load_config()
         self.dataset = open_dataset(self.path)
-        self._publications: dict = {}
+        self._publications: dict[str, Publication] = {}
+
+    # -- the publication ----------------------------------------------------------------------
+
+    def geography(self, geography: Any = None) -> Geography:
+        """The geography of ``geography`` (a year such as ``"2019"``, a date, a Geography), by
+        default the configured one (today's)."""
+        return publication_geography(self.config, geography)
+
+    def published(self, geography: Any = None) -> Publication:
+        """The publication on ``geography`` (made once, then read from the dataset's cache)."""
+        geo = self.geography(geography)
+        if geo.id not in self._publications:
+            self._publications[geo.id] = prepare_publication(self.path, None, self.config, geo)
+        return self._publications[geo.id]
+
+    def publication(self, geography: Any = None) -> pd.DataFrame:
+        """The disclosed measures of every indicator (one suppression decision for every call,
+        report and batch); ``attrs["disclosure"]`` holds the disclosure figures."""
+        pub = self.published(geography)
+        frame = pub.frame()
+        frame.attrs["disclosure"] = pub.disclosure
+        return frame
 
     @cached_property
     def _cut(self) -> tuple[pd.DataFrame, CutoffReport]:
@@ -67,10 +99,13 @@ class KszData:
         for inspection only, never for publication."""
         return self._cut[0]
 
-    @property
+    @cached_property
     def cutoffs(self) -> CutoffReport:
-        """Per indicator and period: kept, or cut and why."""
-        return self._cut[1]
+        """Per indicator and period: kept, or cut and why (stored with the publication; computed
+        from the dataset when no publication is made yet)."""
+        geo = self.geography()
+        pub = self._publications.get(geo.id) or find_publication(self.path, self.config, geo)
+        return pub.cutoff_report() if pub is not None else self._cut[1]
 
     def periods(self, indicator: str) -> list[str]:
         """The kept periods of an indicator (months and, for monthly measures, complete years)."""
@@ -94,69 +129,9 @@ class KszData:
             )
         return periods[-1]
 
-    def publication(self, at=None) -> pd.DataFrame:
-        """The disclosed measures of every indicator, on the geography of ``at`` (default: the
-        reference date of the latest kept period). Computed once per geography and cached: the
-        same publication (one suppression decision) serves every call, report and batch."""
-        from ksz_reports.disclosure.publication import build_publication
-
-        geography = self.geography(at)
-        key = geography.at
-        if key not in self._publications:
-            cached = self._cache_path(geography)
-            if cached.exists():
-                pub = pd.read_parquet(cached)
-                pub.attrs["disclosure"] = json.loads(cached.with_suffix(".json").read_text())
-            else:
-                kept = self.cutoffs.kept
-                periods = {i: sorted(g["period"].astype(str)) for i, g in kept.groupby("indicator")}
-                pub = build_publication(self.table, periods, geography, self.config)
-                self._store(cached, pub)
-            self._publications[key] = pub
-        return self._publications[key]
-
-    def _cache_path(self, geography: Geography) -> Path:
-        """Where the publication of this dataset, configuration, population and version is cached
-        (inside the dataset folder, which ``ingest`` replaces as a whole)."""
-        from ksz_reports import __version__
-        from ksz_reports.geo import reference
-        from ksz_reports.report.model import dataset_hash
-
-        blob = json.dumps(
-            [
-                dataset_hash(self.path),
-                self.config.hash,
-                __version__,
-                str(geography.at),
-                reference.population_sources(),
-            ],
-            sort_keys=True,
-            default=str,
-        )
-        digest = hashlib.sha256(blob.encode()).hexdigest()[:20]
-        return self.path / ".cache" / f"publication-{digest}.parquet"
-
-    @staticmethod
-    def _store(path: Path, pub: pd.DataFrame) -> None:
-        from ksz_reports.core.atomic import atomic_path, write_text
-
-        try:
-            write_text(
-                path.with_suffix(".json"), json.dumps(pub.attrs.get("disclosure", {}), default=str)
-            )
-            with atomic_path(path) as tmp:  # last: its presence means the cache is complete
-                pub.to_parquet(tmp, index=False)
-        except OSError:  # a read-only dataset folder: no cache, same numbers
-            pass
-
-    def geography(self, at=None) -> Geography:
-        """The geography of ``at``; default the reference date of the latest kept period."""
-        if at is None:
-            kept = self.cutoffs.kept
-            at = _reference_date(list(kept["period"].astype(str))) if len(kept) else None
-        return Geography(at)
-
-    def measures(self, indicator: str, periods: list[str], *, at=None) -> pd.DataFrame:
+    def measures(
+        self, indicator: str, periods: list[str], *, geography: Any = None
+    ) -> pd.DataFrame:
         """The disclosed measure table of ``indicator``: every geo level and breakdown cell of
         ``periods`` that the publication holds."""
         self.config.indicator(indicator)
@@ -174,8 +149,10 @@ class KszData:
             raise NotFoundError(
                 f"period not published for {indicator!r}: {why}", [p for p in sorted(kept)[-3:]]
             )
-        pub = self.publication(at)
+        pub = self.published(geography).frame()
         return pub[(pub["indicator"] == indicator) & pub["period"].isin(periods)]
+
+    # -- tidy tables ----------------------------------------------------------------------------
 
     def indicator(
         self,
@@ -184,7 +161,7 @@ class KszData:
         level: str = "municipality",
         breakdown: str | None = None,
         *,
-        at=None,
+        geography: Any = None,
         lang: str = "nl",
     ) -> pd.DataFrame:
         """Tidy table of one indicator for every area of ``level``.
@@ -193,12 +170,12 @@ class KszData:
         ci_low, ci_high, significance, growth_pct, unreliable, flag. ``flag`` is empty for a
         published row, else why a value is blank (``suppressed``, ``secondary``, ``not_available``).
         """
-        if level not in ("municipality", "arrondissement", "province", "region", "country"):
-            raise UsageError(f"unknown level {level!r}")
+        check_level(level)
+        check_lang(lang)
         if breakdown is not None and breakdown not in DIMENSIONS:
             raise UsageError(f"unknown breakdown {breakdown!r}; known: {', '.join(DIMENSIONS)}")
         period = period or self.latest_period(indicator)
-        m = self.measures(indicator, [period], at=at)
+        m = self.measures(indicator, [period], geography=geography)
         m = m[m["level"] == level]
         m = _select_breakdown(m, breakdown)
         if m.empty and breakdown is not None:
@@ -207,8 +184,8 @@ class KszData:
                 "breakdowns are published for the latest periods only "
                 "(settings.yaml publication.breakdown_periods)"
             )
-        geography = self.geography(at)
-        m = m.assign(name=m["geo"].map(lambda g: geography.name(g, lang)))
+        geo = self.geography(geography)
+        m = m.assign(name=m["geo"].map(lambda g: geo.name(g, lang)))
         cols = TIDY_COLUMNS[:5] + ([breakdown] if breakdown else []) + TIDY_COLUMNS[5:]
         return m[cols].reset_index(drop=True)
 
@@ -219,43 +196,36 @@ class KszData:
         with_: list[str] | tuple[str, ...] = COMPARE_WITH,
         period: str | None = None,
         *,
-        at=None,
+        geography: Any = None,
         lang: str = "nl",
     ) -> pd.DataFrame:
         """One municipality next to its neighbours and the levels above it (same disclosed numbers)."""
-        from ksz_reports.geo import reference
-
-        period = period or self.latest_period(indicator)
-        geography = self.geography(at)
-        nis = reference.lookup(geo, at=geography.at).nis
+        check_lang(lang)
         unknown = [w for w in with_ if w not in COMPARE_WITH]
         if unknown:
             raise UsageError(
                 f"unknown comparison {unknown[0]!r}; choose from {', '.join(COMPARE_WITH)}"
             )
-        m = self.measures(indicator, [period], at=at)
+        period = period or self.latest_period(indicator)
+        g = self.geography(geography)
+        nis = g.lookup(geo).nis
+        m = self.measures(indicator, [period], geography=g)
         m = _select_breakdown(m, None).set_index("geo")
-        parents = geography.parents_of(nis)
+        parents = g.parents_of(nis)
         rows = [(nis, "municipality")]
         for w in with_:
             if w == "neighbours":
-                rows += [(n, "neighbour") for n in reference.neighbours(nis, at=geography.at)]
+                rows += [(n, "neighbour") for n in g.neighbours(nis)]
             elif w in parents and parents[w] is not None:
                 rows.append((parents[w], w))
-        out = m.loc[[g for g, _ in rows]].reset_index()
+        out = m.loc[[code for code, _ in rows]].reset_index()
         out["role"] = [r for _, r in rows]
-        out["name"] = out["geo"].map(lambda g: geography.name(g, lang))
+        out["name"] = out["geo"].map(lambda code: g.name(code, lang))
         return out[["role", *TIDY_COLUMNS]]
 
 
 def _select_breakdown(m: pd.DataFrame, breakdown: str | None) -> pd.DataFrame:
     return m[is_total(m, except_=breakdown)]
-
-
-def _reference_date(periods: list[str]):
-    from ksz_reports.core.schema import period_end
-
-    return max(period_end(p) for p in periods)
 
 
 def open(path: str | Path, config: Config | None = None) -> KszData:  # noqa: A001 - public name

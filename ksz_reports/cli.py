@@ -16,6 +16,7 @@ import click
 
 from ksz_reports import __version__
 from ksz_reports.core.errors import EXIT_BAD_INPUT, EXIT_FAILURES, KszError
+from ksz_reports.core.vocabulary import LANGUAGES, LEVELS, TABLE_FORMATS
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -139,38 +140,47 @@ def ingest(ctx: click.Context, exports: tuple[Path, ...], out: Path, vintage: st
     click.echo(str(summary))
 
 
+#: ``--geography``: one name for the same option everywhere.
+geography_option = click.option(
+    "--geography",
+    default=None,
+    metavar="YEAR",
+    help="Geography to work on: current (today's 565 municipalities, the default unless "
+    "configured) or the year it starts, e.g. 2019 (the 581 of 2019-2024).",
+)
+
+
 @cli.command(context_settings=CONTEXT)
 @click.option("--search", "text", default=None, help="Name or code to look for (typos allowed).")
-@click.option(
-    "--at",
-    "at",
-    default=None,
-    help="Geography of this date (YYYY-MM-DD); default 2019-2024 (581 municipalities).",
-)
+@geography_option
+@click.option("--at", "at", default=None, hidden=True, help="Old name of --geography.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def municipalities(text: str | None, at: str | None, as_json: bool) -> None:
-    """List municipalities, or search them by name or NIS code.
+@click.pass_context
+def municipalities(
+    ctx: click.Context, text: str | None, geography: str | None, at: str | None, as_json: bool
+) -> None:
+    """List municipalities, or search them by name or NIS code (former municipalities too,
+    with what became of them).
 
     \b
     Examples:
       ksz-reports municipalities --search "sint niklaas"
-      ksz-reports municipalities --search gnet
-      ksz-reports municipalities --at 2025-01-01
+      ksz-reports municipalities --search melle
+      ksz-reports municipalities --geography 2019
     """
-    from ksz_reports.geo import reference
+    from ksz_reports.disclosure.publication import publication_geography
+    from ksz_reports.geo import find
 
-    rows = reference.search(text, at=at) if text else reference.municipalities(at=at)
-    records = [reference.as_record(m) for m in rows]
+    records = find(text, publication_geography(_config(ctx), geography or at))
     if as_json:
         _echo_json(records)
         return
-    if text and not records:
-        raise reference.not_found(text, at=at)
     for r in records:
         click.echo(
             f"{r['nis']}  {r['name_nl']}"
             + (f" / {r['name_fr']}" if r["name_fr"] != r["name_nl"] else "")
             + f"  ({r['province_nl'] or r['region_nl']})"
+            + (f"  — {r['note']}" if r["note"] else "")
         )
 
 
@@ -211,26 +221,23 @@ formats_option = click.option(
     show_default=True,
     help="Comma-separated: html, pdf, xlsx (cells.csv is always written).",
 )
-lang_option = click.option(
-    "--lang", default="nl", show_default=True, type=click.Choice(["nl", "fr", "en"])
-)
+lang_option = click.option("--lang", default="nl", show_default=True, type=click.Choice(LANGUAGES))
 
 
 @cli.command(context_settings=CONTEXT)
 @data_option
 @click.option("--indicator", required=True, help="Indicator id (see config/indicators.yaml).")
+@geography_option
 @click.option(
     "--level",
     default="municipality",
     show_default=True,
-    type=click.Choice(["municipality", "arrondissement", "province", "region", "country"]),
+    type=click.Choice(LEVELS),
 )
 @click.option(
     "--period", default=None, help="2021, 2021Q4 or 2020-10; default the latest kept period."
 )
-@click.option(
-    "--format", "fmt", default="csv", show_default=True, type=click.Choice(["csv", "xlsx", "json"])
-)
+@click.option("--format", "fmt", default="csv", show_default=True, type=click.Choice(TABLE_FORMATS))
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -243,6 +250,7 @@ def compare(
     data: Path,
     indicator: str,
     level: str,
+    geography: str | None,
     period: str | None,
     fmt: str,
     out: Path | None,
@@ -258,22 +266,10 @@ def compare(
     from ksz_reports.core.tables import write_table
 
     ks = open_data(data, config=_config(ctx))
-    frame = ks.indicator(indicator, period=period, level=level)
+    frame = ks.indicator(indicator, period=period, level=level, geography=geography)
     text = write_table(frame, fmt, out)
     if text is not None:
         click.echo(text, nl=False)
-
-
-def _formats(text: str) -> tuple[str, ...]:
-    from ksz_reports.report.write import FORMATS
-
-    formats = tuple(f.strip() for f in text.split(",") if f.strip())
-    bad = [f for f in formats if f not in FORMATS]
-    if bad or not formats:
-        raise click.BadParameter(
-            f"choose from {', '.join(FORMATS)} (comma-separated)", param_hint="--format"
-        )
-    return formats
 
 
 @cli.command(context_settings=CONTEXT)
@@ -287,9 +283,16 @@ def _formats(text: str) -> tuple[str, ...]:
 )
 @formats_option
 @lang_option
+@geography_option
 @click.pass_context
 def report(
-    ctx: click.Context, municipality: str, data: Path, out: Path, fmt: str, lang: str
+    ctx: click.Context,
+    municipality: str,
+    data: Path,
+    out: Path,
+    fmt: str,
+    lang: str,
+    geography: str | None,
 ) -> None:
     """Render the report of one municipality (a NIS code or a name) as HTML and PDF.
 
@@ -301,10 +304,17 @@ def report(
       ksz-reports report Gent --data data --out reports
       ksz-reports report 46021 --data data --out reports --format html,pdf,xlsx --lang fr
     """
-    from ksz_reports.report.model import render_report
+    from ksz_reports.report.builder import render_report
 
     for path in render_report(
-        data, municipality, out, formats=_formats(fmt), lang=lang, config=_config(ctx)
+        data,
+        municipality,
+        out,
+        formats=fmt,
+        lang=lang,
+        config=_config(ctx),
+        geography=geography,
+        on_note=lambda note: click.echo(f"Note: {note}.", err=True),
     ):
         click.echo(str(path))
 
@@ -329,6 +339,7 @@ def report(
 )
 @formats_option
 @lang_option
+@geography_option
 @click.option(
     "--jobs",
     default=2,
@@ -351,6 +362,7 @@ def batch(
     listfile: Path | None,
     fmt: str,
     lang: str,
+    geography: str | None,
     jobs: int,
     shard: str | None,
     force: bool,
@@ -385,8 +397,9 @@ def batch(
         data,
         out,
         scope=scope,
-        formats=_formats(fmt),
+        formats=fmt,
         lang=lang,
+        geography=geography,
         jobs=jobs,
         shard=shard,
         force=force,
@@ -413,7 +426,7 @@ def audit(ctx: click.Context, out: Path, as_json: bool) -> None:
     Example:
       ksz-reports audit reports/
     """
-    from ksz_reports.disclosure.publication import audit_output
+    from ksz_reports.disclosure.audit import audit_output
 
     report = audit_output(out, _config(ctx))
     if as_json:

@@ -53,9 +53,9 @@ def limburg_data(sample_data: Path, tmp_path_factory: pytest.TempPathFactory) ->
     import pandas as pd
     import pyarrow.parquet as pq
 
-    from ksz_reports.geo.tables import Geography
+    from ksz_reports.geo import geography
 
-    members = set(Geography("2021-12-31").members("70000"))
+    members = set(geography(2019).members("70000"))
     out = tmp_path_factory.mktemp("limburg") / "data"
     out.mkdir()
     table = pq.read_table(sample_data / "canonical.parquet")

@@ -57,16 +57,16 @@ class FakePublicationInfo:
     cutoffs: list[str] = field(default_factory=list)
 
 
-def prepare_publication(data_dir, out_dir, config=None, at=None) -> FakePublicationInfo:
+def prepare_publication(data_dir, out_dir, config=None, geography=None) -> FakePublicationInfo:
     """Write ``out/.publication/`` atomically (deterministic content) and describe it."""
-    from ksz_reports.geo import reference
+    from ksz_reports.geo import geography as geo_of
 
     calls = os.environ.get("KSZ_FAKE_CALLS")
     if calls:
         with open(calls, "a", encoding="utf-8") as fh:
             fh.write(f"{os.getpid()}\n")
     time.sleep(float(os.environ.get("KSZ_FAKE_PREPARE_SLEEP", "0") or 0))
-    codes = list(reference.geography().codes)
+    codes = list(geo_of(geography).codes)
     digest = hashlib.sha256()
     for p in sorted(Path(data_dir).rglob("*")):
         if p.is_file():

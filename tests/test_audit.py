@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ksz_reports.core.cells import CELLS_COLUMNS, read_cells_csv
 from ksz_reports.core.errors import InputError
 from ksz_reports.core.schema import DIMENSIONS, KEY_COLUMNS, TOTAL
-from ksz_reports.disclosure.audit import CELLS_COLUMNS, audit_cells, audit_dir, read_cells_csv
+from ksz_reports.disclosure.audit import audit_cells, audit_dir
 from ksz_reports.disclosure.protect import (
     PUBLISHED,
     SUPPRESSED,

@@ -48,8 +48,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
 FACTORY = "fake_builder:make_builder"
 PREPARE = "fake_builder:prepare_publication"
-# Eight municipalities of the province of Antwerp.
-SCOPE = ["11001", "11002", "11004", "11005", "11007", "11008", "11009", "11013"]
+# Eight municipalities of the province of Antwerp (today's geography).
+SCOPE = ["11001", "11002", "11004", "11005", "11008", "11009", "11013", "11016"]
 FOOTER = fake_builder.FOOTER.encode()
 
 
@@ -325,9 +325,9 @@ def test_a_failing_report_hash_fails_only_that_report(data, tmp_path, monkeypatc
 def test_two_batches_at_once_the_second_is_refused_then_sigterm_stops_the_first(data, tmp_path):
     out = tmp_path / "out"
     env = subprocess_env(KSZ_FAKE_SLEEP="0.4")
-    from ksz_reports.geo import reference
+    from ksz_reports.geo import geography
 
-    scope = reference.geography().members("11000")[:14]
+    scope = geography().members("11000")[:14]
     proc = start_batch(data, out, env, jobs=2, scope=scope)
     try:
         wait_for(lambda: ok_count(out) >= 2, what="the first reports")
@@ -536,9 +536,9 @@ def test_render_index_counts_outdated_and_missing():
 def test_scope_by_province_region_names_and_errors(data, tmp_path, monkeypatch):
     calls = tmp_path / "calls.txt"
     monkeypatch.setenv("KSZ_FAKE_CALLS", str(calls))
-    from ksz_reports.geo import reference
+    from ksz_reports.geo import geography
 
-    geo = reference.geography()
+    geo = geography()
     codes = list(geo.codes)
     assert batch_mod.resolve_scope(None, codes) == codes
     assert batch_mod.resolve_scope("all", codes) == codes

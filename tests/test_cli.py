@@ -27,10 +27,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from ksz_reports import __version__
+from ksz_reports import geo as geodata
 from ksz_reports.api import open as open_data
 from ksz_reports.cli import cli, main
 from ksz_reports.core.tables import frame_records
-from ksz_reports.geo import reference
 from ksz_reports.ingest.dataset import ingest
 from ksz_reports.ingest.exports import validate
 
@@ -91,7 +91,7 @@ def ksz_long(path: Path, rows: list[tuple[str, str, str, str]]) -> Path:
     """A ``ksz_dwh_long`` export of totals: rows of (indicator label, 31/12/YYYY, NIS, count)."""
     lines = [KSZ_LONG_HEADER]
     for indicator, date, nis, count in rows:
-        name = reference.lookup(nis).name_nl
+        name = geodata.lookup(nis).name_nl
         lines.append(f"{indicator};{date};{nis};{name};" + "Totaal;" * 5 + count)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -337,6 +337,17 @@ def test_municipalities_search_sint_niklaas() -> None:
     )
 
 
+def test_municipalities_search_shows_former_municipalities_with_what_became_of_them() -> None:
+    result = invoke("municipalities", "--search", "melle")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[:2] == [
+        "44088  Merelbeke-Melle  (Provincie Oost-Vlaanderen)",
+        "44040  Melle  (Provincie Oost-Vlaanderen)  — Melle (44040) is part of Merelbeke-Melle "
+        "(44088) since 1 January 2025",
+    ]
+
+
 def test_municipalities_search_with_a_typo_suggests_gent() -> None:
     result = invoke("municipalities", "--search", "gnet")
     assert result.exit_code == 0
@@ -350,13 +361,16 @@ def test_municipalities_search_json_is_the_reference_record() -> None:
     result = invoke("municipalities", "--search", "gnet", "--json")
     assert result.exit_code == 0
     records = json.loads(result.stdout)
-    assert records[0] == reference.as_record(reference.lookup("44021"))
+    assert records[0] == {**geodata.as_record(geodata.lookup("44021")), "note": None}
     assert records[0]["name_fr"] == "Gand"
     assert records[0]["province"] == "40000"
 
 
-def test_municipalities_lists_all_581() -> None:
+def test_municipalities_lists_todays_565_or_the_581_of_2019() -> None:
     lines = invoke("municipalities").stdout.splitlines()
+    assert len(lines) == 565
+    assert "44088  Merelbeke-Melle  (Provincie Oost-Vlaanderen)" in lines
+    lines = invoke("municipalities", "--geography", "2019").stdout.splitlines()
     assert len(lines) == 581
     assert lines[0] == "11001  Aartselaar  (Provincie Antwerpen)"
     assert "21004  Brussel / Bruxelles  (Brussels Hoofdstedelijk Gewest)" in lines
@@ -365,7 +379,7 @@ def test_municipalities_lists_all_581() -> None:
 def test_municipalities_unknown_name_exits_2(capsys) -> None:
     code, out, err = run_main(["municipalities", "--search", "xyzzyq"], capsys)
     assert (code, out) == (2, "")
-    assert err == "Error: No municipality matches 'xyzzyq' among the 581 of 2019–2024.\n"
+    assert err == "Error: No municipality matches 'xyzzyq' among the 565 of 2025–.\n"
 
 
 # --------------------------------------------------------------------------------------------
@@ -404,7 +418,7 @@ def test_compare_json_is_the_library_indicator(tiny_data: Path) -> None:
     assert list(by_geo) == ["11001", "11002", "11004"]
     aartselaar = by_geo["11001"]
     assert (aartselaar["count"], aartselaar["flag"], aartselaar["per"]) == (3456, "", 1000)
-    assert aartselaar["population"] == reference.population(2022, "11001")  # 1/1 after 31/12
+    assert aartselaar["population"] == geodata.population(2022, "11001")  # 1/1 after 31/12
     assert aartselaar["rate"] == pytest.approx(1000 * 3456 / aartselaar["population"])
     assert aartselaar["growth_pct"] == pytest.approx((3456 / 3401 - 1) * 100)
     antwerpen = by_geo["11002"]  # 3 persons: suppressed, and so is everything derived from it
@@ -491,7 +505,7 @@ def test_compare_on_a_folder_that_is_not_a_dataset(tmp_path: Path, capsys) -> No
 
 
 def test_nothing_derived_from_a_secondary_suppressed_count_is_published(tmp_path: Path) -> None:
-    codes = [m.nis for m in reference.geography().municipalities()]
+    codes = [m.nis for m in geodata.geography().municipalities()]
     small = {"11001": "3", "11002": "21"}  # 11001 primary; 11002 the complement in 11000
     export = ksz_long(
         tmp_path / "ksz_dwh_long_2023-06-30.csv",
@@ -523,7 +537,7 @@ STATBEL_HEADER = (
 def statbel_zip(folder: Path, year: int = 2023) -> tuple[Path, int]:
     """A small but complete ``TF_SOC_POP_STRUCT_<year>.zip`` in Statbel's layout (every
     municipality of 1 January ``year``, 2 sexes × 3 ages, synthetic counts); and its total."""
-    geo = reference.geography(year)
+    geo = geodata.geography(year)
     lines, total = [STATBEL_HEADER], 0
     for m in geo.municipalities():
         prov = m.province or ""
@@ -549,7 +563,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     folder = tmp_path / "home"
     monkeypatch.setenv("KSZ_REPORTS_HOME", str(folder))
     yield folder
-    reference.reload_population()
+    geodata.reload_population()
 
 
 def test_population_import(tmp_path: Path, home: Path) -> None:
@@ -562,7 +576,7 @@ def test_population_import(tmp_path: Path, home: Path) -> None:
         f"Population on 1 January 2023: 581 municipalities, Belgium {shown} — written {stored}\n"
     )
     assert stored.is_file()
-    assert reference.population(2023, "01000") == total
+    assert geodata.population(2023, "01000") == total
     again = invoke("population", "import", str(path))
     assert again.stdout == (
         f"Population on 1 January 2023: 581 municipalities, Belgium {shown} — replaced {stored}\n"

@@ -10,7 +10,7 @@ from fractions import Fraction
 import pytest
 from babel.numbers import format_decimal
 
-from ksz_reports.core.config import default_config
+from ksz_reports.core.config import load_config
 from ksz_reports.l10n import numbers as f
 
 NNBSP = "\u202f"  # narrow no-break space: fr_BE thousands separator
@@ -42,7 +42,7 @@ def test_round_half_up(x, decimals, expected):
 
 
 def test_round_decimal_follows_the_configured_rule():
-    stats = default_config().settings.statistics
+    stats = load_config().settings.statistics
     assert stats.rounding == "ROUND_HALF_UP"
     assert f.default_decimals() == stats.decimals == 1
     assert f.round_decimal(0.25) == Decimal("0.3")
@@ -221,7 +221,9 @@ def test_table_cell_carries_flag_and_title():
 
 
 def test_flag_footnotes_in_fixed_order_and_translated():
-    notes = f.flag_footnotes(["unreliable", "secondary", "suppressed", None, "incomplete"], "nl")
+    notes = f.flag_footnotes(
+        ["unreliable", "secondary", "suppressed", None, "incomplete"], "nl", threshold=5
+    )
     assert [n.symbol for n in notes] == ["x", "\u2026", "( )"]
     assert "minder dan 5 personen" in notes[0].text
     fr = f.flag_footnotes(["not_available"], "fr", threshold=10)

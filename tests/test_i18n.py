@@ -41,7 +41,13 @@ def test_extraction_covers_templates_and_code(used):
     where = {loc.split(":")[0] for locs in used.values() for loc in locs}
     assert "base.html.j2" in where
     assert "components/chart.html.j2" in where
-    assert {"charts/base.py", "charts/maps.py", "l10n/numbers.py", "l10n/catalogs.py", "report/write.py"} <= where
+    assert {
+        "charts/base.py",
+        "charts/maps.py",
+        "l10n/numbers.py",
+        "l10n/catalogs.py",
+        "report/write.py",
+    } <= where
     assert "report.html.j2" in where
     assert "Page %(page)s of %(pages)s" in used
     # the report's own texts (render.py): title page, tables, chart titles, methodology
@@ -221,7 +227,7 @@ def test_base_template_renders_a_whole_report():
         "charts": [_chart()],
         "image": "svg",
         "source": "POD MI",
-        "footnotes": flag_footnotes(["suppressed", "unreliable"], "nl"),
+        "footnotes": flag_footnotes(["suppressed", "unreliable"], "nl", threshold=5),
         "methodology_sections": [{"title": "Definities", "paragraphs": ["Een leefloon is …"]}],
         "colophon": ["Bron: POD MI"],
     }

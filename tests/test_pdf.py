@@ -41,7 +41,7 @@ def _report(label: str) -> str:
         "charts": [chart],
         "image": "svg",
         "source": "POD MI",
-        "footnotes": flag_footnotes(["suppressed"], "nl"),
+        "footnotes": flag_footnotes(["suppressed"], "nl", threshold=5),
     }
     return render_template("example.html.j2", context, "nl")
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ksz_reports.core.errors import InputError
-from ksz_reports.geo import reference
+from ksz_reports import geo as geodata
+from ksz_reports.core.errors import InputError, NotFoundError
 from ksz_reports.geo.statbel import ImportResult, import_statbel
 
 SAMPLE = Path(__file__).parent / "data" / "statbel" / "TF_SOC_POP_STRUCT_2023_sample.txt"
@@ -37,7 +37,7 @@ def count_for(nis: str, sex: str, nat: str, age: int) -> int:
 @functools.cache
 def statbel_rows(year: int) -> tuple[dict, ...]:
     """Synthetic rows for every municipality of 1 January ``year`` (cached; do not mutate)."""
-    geo = reference.geography(year)
+    geo = geodata.geography(year)
     rows = []
     for m in geo.municipalities():
         arr, prov, reg = m.arrondissement, m.province or "", m.region
@@ -135,7 +135,7 @@ def home(tmp_path, monkeypatch):
     folder = tmp_path / "home"
     monkeypatch.setenv("KSZ_REPORTS_HOME", str(folder))
     yield folder
-    reference.reload_population()
+    geodata.reload_population()
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +150,7 @@ def files(tmp_path_factory):
 
 def test_import_zip_then_population(files, home):
     path, rows = files
-    assert 2023 not in reference.population_years()  # cache filled before the import
+    assert 2023 not in geodata.population_years()  # cache filled before the import
     result = import_statbel(path)
     assert isinstance(result, ImportResult)
     assert result.year == 2023
@@ -168,14 +168,14 @@ def test_import_zip_then_population(files, home):
     )
     assert result.summary().startswith("Population on 1 January 2023: 581 municipalities, Belgium ")
     # the importer reloaded the reference: 2023 is there, aggregates are sums of the file
-    assert 2023 in reference.population_years()
-    assert reference.population_sources()[2023] == str(result.path)
-    assert reference.population(2023, "44021") == expected(rows, {"44021"})
-    assert reference.population(2023, "01000") == expected(rows) == result.total
-    flemish = set(reference.members("02000"))
-    assert reference.population(2023, "02000") == expected(rows, flemish)
-    assert reference.population(2023, "40000", "M") == expected(
-        rows, set(reference.members("40000")), "M"
+    assert 2023 in geodata.population_years()
+    assert geodata.population_sources()[2023] == str(result.path)
+    assert geodata.population(2023, "44021") == expected(rows, {"44021"})
+    assert geodata.population(2023, "01000") == expected(rows) == result.total
+    flemish = set(geodata.members("02000", at=2019))
+    assert geodata.population(2023, "02000") == expected(rows, flemish)
+    assert geodata.population(2023, "40000", "M") == expected(
+        rows, set(geodata.members("40000", at=2019)), "M"
     )
     # a later import of the same year replaces it
     assert import_statbel(path).replaced is True
@@ -185,19 +185,19 @@ def test_age_classes_are_sums_of_the_file(files):
     path, rows = files
     import_statbel(path)
     gent = {"44021"}
-    assert reference.population(2023, "44021", "F", "18-64") == expected(rows, gent, "F", 18, 64)
-    assert reference.population(2023, "44021", "total", "65+") == expected(rows, gent, None, 65)
-    assert reference.population(2023, "44021", "M", "0-17") == expected(rows, gent, "M", 0, 17)
-    assert reference.population(2023, "44021", "M", "80+") == expected(rows, gent, "M", 80)
-    assert reference.population_bands(2023) == (
+    assert geodata.population(2023, "44021", "F", "18-64") == expected(rows, gent, "F", 18, 64)
+    assert geodata.population(2023, "44021", "total", "65+") == expected(rows, gent, None, 65)
+    assert geodata.population(2023, "44021", "M", "0-17") == expected(rows, gent, "M", 0, 17)
+    assert geodata.population(2023, "44021", "M", "80+") == expected(rows, gent, "M", 80)
+    assert geodata.population_bands(2023) == (
         "0-17", "18-24", "25-34", "35-44", "45-54", "55-59", "60-64", "65-79", "80+",
     )  # fmt: skip
-    table = reference.population_table(
-        years=[2023], sexes=("M",), age_classes=reference.population_bands(2023)
+    table = geodata.population_table(
+        years=[2023], sexes=("M",), age_classes=geodata.population_bands(2023)
     )
     assert table["population"].sum() == expected(rows, None, "M")
-    with pytest.raises(reference.AgeClassError, match="'18-60' cannot be built exactly"):
-        reference.population(2023, "44021", age_class="18-60")
+    with pytest.raises(geodata.AgeClassError, match="'18-60' cannot be built exactly"):
+        geodata.population(2023, "44021", age_class="18-60")
 
 
 def test_txt_cp1252_with_columns_shuffled_lowercase_and_refdat(tmp_path):
@@ -206,7 +206,7 @@ def test_txt_cp1252_with_columns_shuffled_lowercase_and_refdat(tmp_path):
     result = import_statbel(path)
     assert result.encoding == "cp1252"
     assert result.total == expected(rows)
-    assert reference.population(2023, "62063") == expected(rows, {"62063"})  # Liège
+    assert geodata.population(2023, "62063") == expected(rows, {"62063"})  # Liège
 
 
 def test_utf8_bom_and_munty_column_name(tmp_path):
@@ -245,15 +245,15 @@ def test_2025_file_is_stored_on_the_565(tmp_path):
     result = import_statbel(path)
     assert result.municipalities == 565
     assert (result.geography, result.stored_on) == ("2025–", "2025–")
-    assert reference.population(2025, "46030") == expected(rows, {"46030"})
-    assert reference.population(2025, "11002") == expected(rows, {"11002"})  # incl. Borsbeek
-    assert reference.population(2025, "40000") == expected(
-        rows, set(reference.members("40000", at=2025))
+    assert geodata.population(2025, "46030") == expected(rows, {"46030"})
+    assert geodata.population(2025, "11002") == expected(rows, {"11002"})  # incl. Borsbeek
+    assert geodata.population(2025, "40000") == expected(
+        rows, set(geodata.members("40000", at=2025))
     )
-    assert reference.population(2025, "01000") == expected(rows)
-    with pytest.raises(reference.NotFoundError, match="11056 is not a code of the geography"):
-        reference.population(2025, "11056")
-    figure = reference.population_with_fallback(2026, "46030")
+    assert geodata.population(2025, "01000") == expected(rows)
+    with pytest.raises(NotFoundError, match="11056 is not a code of the geography"):
+        geodata.population(2025, "11056")
+    figure = geodata.population_with_fallback(2026, "46030")
     assert (figure.year, figure.population, figure.is_fallback) == (
         2025,
         expected(rows, {"46030"}),
@@ -269,33 +269,33 @@ def test_file_before_2019_is_summed_onto_the_581(tmp_path):
         "1983–2018",
         "2019–2024",
     )
-    assert reference.population(2015, "12041") == expected(rows, {"12030", "12034"})
-    assert reference.population(2015, "01000") == expected(rows)  # replaces the shipped 2015
-    assert reference.population_sources()[2015] == str(result.path)
-    assert reference.population(2014, "01000") == 11150516  # other years stay shipped
+    assert geodata.population(2015, "12041") == expected(rows, {"12030", "12034"})
+    assert geodata.population(2015, "01000") == expected(rows)  # replaces the shipped 2015
+    assert geodata.population_sources()[2015] == str(result.path)
+    assert geodata.population(2014, "01000") == 11150516  # other years stay shipped
 
 
 def test_imported_year_overrides_the_shipped_one(tmp_path):
-    assert reference.population(2022, "01000") == 11584008
+    assert geodata.population(2022, "01000") == 11584008
     path, rows = make_statbel(tmp_path, 2022)
     import_statbel(path)
-    assert reference.population(2022, "01000") == expected(rows)
+    assert geodata.population(2022, "01000") == expected(rows)
 
 
 def test_fallback_to_the_nearest_earlier_year(files):
     with pytest.raises(
-        reference.PopulationNotAvailableError, match="No population for 1 January 2024"
+        geodata.PopulationNotAvailableError, match="No population for 1 January 2024"
     ):
-        reference.population(2024, "44021")
+        geodata.population(2024, "44021")
     import_statbel(files[0])
-    figure = reference.population_with_fallback(2024, "44021", "F", "18-64")
+    figure = geodata.population_with_fallback(2024, "44021", "F", "18-64")
     assert (figure.year, figure.requested_year, figure.is_fallback) == (2023, 2024, True)
-    assert figure.population == reference.population(2023, "44021", "F", "18-64")
-    exact = reference.population_with_fallback(2023, "44021")
+    assert figure.population == geodata.population(2023, "44021", "F", "18-64")
+    exact = geodata.population_with_fallback(2023, "44021")
     assert (exact.year, exact.is_fallback) == (2023, False)
     # never a later year
-    with pytest.raises(reference.PopulationNotAvailableError, match="available: 2009–2023"):
-        reference.population_with_fallback(2008, "44021")
+    with pytest.raises(geodata.PopulationNotAvailableError, match="available: 2009–2023"):
+        geodata.population_with_fallback(2008, "44021")
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,9 +9,10 @@ import time
 
 import pytest
 
+from ksz_reports import geo as geodata
 from ksz_reports.core.errors import NotFoundError, UsageError
-from ksz_reports.geo import reference
-from ksz_reports.geo.reference import (
+from ksz_reports.core.vocabulary import LEVELS
+from ksz_reports.geo import (
     AgeClassError,
     PopulationNotAvailableError,
     geography,
@@ -25,11 +26,13 @@ from ksz_reports.geo.reference import (
     population_table,
     population_with_fallback,
     predecessors,
+    resolve,
     search,
     successor,
 )
 
 AT_2025 = "2025-01-01"
+AT_2019 = "2019"
 
 
 @pytest.fixture(autouse=True)
@@ -37,29 +40,35 @@ def shipped_only(tmp_path, monkeypatch):
     """An empty user data folder: only the shipped population is visible."""
     monkeypatch.setenv("KSZ_REPORTS_HOME", str(tmp_path / "home"))
     yield
-    reference.reload_population()
+    geodata.reload_population()
 
 
 # --------------------------------------------------------------------------------------------
 # geographies
 
 
+def test_todays_geography_is_the_default():
+    assert geography() is geography(AT_2025) is geography(dt.date(2026, 12, 3))
+    assert len(geodata.municipalities()) == 565
+    assert lookup("Hasselt").nis == "71072"
+
+
 def test_581_municipalities_2019_2024():
-    geo = geography()
+    geo = geography(AT_2019)
     assert geo is geography("2024-12-31") is geography(2019) is geography(dt.date(2022, 6, 30))
     assert (geo.label, geo.valid_from, geo.valid_to) == (
         "2019–2024",
         dt.date(2019, 1, 1),
         dt.date(2024, 12, 31),
     )
-    assert len(geo) == len(reference.municipalities()) == 581
-    assert [len(members(r)) for r in ("02000", "03000", "04000")] == [300, 262, 19]
+    assert len(geo) == len(geodata.municipalities(at=AT_2019)) == 581
+    assert [len(members(r, at=AT_2019)) for r in ("02000", "03000", "04000")] == [300, 262, 19]
     assert len(geo.codes_of("arrondissement")) == 43
     assert len(geo.codes_of("province")) == 10
-    assert members("01000") == list(geo.codes)
-    m = lookup("44021")
+    assert members("01000", at=AT_2019) == list(geo.codes)
+    m = lookup("44021", at=AT_2019)
     assert (m.valid_from, m.valid_to) == (dt.date(2019, 1, 1), dt.date(2024, 12, 31))
-    frame = reference.municipalities_frame()
+    frame = geodata.municipalities_frame(at=AT_2019)
     assert frame.shape[0] == 581
     assert frame.loc[frame["nis"] == "21004", "province"].isna().all()
 
@@ -78,12 +87,12 @@ def test_589_municipalities_before_2019_as_predecessors():
     geo = geography(2018)
     assert (len(geo), geo.label) == (589, "1983–2018")
     assert geo is geography(dt.date(2009, 1, 1))
-    assert predecessors("12041") == ["12030", "12034"]  # Puurs-Sint-Amands
-    assert predecessors("44085") == ["44036", "44072", "44080"]  # Lievegem
-    assert predecessors("45068") == ["45017", "45057"]  # Kruisem
-    assert predecessors("72042") == ["71047", "72040"]  # Oudsbergen
-    assert predecessors("58001") == ["55022"]  # La Louvière, renumbered
-    assert predecessors("44021") == ["44021"]
+    assert predecessors("12041", at=AT_2019) == ["12030", "12034"]  # Puurs-Sint-Amands
+    assert predecessors("44085", at=AT_2019) == ["44036", "44072", "44080"]  # Lievegem
+    assert predecessors("45068", at=AT_2019) == ["45017", "45057"]  # Kruisem
+    assert predecessors("72042", at=AT_2019) == ["71047", "72040"]  # Oudsbergen
+    assert predecessors("58001", at=AT_2019) == ["55022"]  # La Louvière, renumbered
+    assert predecessors("44021", at=AT_2019) == ["44021"]
     assert successor("54007", at=2019) == "57096"  # Moeskroen
     assert successor("12030", at="2020-01-01") == "12041"
     assert geo.name("12030") == "Puurs"
@@ -96,13 +105,13 @@ def test_589_municipalities_before_2019_as_predecessors():
 
 
 def test_mergers_2019_table_is_consistent():
-    geo19, old = geography(), geography(2018)
+    geo19, old = geography(AT_2019), geography(2018)
     pairs = {o: successor(o, at=2019) for o in old.codes if o not in geo19.codes}
     assert len(pairs) == 26  # 15 merged + 11 renumbered
     assert sorted(set(pairs.values())) == sorted(c for c in geo19.codes if c not in old.codes)
     assert len(set(pairs.values())) == 18
     for code in ("55086", "55085", "57096", "57097", "51067", "58001", "51069", "51068"):
-        (before,) = predecessors(code)
+        (before,) = predecessors(code, at=AT_2019)
         assert old.name(before, "fr") == geo19.name(code, "fr")  # renumbered, same name
 
 
@@ -119,22 +128,22 @@ def test_hierarchy_and_level_changes_in_2025():
     h = hierarchy("46030")
     assert (h.arrondissement, h.province, h.region) == ("46000", "40000", "02000")
     assert "46030" in members("40000", at=AT_2025) and "46030" in members("46000", at=AT_2025)
-    assert "11056" in members("10000")
-    assert "11056" not in members("10000", at=AT_2025)
+    assert "11056" in members("10000", at=AT_2019)
+    assert "11056" not in members("10000")
     assert "11007" not in members("10000", at=AT_2025)  # Borsbeek is part of Antwerpen
     assert hierarchy(successor("44045")).arrondissement == "46000"  # Moerbeke → Lokeren
     assert hierarchy(successor("73040")).arrondissement == "71000"  # Kortessem → Hasselt
     assert predecessors("71071") == ["71057", "71069"]  # Tessenderlo-Ham
     assert name("71071") == "Tessenderlo-Ham"
     assert predecessors("11002", at=AT_2025) == ["11002", "11007"]
-    assert predecessors("11002") == ["11002"]  # Antwerpen of 2019 (default geography)
+    assert predecessors("11002", at=AT_2019) == ["11002"]  # Antwerpen of 2019
 
 
 @pytest.mark.parametrize(
     "town", ["Lokeren", "Lochristi", "Wingene", "Tielt", "Hasselt", "Bastogne"]
 )
 def test_same_name_new_code_in_2025(town):
-    before, after = lookup(town), lookup(town, at=AT_2025)
+    before, after = lookup(town, at=AT_2019), lookup(town)
     assert before.nis != after.nis
     assert successor(before.nis) == after.nis
     assert before.nis in predecessors(after.nis)
@@ -147,11 +156,9 @@ def test_hasselt_and_bastogne_names():
 
 
 def test_levels_and_names():
-    assert [level_of(c) for c in ("44021", "44000", "40000", "02000", "01000")] == list(
-        reference.LEVELS
-    )
+    assert [level_of(c) for c in ("44021", "44000", "40000", "02000", "01000")] == list(LEVELS)
     assert level_of("2000") == "region" and level_of("1000") == "country"
-    assert len(members("2000")) == 300
+    assert len(members("2000", at=AT_2019)) == 300 and len(members("2000")) == 285
     assert (name("01000"), name("01000", "fr"), name("01000", "en")) == (
         "België",
         "Belgique",
@@ -171,18 +178,18 @@ def test_levels_and_names():
     ]
     assert members("21000") == members("04000") and len(members("04000")) == 19
     in_provinces = sum(len(members(p)) for p in geography().codes_of("province"))
-    assert in_provinces + 19 == 581
+    assert in_provinces + 19 == 565
     with pytest.raises(UsageError, match="Unknown language 'de'"):
         name("44021", "de")
 
 
 def test_as_record_is_json_ready():
-    record = reference.as_record(lookup("21004"))
+    record = geodata.as_record(lookup("21004", at=AT_2019))
     assert record["province"] is None and record["province_nl"] is None
     assert record["region_nl"] == "Brussels Hoofdstedelijk Gewest"
     assert record["arrondissement_fr"] == "Arrondissement de Bruxelles-Capitale"
     assert json.loads(json.dumps(record))["valid_to"] == "2024-12-31"
-    assert reference.as_record(lookup("46030", at=AT_2025))["province_nl"] == (
+    assert geodata.as_record(lookup("46030", at=AT_2025))["province_nl"] == (
         "Provincie Oost-Vlaanderen"
     )
 
@@ -227,7 +234,7 @@ def test_lookup(text, nis):
 def test_lookup_codes_without_leading_zero():
     with pytest.raises(NotFoundError) as err:
         lookup("4021")  # → 04021: no such municipality (all start with 1-9)
-    assert str(err.value) == "04021 is not a code of the geography 2019–2024."
+    assert str(err.value) == "04021 is not a code of the geography 2025–."
     with pytest.raises(NotFoundError) as err:
         lookup("2000")
     assert str(err.value) == "02000 is the region Vlaams Gewest, not a municipality."
@@ -241,26 +248,38 @@ def test_did_you_mean():
     assert err.value.suggestions[0] == "Gent (44021)"
     assert len(err.value.suggestions) <= 5
     assert str(err.value).startswith(
-        "No municipality 'gnet' among the 581 of 2019–2024. Did you mean: Gent (44021)"
+        "No municipality 'gnet' among the 565 of 2025–. Did you mean: Gent (44021)"
     )
     with pytest.raises(NotFoundError) as err:
         lookup("Sint-Nicklaas")
     assert err.value.suggestions[0] == "Sint-Niklaas (46021)"
 
 
+def test_lookup_follows_former_municipalities_and_says_so():
+    melle = resolve("Melle")
+    assert melle.municipality.nis == "44088"
+    assert melle.note == "Melle (44040) is part of Merelbeke-Melle (44088) since 1 January 2025"
+    assert lookup("44040").nis == "44088" and resolve("Merelbeke-Melle").note is None
+    puurs = resolve("Puurs")  # a municipality of before 2019
+    assert puurs.municipality.nis == "12041"
+    assert puurs.note == "Puurs (12030) is part of Puurs-Sint-Amands (12041) since 1 January 2019"
+    assert resolve("55022").note == "La Louvière (55022) has the code 58001 since 1 January 2019"
+    assert resolve("11056").note == (
+        "Zwijndrecht (11056) is part of Beveren-Kruibeke-Zwijndrecht (46030) since 1 January 2025"
+    )
+    assert resolve("Lokeren").municipality.nis == "46029"  # today's name wins over 46014
+
+
 def test_lookup_explains_other_geographies():
     with pytest.raises(NotFoundError) as err:
-        lookup("Pajottegem")
-    assert "(Pajottegem (23106) exists from 1 January 2025: pass at='2025-01-01')" in str(err.value)
-    assert lookup("Pajottegem", at=AT_2025).nis == "23106"
+        lookup("Pajottegem", at=AT_2019)
+    assert "(Pajottegem (23106) exists from 1 January 2025 (geography 2025))" in str(err.value)
+    assert lookup("Pajottegem").nis == "23106"
     with pytest.raises(NotFoundError) as err:
-        lookup("Puurs")
-    assert "Puurs (12030) became Puurs-Sint-Amands (12041) on 1 January 2019" in str(err.value)
-    with pytest.raises(NotFoundError) as err:
-        lookup("11056", at=AT_2025)
+        geography(AT_2025).lookup("11056", follow=False)
     assert str(err.value) == (
-        "11056 is not a code of the geography 2025–: Zwijndrecht (11056) became "
-        "Beveren-Kruibeke-Zwijndrecht (46030) on 1 January 2025."
+        "11056 is not a code of the geography 2025–: Zwijndrecht (11056) is part of "
+        "Beveren-Kruibeke-Zwijndrecht (46030) since 1 January 2025."
     )
     with pytest.raises(NotFoundError, match="46021 is Sint-Niklaas, not 'Gent'"):
         lookup("Gent (46021)")
@@ -275,7 +294,7 @@ def test_search():
     assert search("") == []
     assert len(search("sint", limit=3)) == 3
     assert search("Hasselt", at=AT_2025)[0].nis == "71072"
-    assert reference.not_found("zzzzqq").suggestions == []
+    assert geodata.not_found("zzzzqq").suggestions == []
 
 
 # --------------------------------------------------------------------------------------------
@@ -283,13 +302,14 @@ def test_search():
 
 
 def test_neighbours():
-    assert "44043" in neighbours("44021")  # Gent–Merelbeke
+    assert "44043" in neighbours("44021", at=AT_2019)  # Gent–Merelbeke
+    assert "44088" in neighbours("44021") and "44043" not in neighbours("44021")
     assert "11002" not in neighbours("44021")  # Gent–Antwerpen
     assert "24033" not in neighbours("12005")  # Bonheiden–Haacht touch in one point only
     assert "57097" in neighbours("33016")  # Mesen–Komen-Waasten
     assert len(neighbours("21004")) == 16
-    geo = geography()
-    pairs = {(a, b) for a in geo.codes for b in neighbours(a)}
+    geo = geography(AT_2019)
+    pairs = {(a, b) for a in geo.codes for b in neighbours(a, at=AT_2019)}
     assert len(pairs) == 2 * 1617
     assert all((b, a) in pairs for a, b in pairs)
 
@@ -308,12 +328,12 @@ def test_neighbours_2025_are_the_union_of_the_predecessors():
 
 
 def test_borders():
-    gj = reference.borders()
+    gj = geodata.borders()
     assert gj["type"] == "FeatureCollection"
-    assert sorted(f["properties"]["nis"] for f in gj["features"]) == list(geography().codes)
-    assert reference.borders() is gj  # parsed once
-    with pytest.raises(UsageError, match="only available for the 2019–2024 geography"):
-        reference.borders(at=AT_2025)
+    assert sorted(f["properties"]["nis"] for f in gj["features"]) == list(geography(2019).codes)
+    assert geodata.borders() is gj  # parsed once
+    with pytest.raises(UsageError, match="The shipped borders are those of 2019–2024"):
+        geodata.borders(at=AT_2025)
 
 
 # --------------------------------------------------------------------------------------------
@@ -330,12 +350,12 @@ def test_population_real_figures():
     assert population(2020, "03000") == 3_645_243
     assert population(2020, "04000") == 1_218_255
     assert population(2020, "1000") == population(2020, "01000")
-    assert reference.population_years() == list(range(2009, 2023))
-    assert set(reference.population_sources().values()) == {"shipped population.csv"}
+    assert geodata.population_years() == list(range(2009, 2023))
+    assert set(geodata.population_sources().values()) == {"shipped population.csv"}
 
 
 def test_bands_add_up_and_sexes_add_up():
-    bands = reference.population_bands(2020)
+    bands = geodata.population_bands(2020)
     assert bands == ("0-17", "18-24", "25-34", "35-44", "45-54", "55-59", "60-64", "65-79", "80+")
     table = population_table(years=range(2017, 2023), level="all", age_classes=("total", *bands))
     wide = table.pivot_table(
@@ -346,7 +366,7 @@ def test_bands_add_up_and_sexes_add_up():
         index=["year", "geo", "age_class"], columns="sex", values="population", aggfunc="sum"
     )
     assert (by_sex["M"] + by_sex["F"] == by_sex["total"]).all()
-    assert reference.population_bands(2016) == ()
+    assert geodata.population_bands(2016) == ()
 
 
 def test_age_classes():
@@ -373,7 +393,7 @@ def test_age_classes():
         "Age class '18-60' cannot be built exactly from the age bands of 2020: "
         "0-17, 18-24, 25-34, 35-44, 45-54, 55-59, 60-64, 65-79, 80+"
     )
-    assert err.value.available == reference.population_bands(2020)
+    assert err.value.available == geodata.population_bands(2020)
     with pytest.raises(UsageError, match="Not an age class: 'adults'"):
         population(2020, "01000", age_class="adults")
     with pytest.raises(UsageError, match="Unknown sex 'X'"):
@@ -382,7 +402,9 @@ def test_age_classes():
 
 def test_aggregates_are_sums_of_municipalities():
     for code in ("44000", "40000", "02000", "04000", "01000"):
-        assert population(2021, code, "M") == sum(population(2021, m, "M") for m in members(code))
+        assert population(2021, code, "M") == sum(
+            population(2021, m, "M") for m in members(code, at=AT_2019)
+        )
 
 
 def test_population_on_the_2025_geography():
@@ -403,8 +425,8 @@ def test_population_before_2019_is_on_the_581():
     with pytest.raises(NotFoundError) as err:
         population(2015, "12030")
     assert str(err.value) == (
-        "12030 is not a code of the geography 2019–2024: Puurs (12030) became "
-        "Puurs-Sint-Amands (12041) on 1 January 2019."
+        "12030 is not a code of the geography 2019–2024: Puurs (12030) is part of "
+        "Puurs-Sint-Amands (12041) since 1 January 2019."
     )
     assert population_table(years=[2010]).attrs["geography"] == {2010: "2019–2024"}
 
@@ -414,7 +436,7 @@ def test_missing_years_and_fallback():
         population(2023, "44021")
     assert str(err.value) == (
         "No population for 1 January 2023 (available: 2009–2022). Import Statbel's "
-        "TF_SOC_POP_STRUCT_2023 file (ksz_reports.geo.statbel.import_statbel), or use the "
+        "TF_SOC_POP_STRUCT_2023 file (ksz-reports population import FILE), or use the "
         "nearest earlier year (2022) with fallback."
     )
     assert err.value.nearest_earlier == 2022
@@ -455,12 +477,12 @@ def test_population_table_shape():
 def test_first_load_under_a_second():
     best = 9.9
     for _ in range(2):
-        reference.reload()
+        geodata.reload()
         start = time.process_time()
         geography()
         lookup("gent")
         population(2020, "01000")
-        reference.borders()
+        geodata.borders()
         best = min(best, time.process_time() - start)
     assert best < 1.0
 

@@ -9,10 +9,12 @@ What a run does, in order:
 1. **Lock** ``OUT/.lock`` (``OUT/.lock.shard-K-of-N`` for a shard; :mod:`ksz_reports.core.lock`): a
    second batch on the same folder gets :class:`~ksz_reports.core.errors.LockedError` (exit code 3)
    naming the first; an unsharded run and shard runs exclude each other too.
-2. **Publication, once**: disclosure control is decided for all municipalities together by
-   ``ksz_reports.report.model.prepare_publication`` into ``OUT/.publication/``; it is reused while its
-   inputs (dataset, configuration, imported population, version) are unchanged and its files are
-   intact (``OUT/.publication.json`` records both). Shards prepare it under
+2. **Publication, once**: disclosure control is decided for all municipalities of the geography
+   (today's unless configured or given) together by
+   :func:`ksz_reports.disclosure.publication.prepare_publication` into ``OUT/.publication/``; it is
+   reused while its inputs (:func:`~ksz_reports.disclosure.publication.publication_inputs`:
+   dataset, configuration, imported population, geography, version) are unchanged and its files
+   are intact (``OUT/.publication.json`` records both). Shards prepare it under
    ``OUT/.publication.lock``: the first computes it, the others wait.
 3. **Incremental**: a report whose ``report_hash`` (everything it shows, the config, the
    templates, the version) is unchanged and whose files still have the recorded SHA-256 is
@@ -41,7 +43,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import importlib
 import inspect
 import json
@@ -73,12 +74,20 @@ from urllib.parse import quote
 
 from ksz_reports import __version__
 from ksz_reports.core import atomic
+from ksz_reports.core.config import Config, load_config
 from ksz_reports.core.errors import EXIT_FAILURES, EXIT_OK, KszError, LockedError, UsageError
+from ksz_reports.core.fingerprints import file_sha256, tree_digests
 from ksz_reports.core.lock import BatchLock, locked_error, probe
 from ksz_reports.core.progress import Progress, format_seconds, make_progress
+from ksz_reports.core.vocabulary import check_formats, check_lang
+from ksz_reports.disclosure.publication import (
+    prepare_publication,
+    publication_geography,
+    publication_inputs,
+)
+from ksz_reports.geo import Geography, geographies, normalise_code
+from ksz_reports.geo import geography as geo_default
 
-FORMATS = ("html", "pdf", "xlsx")
-LANGS = ("nl", "fr", "en")
 MANIFEST = "manifest.json"
 INDEX = "index.html"
 LOCK = ".lock"
@@ -228,78 +237,6 @@ def one_line(exc: BaseException, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file's content."""
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
-def _tree_files(root: Path) -> list[Path]:
-    """Regular files under ``root`` (or ``root`` itself), hidden names and temp files excluded."""
-    if root.is_file():
-        return [root]
-    files = []
-    for p in root.rglob("*"):
-        rel = p.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts) or not p.is_file():
-            continue
-        files.append(p)
-    return sorted(files)
-
-
-def tree_hash(root: str | Path) -> str:
-    """Content hash of a file or folder: every non-hidden file's relative name and content."""
-    root = Path(root)
-    h = hashlib.sha256()
-    for p in _tree_files(root):
-        rel = p.name if root.is_file() else p.relative_to(root).as_posix()
-        h.update(rel.encode() + b"\0" + file_sha256(p).encode() + b"\n")
-    return h.hexdigest()
-
-
-def tree_digests(root: str | Path) -> dict[str, str]:
-    """``{relative name: sha256}`` of every non-hidden file under ``root``."""
-    root = Path(root)
-    return {p.relative_to(root).as_posix(): file_sha256(p) for p in _tree_files(root)}
-
-
-def _population_hash() -> str:
-    """Hash of the imported population files (they change the rates of a publication)."""
-    from ksz_reports.geo.reference import imported_population_dir
-
-    folder = imported_population_dir()
-    return tree_hash(folder) if folder.is_dir() else "none"
-
-
-def batch_inputs(data: str | Path, config: Any = None) -> dict[str, str]:
-    """The inputs a publication depends on: dataset, configuration, imported population, version."""
-    from ksz_reports.core.config import default_config
-
-    cfg = config if config is not None else default_config()
-    return {
-        "dataset": tree_hash(data),
-        "config": cfg.hash,
-        "population": _population_hash(),
-        "version": __version__,
-    }
-
-
-def _parse_formats(formats: str | Iterable[str]) -> tuple[str, ...]:
-    items = formats.split(",") if isinstance(formats, str) else list(formats)
-    out: list[str] = []
-    for f in items:
-        f = str(f).strip().lower()
-        if not f:
-            continue
-        if f not in FORMATS:
-            raise UsageError(f"unknown format {f!r}; use one or more of {', '.join(FORMATS)}")
-        if f not in out:
-            out.append(f)
-    if not out:
-        raise UsageError(f"no output format given; use one or more of {', '.join(FORMATS)}")
-    return tuple(out)
-
-
 def parse_shard(shard: str | Sequence[int] | None) -> Shard | None:
     """``(k, n)`` from ``"k/n"`` or a pair; None for no shard or ``1/1``; UsageError otherwise."""
     if shard is None:
@@ -334,18 +271,6 @@ def _shard_tag(shard: Shard) -> str:
 # scope
 
 
-def _geography_for(codes: Iterable[str]):
-    """The reference geography whose municipalities are ``codes`` (or overlaps them most)."""
-    from ksz_reports.geo import reference
-
-    wanted = set(codes)
-    geos = reference.geographies()
-    for g in geos:
-        if set(g.codes) == wanted:
-            return g
-    return max(geos, key=lambda g: (len(wanted & set(g.codes)), g is reference.geography()))
-
-
 def resolve_scope(scope: Any, municipalities: Sequence[str], geography: Any = None) -> list[str]:
     """The sorted NIS codes a batch covers.
 
@@ -357,12 +282,13 @@ def resolve_scope(scope: Any, municipalities: Sequence[str], geography: Any = No
     allowed = sorted(set(municipalities))
     if scope is None:
         return allowed
-    geography = geography if geography is not None else _geography_for(allowed)
+    if geography is None:
+        geography = next(
+            (g for g in reversed(geographies()) if set(allowed) <= set(g.codes)), geo_default()
+        )
     items = [scope] if isinstance(scope, str | int) else list(scope)
     if not items:
         raise UsageError("the scope is empty: give --all, a region, a province or municipalities")
-    from ksz_reports.geo.reference import normalise_code
-
     chosen: set[str] = set()
     for item in items:
         text = str(item).strip()
@@ -382,22 +308,6 @@ def resolve_scope(scope: Any, municipalities: Sequence[str], geography: Any = No
             f"({shown}); the publication covers {len(allowed)} municipalities"
         )
     return sorted(chosen)
-
-
-def _check_scope(scope: Any) -> None:
-    """Fail fast (before the publication is prepared) on a scope no geography knows."""
-    if scope is None:
-        return
-    from ksz_reports.geo import reference
-
-    try:
-        resolve_scope(scope, reference.geography().codes, reference.geography())
-    except (UsageError, KeyError) as first:
-        for geo in reference.geographies():  # e.g. a 2025 code for a 2025 publication
-            with contextlib.suppress(UsageError, KeyError):
-                resolve_scope(scope, geo.codes, geo)
-                return
-        raise first from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -544,6 +454,7 @@ def ensure_publication(
     *,
     config: Any,
     prepare: Callable[..., Any],
+    geography: Geography,
     timeout: float,
     reporter: Progress,
     command: str | None = None,
@@ -578,7 +489,7 @@ def ensure_publication(
                 kwargs: dict[str, Any] = {}
                 if _accepts(prepare, "force"):  # our decision stands: no second reuse check
                     kwargs["force"] = True
-                info = prepare(data, out, config=config, at=None, **kwargs)
+                info = prepare(data, out, config=config, geography=geography, **kwargs)
                 return _record_publication(out, info, inputs)
         except LockedError as exc:
             if time.monotonic() >= deadline:
@@ -959,19 +870,14 @@ def merge_outputs(
 # rendering (in this process or in a worker)
 
 
-def default_builder_factory(publication_path: Path, config: Any = None) -> Any:
-    """``ksz_reports.report.model.ReportBuilder(publication_path, config=config)``."""
-    from ksz_reports.report.model import ReportBuilder
-
-    return ReportBuilder(publication_path, config=config)
+#: The report builder a batch uses unless told otherwise, named (not imported) so that a batch
+#: with another builder never loads the renderer (WeasyPrint, matplotlib).
+DEFAULT_BUILDER = "ksz_reports.report.builder:ReportBuilder"
 
 
-def _default_prepare(data: Path, out: Path, config: Any = None, at: Any = None, **kw: Any) -> Any:
-    from ksz_reports.report.model import prepare_publication
-
-    if not _accepts(prepare_publication, "force"):
-        kw.pop("force", None)
-    return prepare_publication(data, out, config=config, at=at, **kw)
+def default_builder_factory(publication_path: Path, config: Config) -> Any:
+    """``ksz_reports.report.builder.ReportBuilder(publication_path, config)``."""
+    return _resolve_callable(DEFAULT_BUILDER, default_builder_factory)(publication_path, config)
 
 
 def _resolve_callable(ref: Any, default: Callable[..., Any]) -> Callable[..., Any]:
@@ -1323,7 +1229,8 @@ class _Options:
     jobs: int
     shard: Shard | None
     force: bool
-    config: Any
+    config: Config
+    geography: Geography
     factory: BuilderFactory
     factory_ref: Any
     prepare: Callable[..., Any]
@@ -1465,7 +1372,8 @@ def run_batch(
     progress: str | Progress | None = "auto",
     quiet: bool = False,
     json_summary: bool = False,
-    config: Any = None,
+    config: Config | None = None,
+    geography: Any = None,
     builder_factory: str | BuilderFactory | None = None,
     prepare: str | Callable[..., Any] | None = None,
     recycle_after: int | None = 50,
@@ -1493,9 +1401,10 @@ def run_batch(
     """
     t_start = time.monotonic()
     data, out = Path(data).absolute(), Path(out).absolute()
-    formats = _parse_formats(formats)
-    if lang not in LANGS:
-        raise UsageError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
+    formats = check_formats(formats)
+    check_lang(lang)
+    config = config if config is not None else load_config()
+    geo = publication_geography(config, geography)
     try:
         jobs = int(jobs)
     except (TypeError, ValueError):
@@ -1517,9 +1426,9 @@ def run_batch(
                 "builder_factory must be importable by name (a module-level "
                 "function or 'module:function') when jobs > 1"
             ) from None
-    prepare_fn = _resolve_callable(prepare, _default_prepare)
+    prepare_fn = _resolve_callable(prepare, prepare_publication)
     reporter = make_progress(progress, quiet=quiet)
-    _check_scope(scope)
+    resolve_scope(scope, geo.codes, geo)  # fail fast, before the publication is prepared
 
     opts = _Options(
         data=data,
@@ -1531,6 +1440,7 @@ def run_batch(
         shard=shard_,
         force=force,
         config=config,
+        geography=geo,
         factory=factory,
         factory_ref=builder_factory,
         prepare=prepare_fn,
@@ -1590,13 +1500,14 @@ def _run_locked(result: BatchResult, guard: _SignalGuard, o: _Options, reporter:
     data, out, formats, lang, shard = o.data, o.out, o.formats, o.lang, o.shard
     timings = result.timings
     t = time.monotonic()
-    inputs = batch_inputs(data, o.config)
+    inputs = publication_inputs(data, o.config, o.geography)
     publication = ensure_publication(
         data,
         out,
         inputs,
         config=o.config,
         prepare=o.prepare,
+        geography=o.geography,
         timeout=o.publication_timeout,
         reporter=reporter,
         command=o.command,
@@ -1606,7 +1517,7 @@ def _run_locked(result: BatchResult, guard: _SignalGuard, o: _Options, reporter:
     if publication.reused:
         reporter.info(f"publication {publication.hash[:12]} reused (inputs unchanged)")
 
-    geography = _geography_for(publication.municipalities)
+    geography = o.geography
     in_scope = resolve_scope(o.scope, publication.municipalities, geography)
     own = shard_of(in_scope, shard)
     result.scope = own
@@ -1808,9 +1719,5 @@ __all__ = [
     "parse_shard",
     "load_entries",
     "load_publication",
-    "batch_inputs",
-    "tree_hash",
-    "file_sha256",
     "default_builder_factory",
-    "FORMATS",
 ]

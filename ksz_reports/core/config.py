@@ -220,6 +220,7 @@ class PublicationSettings(_Strict):
         Literal["municipality", "arrondissement", "province", "region", "country"]
     ] = ["municipality", "region"]
     months: bool = False
+    geography: str = Field(default="current", pattern=r"^(current|\d{4})$")
 
 
 class ReportSettings(_Strict):

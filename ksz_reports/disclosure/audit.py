@@ -28,7 +28,6 @@ connected components solved with one warm-started HiGHS model each (see
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -38,8 +37,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ksz_reports.core.cells import CELLS_COLUMNS, DERIVED_KINDS, FLAGS, KINDS, read_cells_csv
+from ksz_reports.core.config import Config
 from ksz_reports.core.errors import InputError
 from ksz_reports.core.schema import KEY_COLUMNS
+from ksz_reports.core.vocabulary import HIDDEN_COUNT_FLAGS
+from ksz_reports.disclosure.build import direct_groups, geo_hierarchy
 from ksz_reports.disclosure.protect import (
     NOT_AVAILABLE,
     PUBLISHED,
@@ -51,36 +54,9 @@ from ksz_reports.disclosure.protect import (
     attacker_intervals,
     build_linked_table,
 )
+from ksz_reports.disclosure.publication import PUBLICATION_DIR, Publication, publication_geography
 
-__all__ = [
-    "CELLS_COLUMNS",
-    "KINDS",
-    "FLAGS",
-    "AuditReport",
-    "audit_cells",
-    "audit_dir",
-    "read_cells_csv",
-]
-
-#: Columns of ``cells.csv`` (SPEC §8), in order.
-CELLS_COLUMNS: tuple[str, ...] = ("table", *KEY_COLUMNS, "kind", "value", "flag")
-#: Allowed ``kind`` values.
-KINDS: tuple[str, ...] = (
-    "count",
-    "population",
-    "rate_per_1000",
-    "share_pct",
-    "growth_pct",
-    "avg_monthly_growth_pct",
-    "index",
-    "ci_low",
-    "ci_high",
-)
-#: Kinds computed from the count of the same key (a leak when that count is suppressed).
-DERIVED_KINDS: frozenset[str] = frozenset(KINDS) - {"count", "population"}
-#: Allowed ``flag`` values ("" = shown without remark).
-FLAGS: tuple[str, ...] = ("", SUPPRESSED, SECONDARY, "unstable", "incomplete", NOT_AVAILABLE)
-_HIDDEN_FLAGS = frozenset({SUPPRESSED, SECONDARY, NOT_AVAILABLE})
+__all__ = ["AuditReport", "audit_cells", "audit_dir", "audit_output"]
 
 PROBLEM_COLUMNS: tuple[str, ...] = (
     "problem",
@@ -194,46 +170,6 @@ def _jsonable(v: Any) -> Any:
 # Reading and validating cells.csv
 # --------------------------------------------------------------------------------------------
 
-_LINE = re.compile(r"line (\d+)")
-
-
-def read_cells_csv(path: str | Path) -> pd.DataFrame:
-    """Read one ``cells.csv`` as strings, with ``_file`` and ``_row`` (1-based, header = row 1).
-
-    Raises :class:`InputError` naming file, row and column when the file is malformed.
-    """
-    path = Path(path)
-    try:
-        frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig"
-        )
-    except pd.errors.EmptyDataError as exc:
-        raise InputError("the file is empty", file=path, hint="expected a cells.csv") from exc
-    except pd.errors.ParserError as exc:
-        m = _LINE.search(str(exc))
-        raise InputError(
-            f"not a valid CSV: {str(exc).strip()}",
-            file=path,
-            row=int(m.group(1)) if m else None,
-            code="malformed-csv",
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError("not UTF-8 text", file=path, code="malformed-csv") from exc
-    frame.columns = [str(c).strip() for c in frame.columns]
-    missing = [c for c in CELLS_COLUMNS if c not in frame.columns]
-    if missing:
-        raise InputError(
-            f"missing column {missing[0]!r}",
-            file=path,
-            row=1,
-            column=missing[0],
-            hint=f"cells.csv needs the columns {', '.join(CELLS_COLUMNS)}",
-            code="missing-column",
-        )
-    frame["_file"] = str(path)
-    frame["_row"] = np.arange(2, len(frame) + 2)
-    return frame
-
 
 def _validate(frame: pd.DataFrame) -> pd.DataFrame:
     """Check kinds, flags and values; return the frame with a float ``value`` (NaN = empty)."""
@@ -332,7 +268,7 @@ def audit_cells(
     problems: list[pd.DataFrame] = []
 
     # -- shown despite a hiding flag: the attacker knows the value
-    shown_hidden = frame["flag"].isin(list(_HIDDEN_FLAGS)) & frame["value"].notna()
+    shown_hidden = frame["flag"].isin(list(HIDDEN_COUNT_FLAGS)) & frame["value"].notna()
     if shown_hidden.any():
         problems.append(
             _problem_frame(
@@ -575,3 +511,17 @@ def audit_dir(
     report.counts["files"] = len(paths)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def audit_output(out: str | Path, config: Config) -> AuditReport:
+    """Audit every ``cells.csv`` under ``out`` with the relations of the publication's geography
+    (``OUT/.publication``; the configured geography when there is none): the hierarchy and the
+    direct region/Belgium sums."""
+    publication = Publication.load(Path(out) / PUBLICATION_DIR)
+    geo = publication.geography if publication else publication_geography(config)
+    return audit_dir(
+        out,
+        threshold=config.settings.disclosure.threshold,
+        hierarchy=geo_hierarchy(geo),
+        groups=direct_groups(geo),
+    )

@@ -1,221 +1,246 @@
-"""What is published: the measures of a whole publication, after disclosure control.
+"""ONE Publication: what is published from a dataset, decided once, stored, and loaded by the
+API, ad-hoc reports and batches alike.
 
-Suppression is decided **once for the whole publication** — every municipality, every aggregate,
-every indicator, breakdown and period that any report shows — so that reports agree with each
-other and nothing suppressed in one report can be recomputed from another (SPEC §6). A single
-ad-hoc report is cut from the same publication as the batch, so it shows the same numbers.
+A publication is a folder holding ``publication.parquet`` (every disclosed measure: the
+decision of :func:`ksz_reports.disclosure.build.build_publication`) and ``meta.json`` (the inputs
+it was made from, the geography, the municipalities, the disclosure figures and the cutoff
+report). It is valid for exactly one *inputs* document (:func:`publication_inputs`): the
+dataset's content, the configuration, the imported population, the geography and the version.
+Every user of a publication compares that same document, so a change of any input (a new
+dataset, ``population import``, another ``--config``, ``--geography``) makes a new publication.
 
-:func:`disclose` is the only gate between :mod:`ksz_reports.measures.indicators` and any output (API,
-CLI, reports): counts are protected by :func:`ksz_reports.disclosure.protect.protect`, and every derived
-value (rate, interval, significance, growth) of a count that is not published is blanked with the
-count's flag.
+Where it is stored:
+
+- ``DATA/.cache/publication-<key>/`` — the dataset's cache, shared by every command on that
+  dataset (skipped when the dataset folder is read-only);
+- ``OUT/.publication/`` — the copy the reports of an output folder are cut from (hard links to
+  the cache where possible), so every report of OUT agrees with every other even when the
+  dataset changes later, and ``ksz-reports audit OUT`` knows the geography.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import shutil
+import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
 
-import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
+from ksz_reports import __version__
+from ksz_reports.core.atomic import atomic_dir
 from ksz_reports.core.config import Config
-from ksz_reports.core.schema import DIMENSIONS, KEY_COLUMNS, TOTAL, is_total
-from ksz_reports.disclosure import protect as disclosure
-from ksz_reports.geo.tables import COUNTRY, Geography
-from ksz_reports.measures.indicators import _previous_period
+from ksz_reports.core.fingerprints import file_sha256, input_key, optional_tree_hash, tree_hash
+from ksz_reports.core.schema import DIMENSIONS
+from ksz_reports.disclosure.build import build_publication
+from ksz_reports.geo import Geography, geography, imported_population_dir
+from ksz_reports.ingest.dataset import open_dataset
+from ksz_reports.measures.cutoffs import CutoffReport, apply_cutoffs
 
-DERIVED = ("rate", "ci_low", "ci_high", "significance", "growth_pct")
-
-
-def geo_hierarchy(geography: Geography) -> dict[str, list[str]]:
-    """Parent → children of ``geography`` (the hierarchy of its reference date)."""
-    t = geography.table
-    frame = pd.DataFrame(
-        {
-            "nis": t["nis"],
-            "arrondissement_nis": t["arrondissement"],
-            "province_nis": t["province"].fillna(""),
-            "region_nis": t["region"],
-        }
-    )
-    hierarchy = disclosure.default_geo_hierarchy(frame)
-    return hierarchy
+PUBLICATION_DIR = ".publication"
+CACHE_DIR = ".cache"
+DATA_FILE = "publication.parquet"
+META_FILE = "meta.json"
+#: Columns read as plain strings.
+STRING_COLUMNS = ("indicator", "period", "geo", "level", *DIMENSIONS, "flag")
 
 
-def direct_groups(geography: Geography) -> tuple:
-    """Region → its municipalities and Belgium → all municipalities, directly: breakdowns are
-    published for municipalities and regions only, and an attacker can add municipalities up to
-    their region without the levels in between."""
-    t = geography.table
-    direct = {r: sorted(g["nis"]) for r, g in t.groupby("region")}
-    direct[COUNTRY] = sorted(t["nis"])
-    return (disclosure.GroupRelations("geo", direct, kind="geo_direct"),)
+def publication_geography(config: Config, which: Any = None) -> Geography:
+    """The geography a publication is made on: ``which`` (a :class:`Geography`, a year such as
+    ``"2019"`` or ``2025``, a date) or else ``publication.geography`` of the settings
+    (``current``: today's)."""
+    if which is None:
+        which = config.settings.publication.geography
+    if isinstance(which, str) and which.strip() == "current":
+        which = None
+    return geography(which)
 
 
-@dataclass
-class DisclosureSummary:
-    """Figures of one disclosure run (information loss and verification)."""
-
-    figures: dict = field(default_factory=dict)
-
-    def lines(self) -> list[str]:
-        f = self.figures
-        return [
-            f"{f.get('cells', 0):,} cells, {f.get('primary', 0):,} suppressed (primary), "
-            f"{f.get('secondary', 0):,} secondary, {f.get('not_available', 0):,} masked at source; "
-            f"verified by LP audit in {f.get('seconds', 0):.1f} s"
-        ]
+def publication_inputs(data: str | Path, config: Config, geo: Geography) -> dict[str, str]:
+    """Everything a publication depends on — the one definition of "still valid"."""
+    return {
+        "dataset": tree_hash(data),
+        "config": config.hash,
+        "population": optional_tree_hash(imported_population_dir()),
+        "geography": geo.id,
+        "version": __version__,
+    }
 
 
-def disclose(
-    measures: pd.DataFrame, geography: Geography, config: Config, extra_groups: tuple = ()
-) -> pd.DataFrame:
-    """The measure table with every value that may not be published blanked and flagged.
+@dataclass(frozen=True)
+class Publication:
+    """A stored publication (see the module docstring)."""
 
-    ``flag``: ``suppressed`` (primary), ``secondary``, ``not_available`` (masked at source), or
-    empty. The returned frame carries ``attrs["disclosure"]`` with the run's figures.
-    """
-    if measures.empty:
-        out = measures.copy()
-        out.attrs["disclosure"] = {}
-        return out
+    path: Path
+    meta: dict
+
+    @classmethod
+    def load(cls, path: str | Path, inputs: dict[str, str] | None = None) -> Publication | None:
+        """The publication in folder ``path`` if it is complete (and made from ``inputs``)."""
+        path = Path(path)
+        try:
+            meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(meta, dict) or "hash" not in meta:
+            return None
+        if inputs is not None and meta.get("inputs") != inputs:
+            return None
+        if not (path / DATA_FILE).is_file():
+            return None
+        return cls(path, meta)
+
+    @property
+    def hash(self) -> str:
+        """Content hash of ``publication.parquet``."""
+        return str(self.meta["hash"])
+
+    @property
+    def inputs(self) -> dict[str, str]:
+        return dict(self.meta.get("inputs") or {})
+
+    @property
+    def municipalities(self) -> list[str]:
+        return [str(m) for m in self.meta.get("municipalities", [])]
+
+    @property
+    def disclosure(self) -> dict:
+        return dict(self.meta.get("disclosure") or {})
+
+    @property
+    def cutoffs(self) -> list[str]:
+        """One line per cut period (for logs and the methodology note)."""
+        return [str(c) for c in self.meta.get("cutoffs") or []]
+
+    @cached_property
+    def geography(self) -> Geography:
+        """The geography the publication is on (a folder of an earlier version records the
+        reference date instead)."""
+        return geography(self.meta.get("geography") or self.meta.get("at"))
+
+    def cutoff_report(self) -> CutoffReport:
+        """The cutoff report the publication was made with (computed once, stored)."""
+        rows = pd.DataFrame.from_records(self.meta.get("cutoff_table") or [])
+        if rows.empty:
+            rows = pd.DataFrame(columns=["indicator", "period", "status"])
+        return CutoffReport(rows)
+
+    def frame(self, columns: list[str] | None = None, filters: Any = None) -> pd.DataFrame:
+        """The disclosed measures (all, or the ``columns`` and row ``filters`` asked), with the
+        key columns as plain strings."""
+        table = pq.read_table(self.path / DATA_FILE, columns=columns, filters=filters)
+        frame = table.to_pandas()
+        for c in STRING_COLUMNS:
+            if c in frame.columns:
+                frame[c] = frame[c].astype(str)
+        return frame
+
+
+def _write(folder: Path, frame: pd.DataFrame, meta: dict) -> Publication:
+    """Write a publication folder atomically: complete or not at all."""
+    with atomic_dir(folder) as tmp:
+        frame.to_parquet(tmp / DATA_FILE, index=False)
+        meta = {**meta, "hash": file_sha256(tmp / DATA_FILE)}
+        (tmp / META_FILE).write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+    return Publication(folder, meta)
+
+
+def _copy(src: Publication, folder: Path) -> Publication:
+    """``src`` as the publication folder ``folder`` (hard links where the file system allows)."""
+    with atomic_dir(folder) as tmp:
+        for name in (DATA_FILE, META_FILE):
+            try:
+                os.link(src.path / name, tmp / name)
+            except OSError:
+                shutil.copy2(src.path / name, tmp / name)
+    return Publication(folder, src.meta)
+
+
+def compute_publication(
+    data: str | Path, config: Config, geo: Geography
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The disclosed measures of dataset ``data`` on ``geo`` and the metadata to store with them
+    (cutoff report, disclosure figures, sources)."""
     t0 = time.perf_counter()
-    m = measures.copy()
-    for c in KEY_COLUMNS:
-        m[c] = m[c].astype(str)
-    cells = m[list(KEY_COLUMNS)].copy()
-    cells["value"] = m["count"].astype("Float64")
-    table = disclosure.build_linked_table(
-        cells, geo_hierarchy(geography), groups=(*direct_groups(geography), *extra_groups)
-    )
-    settings = config.settings.disclosure
-    protection = disclosure.protect(
-        table, threshold=settings.threshold, secondary=settings.secondary
-    )
-    status = table.cells[list(KEY_COLUMNS)].copy()
-    status["status"] = protection.status.astype(str).to_numpy()
-    m = m.merge(status, on=list(KEY_COLUMNS), how="left", validate="many_to_one")
-
-    # Derived values depend on their own count and, for growth, on the previous period's count.
-    own = disclosure.blank_derived(m, protection)
-    m["prev_period"] = [_previous_period(p) for p in m["period"]]
-    prev = status.rename(columns={"period": "prev_period", "status": "prev_status"})
-    m = m.merge(
-        prev,
-        on=["indicator", "prev_period", "geo", *DIMENSIONS],
-        how="left",
-        validate="many_to_one",
-    )
-    flag = np.where(m["status"] == disclosure.PUBLISHED, "", m["status"])
-    m["flag"] = np.where(m["flag"].astype(str) != "", m["flag"], flag)
-    hide = own.notna().to_numpy()
-    m.loc[hide, "count"] = np.nan
-    for col in ("rate", "ci_low", "ci_high"):
-        m.loc[hide, col] = np.nan
-    m.loc[hide, "significance"] = ""
-    # "unreliable" is derived from the count too (count < min_count): blank it with the count.
-    m["unreliable"] = m["unreliable"].astype(object)
-    m.loc[hide, "unreliable"] = None
-    m.loc[hide | (m["prev_status"] != disclosure.PUBLISHED).to_numpy(), "growth_pct"] = np.nan
-    m = m.drop(columns=["prev_status"])
-    m = m.drop(columns=["status", "prev_period"])
-    m.attrs["disclosure"] = {**protection.to_dict(), "seconds": round(time.perf_counter() - t0, 3)}
-    return m
+    dataset = open_dataset(data)
+    table, cutoffs = apply_cutoffs(dataset.frame(), config)
+    kept = cutoffs.kept
+    periods = {i: sorted(g["period"].astype(str)) for i, g in kept.groupby("indicator")}
+    frame = build_publication(table, periods, geo, config)
+    meta = {
+        "geography": geo.id,
+        "municipalities": list(geo.codes),
+        "disclosure": frame.attrs.get("disclosure", {}),
+        "cutoffs": cutoffs.lines(),
+        "cutoff_table": cutoffs.to_records(),
+        "vintages": sorted(str(v) for v in dataset.vintages),
+        "sources": dataset.meta.get("inputs", []),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+    frame.attrs = {}
+    return frame, meta
 
 
-def plan(periods_kept: dict[str, list[str]], config: Config) -> dict[str, dict[str, list[str]]]:
-    """Which periods of each indicator a publication holds.
-
-    ``periods_kept``: indicator → kept periods (from the cutoff report). Returns indicator →
-    ``{"totals": [...], "breakdowns": [...], "months": [...]}``.
-    """
-    from ksz_reports.core.schema import period_kind
-
-    out = {}
-    pub = config.settings.publication
-    for indicator, periods in periods_kept.items():
-        if indicator not in config.indicators:
-            continue
-        years = sorted(p for p in periods if period_kind(p) == "year")
-        months = sorted(p for p in periods if period_kind(p) == "month") if pub.months else []
-        out[indicator] = {
-            "totals": years,
-            "breakdowns": years[-pub.breakdown_periods :],
-            "months": months,
-        }
-    return out
+def cache_folder(data: str | Path, inputs: dict[str, str]) -> Path:
+    """Where the dataset caches the publication of ``inputs``."""
+    return Path(data) / CACHE_DIR / f"publication-{input_key(inputs)}"
 
 
-def one_way(frame: pd.DataFrame) -> pd.Series:
-    """Rows with at most one dimension broken down (the others ``total``)."""
-    broken = np.zeros(len(frame), dtype=np.int64)
-    for d in DIMENSIONS:
-        broken += (frame[d].astype(str) != TOTAL).to_numpy()
-    return pd.Series(broken <= 1, index=frame.index)
+def find_publication(data: str | Path, config: Config, geo: Geography) -> Publication | None:
+    """The dataset's cached publication on ``geo`` if it is there and valid, else None."""
+    return Publication.load(cache_folder(data, publication_inputs(data, config, geo)))
 
 
-def build_publication(
-    table: pd.DataFrame, periods_kept: dict[str, list[str]], geography: Geography, config: Config
-) -> pd.DataFrame:
-    """The disclosed measures of every indicator for the whole geography (one disclosure run)."""
-    from ksz_reports.measures.indicators import compute
+def prepare_publication(
+    data: str | Path,
+    out: str | Path | None = None,
+    config: Config | None = None,
+    geography: Any = None,
+    *,
+    force: bool = False,
+) -> Publication:
+    """The publication of dataset ``data`` (on ``geography``, default the configured one), made
+    once and reused while its inputs are unchanged: from ``OUT/.publication`` when ``out`` is
+    given and it is valid, else from the dataset's cache, else computed (and stored in both).
+    ``force`` recomputes it."""
+    from ksz_reports.core.config import load_config
 
-    pub = config.settings.publication
-    parts = []
-    groups = []
-    rows = table[one_way(table)]
-    totals = rows[is_total(rows)]
-    for indicator, p in plan(periods_kept, config).items():
-        wanted = p["totals"] + p["months"]
-        if not wanted:
-            continue
-        mine = rows[(rows["indicator"].astype(str) == indicator)]
-        breakdown_src = mine[
-            mine["period"].astype(str).str[:4].isin({b[:4] for b in p["breakdowns"]})
-        ]
-        src = pd.concat([totals[totals["indicator"].astype(str) == indicator], breakdown_src])
-        src = src.drop_duplicates(list(KEY_COLUMNS))
-        m = compute(src, indicator, geography, periods=wanted, config=config)
-        if m.empty:
-            continue
-        keep = is_total(m) | (
-            m["period"].isin(p["breakdowns"]) & m["level"].isin(pub.breakdown_levels)
-        )
-        parts.append(m[keep])
-        if p["months"]:
-            years = {y: [f"{y}-{k:02d}" for k in range(1, 13)] for y in p["totals"]}
-            groups.append(
-                disclosure.GroupRelations(
-                    "period",
-                    years,
-                    total_coef=12.0,
-                    tol=1e-6,
-                    indicators=frozenset({indicator}),
-                    kind="year_average",
-                )
-            )
-    if not parts:
-        return pd.DataFrame()
-    measures = pd.concat(parts, ignore_index=True)
-    return disclose(measures, geography, config, extra_groups=tuple(groups))
+    config = config if config is not None else load_config()
+    geo = publication_geography(config, geography)
+    inputs = publication_inputs(data, config, geo)
+    own = Path(out) / PUBLICATION_DIR if out is not None else None
+    cache = cache_folder(data, inputs)
+    if not force:
+        if own is not None and (found := Publication.load(own, inputs)) is not None:
+            return found
+        if (found := Publication.load(cache, inputs)) is not None:
+            return _copy(found, own) if own is not None else found
+    frame, meta = compute_publication(data, config, geo)
+    meta = {"inputs": inputs, "key": input_key(inputs), **meta}
+    stored: Publication | None = None
+    with contextlib.suppress(OSError):  # a read-only dataset folder: no cache, same numbers
+        stored = _write(cache, frame, meta)
+    if own is not None:
+        return _copy(stored, own) if stored is not None else _write(own, frame, meta)
+    if stored is None:  # neither a dataset cache nor an output folder: a temporary folder
+        stored = _write(Path(tempfile.gettempdir()) / "ksz_reports" / cache.name, frame, meta)
+    return stored
 
 
-def audit_output(out, config: Config, at=None):
-    """Audit every ``cells.csv`` under ``out`` with the relations of the publication's geography
-    (the hierarchy of its reference date and the direct region/Belgium sums)."""
-    import json
-    from pathlib import Path
-
-    from ksz_reports.disclosure.audit import audit_dir
-
-    meta = Path(out) / ".publication" / "meta.json"
-    if at is None and meta.exists():
-        at = json.loads(meta.read_text(encoding="utf-8")).get("at")
-    geography = Geography(at)
-    return audit_dir(
-        out,
-        threshold=config.settings.disclosure.threshold,
-        hierarchy=geo_hierarchy(geography),
-        groups=direct_groups(geography),
-    )
+__all__ = [
+    "CACHE_DIR",
+    "PUBLICATION_DIR",
+    "Publication",
+    "compute_publication",
+    "find_publication",
+    "prepare_publication",
+    "publication_geography",
+    "publication_inputs",
+]

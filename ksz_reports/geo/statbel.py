@@ -1,5 +1,5 @@
 """Import Statbel's open-data population file ``TF_SOC_POP_STRUCT_<year>`` into the user data
-folder, so that :mod:`ksz_reports.geo.reference` has population for years after the shipped ones.
+folder, so that :mod:`ksz_reports.geo.denominators` has population for years after the shipped ones.
 
 Statbel publishes *Bevolking naar woonplaats, nationaliteit, burgerlijke staat, leeftijd en
 geslacht* as a ``.zip`` holding ``TF_SOC_POP_STRUCT_<year>.txt``: ``|``-separated, a header row,
@@ -43,7 +43,10 @@ import pyarrow.parquet as pq
 
 from ksz_reports.core.atomic import atomic_path
 from ksz_reports.core.errors import InputError, UsageError
-from ksz_reports.geo import reference
+from ksz_reports.geo import denominators as population_store
+from ksz_reports.geo.codes import normalise_code
+from ksz_reports.geo.geography import Geography, successor_map
+from ksz_reports.geo.registry import geographies, geography
 
 #: Lower bounds of the shipped age bands, and their labels.
 BAND_LOWER = (0, 18, 25, 35, 45, 55, 60, 65, 80)
@@ -88,7 +91,7 @@ class ImportResult:
 
 def population_dir() -> Path:
     """The folder imported years go to by default (``<user data>/population``)."""
-    return reference.imported_population_dir()
+    return population_store.imported_population_dir()
 
 
 # --------------------------------------------------------------------------------------------
@@ -353,7 +356,7 @@ def _first(mask: pa.ChunkedArray | pa.Array) -> int | None:
     return pc.index(mask, True).as_py() if pc.any(mask).as_py() else None
 
 
-def _parse(text: _Text, year: int, geo: reference.Geography) -> _Parsed:
+def _parse(text: _Text, year: int, geo: Geography) -> _Parsed:
     """Check every row (the first problem in file order wins; ties in column order) and turn the
     text into numbers."""
     strip = pc.utf8_trim_whitespace
@@ -448,9 +451,9 @@ def _parse(text: _Text, year: int, geo: reference.Geography) -> _Parsed:
     )
 
 
-def _code_hint(value: str, geo: reference.Geography) -> str:
-    code = reference.normalise_code(value)
-    for other in reversed(reference.geographies()):  # the most recent first
+def _code_hint(value: str, geo: Geography) -> str:
+    code = normalise_code(value)
+    for other in reversed(geographies()):  # the most recent first
         if other is not geo and code in other.codes:
             m = other.municipality(code)  # type: ignore[arg-type]
             return (
@@ -495,7 +498,7 @@ def import_statbel(
     population of 1 January ``year`` (default: from the file name, else ``DT_REFDAT``).
 
     ``dest``: the folder to write ``population_<year>.parquet`` to (default
-    :func:`population_dir`, the one :mod:`ksz_reports.geo.reference` reads). Any problem raises
+    :func:`population_dir`, the one the module :mod:`ksz_reports.geo.denominators` reads). Any problem raises
     :class:`InputError` naming file, row (line of the text file, header = 1) and column, and
     nothing is written. The reference's population cache is cleared afterwards.
     """
@@ -513,12 +516,12 @@ def import_statbel(
         raise InputError("no data rows under the header", file=label)
     year = _year(text, path, year)
     try:
-        geo = reference.geography(dt.date(year, 1, 1))
+        geo = geography(dt.date(year, 1, 1))
     except UsageError as exc:
         raise InputError(f"no geography is modelled for 1 January {year}", file=label) from exc
     parsed = _parse(text, year, geo)
-    stored_on = reference.storage_geography(year)  # before 2019: summed onto the 581
-    mapping = reference.successor_map(geo, stored_on)
+    stored_on = population_store.storage_geography(year)  # before 2019: summed onto the 581
+    mapping = successor_map(geo, stored_on)
     position = {code: i for i, code in enumerate(stored_on.codes)}
     cube = _cube(parsed, np.array([position[mapping[c]] for c in geo.codes]), len(stored_on))
     out = _shipped_shape(cube, stored_on.codes, year)
@@ -539,7 +542,7 @@ def import_statbel(
     replaced = target.exists()
     with atomic_path(target) as tmp:
         pq.write_table(table, tmp)
-    reference.reload_population()
+    population_store.reload_population()
     return ImportResult(
         year=year,
         municipalities=len(geo),

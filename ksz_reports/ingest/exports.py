@@ -180,11 +180,11 @@ class _Interner:
 @cache
 def _geo_tables() -> tuple[dict[str, str], frozenset[str]]:
     """Municipality codes of every modelled geography (→ ``Name (code)``) and aggregate codes."""
-    from ksz_reports.geo import reference
+    from ksz_reports import geo as reference_geo
 
     munis: dict[str, str] = {}
     aggregates: set[str] = set()
-    for geo in reference.geographies():
+    for geo in reference_geo.geographies():
         for m in geo.municipalities():
             munis.setdefault(m.nis, m.label)
         for level in ("arrondissement", "province", "region", "country"):
@@ -195,17 +195,17 @@ def _geo_tables() -> tuple[dict[str, str], frozenset[str]]:
 @cache
 def _resolve_name(text: str) -> tuple[str | None, str, list[str]]:
     """``(nis, "", [])`` for a municipality name; ``(None, message, suggestions)`` if unknown."""
-    from ksz_reports.geo import reference
+    from ksz_reports import geo as reference_geo
 
-    try:
-        return reference.lookup(text).nis, "", []
+    try:  # the names of 2019–2024 first, then those of the other geographies, as written
+        return reference_geo.geography(2019).lookup(text, follow=False).nis, "", []
     except NotFoundError as exc:
         if type(exc).__name__ == "AmbiguousNameError":
             return None, "ambiguous", list(exc.suggestions)
         first = exc
-    for geo in reference.geographies():
+    for geo in reference_geo.geographies():
         with contextlib.suppress(NotFoundError):
-            return geo.lookup(text).nis, "", []
+            return geo.lookup(text, follow=False).nis, "", []
     return None, "unknown", list(first.suggestions)
 
 

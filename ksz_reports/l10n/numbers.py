@@ -56,6 +56,10 @@ PERMILLE = "\u2030"  # PER MILLE SIGN
 Number = int | float | Decimal | Fraction | str
 Rounding = Literal["ROUND_HALF_UP", "ROUND_HALF_EVEN"]
 
+#: The shipped ``statistics.decimals`` and ``statistics.rounding`` (callers pass their own).
+DEFAULT_DECIMALS = 1
+DEFAULT_ROUNDING: Rounding = "ROUND_HALF_UP"
+
 #: The ``kind`` values of ``cells.csv`` (SPEC §8) and how each is formatted.
 KINDS = (
     "count",
@@ -154,15 +158,12 @@ def _quantum(decimals: int) -> Decimal:
 def round_decimal(
     x: Number, decimals: int | None = None, rounding: Rounding | None = None
 ) -> Decimal:
-    """Round ``x`` once to ``decimals`` places with ``rounding``; defaults from the settings.
-
-    ``decimals`` defaults to ``statistics.decimals`` and ``rounding`` to ``statistics.rounding`` of
-    the configuration. A rounded zero is unsigned (``-0.04 → 0.0``).
+    """Round ``x`` once to ``decimals`` places with ``rounding`` (defaults: those of the shipped
+    settings, 1 and half-up). A rounded zero is unsigned (``-0.04 → 0.0``).
     """
-    stats = _statistics()
-    decimals = stats[0] if decimals is None else decimals
+    decimals = DEFAULT_DECIMALS if decimals is None else decimals
     rule = {"ROUND_HALF_UP": ROUND_HALF_UP, "ROUND_HALF_EVEN": ROUND_HALF_EVEN}[
-        rounding or stats[1]
+        rounding or DEFAULT_ROUNDING
     ]
     d = to_decimal(x).quantize(_quantum(decimals), rounding=rule)
     return d.copy_abs() if d.is_zero() else d
@@ -173,17 +174,10 @@ def round_half_up(x: Number, decimals: int) -> Decimal:
     return round_decimal(x, decimals, "ROUND_HALF_UP")
 
 
-@cache
-def _statistics() -> tuple[int, Rounding]:
-    from ksz_reports.core.config import default_config
-
-    stats = default_config().settings.statistics
-    return stats.decimals, stats.rounding
-
-
 def default_decimals() -> int:
-    """``statistics.decimals`` of the configuration (1 by default)."""
-    return _statistics()[0]
+    """The precision of the shipped settings (``statistics.decimals: 1``); a report passes its
+    configuration's."""
+    return DEFAULT_DECIMALS
 
 
 # --------------------------------------------------------------------------- numbers
@@ -393,18 +387,10 @@ def flag_label(flag: str, lang: str) -> str:
     return gettext(lang)(_FLAG_TITLES[flag_symbol(flag) or "( )"])
 
 
-def flag_footnotes(
-    flags: Iterable[str | None], lang: str, *, threshold: int | None = None
-) -> list[Footnote]:
-    """The translated explanation of every symbol that ``flags`` use, in a fixed order.
-
-    ``threshold`` defaults to ``disclosure.threshold`` of the configuration.
-    """
+def flag_footnotes(flags: Iterable[str | None], lang: str, *, threshold: int) -> list[Footnote]:
+    """The translated explanation of every symbol that ``flags`` use, in a fixed order
+    (``threshold``: ``disclosure.threshold`` of the report's configuration)."""
     used = {f for f in flags if f}
-    if threshold is None:
-        from ksz_reports.core.config import default_config
-
-        threshold = default_config().settings.disclosure.threshold
     _ = gettext(lang)
     out = []
     for symbol, msgid, members in _FOOTNOTES:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ksz_reports.core.config import Config, default_config
+from ksz_reports.core.config import Config, load_config
 from ksz_reports.core.schema import KEY_COLUMNS, as_str, is_total, months_of, period_end
 
 KEPT = "kept"
@@ -67,7 +67,7 @@ def apply_cutoffs(
     Returns the kept cells, one row per cell key (value of the latest vintage that has the cell),
     and the report of every (indicator, period) seen.
     """
-    config = config or default_config()
+    config = config if config is not None else load_config()
     if frame.empty:
         return frame.copy(), CutoffReport(pd.DataFrame(columns=["indicator", "period", "status"]))
     df = frame.assign(

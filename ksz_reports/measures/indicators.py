@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 
 from ksz_reports.core.ages import parse_age_class
-from ksz_reports.core.config import Config, Indicator, default_config
+from ksz_reports.core.config import Config, Indicator, load_config
 from ksz_reports.core.errors import UsageError
 from ksz_reports.core.schema import DIMENSIONS, TOTAL, period_end, period_kind
-from ksz_reports.geo.tables import Geography
+from ksz_reports.geo import aggregate as geo_sums
+from ksz_reports.geo.geography import Geography
 from ksz_reports.measures import statistics as st
 
 MEASURE_COLUMNS = (
@@ -114,7 +115,7 @@ def compute(
     ``periods``: canonical periods to compute; a year of a monthly measure is its monthly average.
     ``denominator``: a denominator id of the indicator (default: its headline denominator).
     """
-    config = config or default_config()
+    config = config if config is not None else load_config()
     ind = config.indicator(indicator_id)
     den = (
         ind.headline
@@ -139,13 +140,14 @@ def compute(
     if rows.empty:
         return pd.DataFrame(columns=list(MEASURE_COLUMNS))
 
-    cells = geography.aggregate(rows, levels=levels)
+    cells = geo_sums.aggregate(geography, rows, levels=levels)
     cells["per"] = den.per
     cells["population_year"] = [population_year(ind, p) for p in cells["period"].astype(str)]
 
     keys = _denominator_keys(cells, ind, den.age_class)
     cells = pd.concat([cells, keys], axis=1)
-    pop = geography.population(
+    pop = geo_sums.population(
+        geography,
         years=sorted(cells["population_year"].unique()),
         sexes=sorted(cells["pop_sex"].unique()),
         age_classes=sorted(a for a in cells["pop_age"].dropna().unique()),
@@ -177,7 +179,7 @@ def compute(
     bench = cells[cells["level"] == bench_level][[*key, "geo", "rate"]].rename(
         columns={"geo": "benchmark_geo", "rate": "benchmark_rate"}
     )
-    cells["benchmark_geo"] = geography.benchmark_of(cells["geo"], bench_level)
+    cells["benchmark_geo"] = geo_sums.benchmark_of(geography, cells["geo"], bench_level)
     cells = cells.merge(bench, on=[*key, "benchmark_geo"], how="left")
     cells["significance"] = st.significance(
         cells["ci_low"], cells["ci_high"], cells["benchmark_rate"]
@@ -201,7 +203,9 @@ def compute(
     )
 
 
-def _previous_period(period: str) -> str:
+def previous_period(period: str) -> str:
+    """The period before ``period`` of the same kind: ``2021`` → ``2020``, ``2021Q1`` → ``2020Q4``,
+    ``2021-01`` → ``2020-12``."""
     kind = period_kind(period)
     year = int(period[:4])
     if kind == "year":
@@ -219,7 +223,7 @@ def _add_growth(cells: pd.DataFrame) -> pd.DataFrame:
         columns={"count": "previous", "period": "prev_period"}
     )
     cells = cells.copy()
-    cells["prev_period"] = [_previous_period(p) for p in cells["period"].astype(str)]
+    cells["prev_period"] = [previous_period(p) for p in cells["period"].astype(str)]
     cells = cells.merge(prev, on=[*key, "prev_period"], how="left")
     cells["growth_pct"] = st.growth_pct(
         cells["count"].astype(float), cells["previous"].astype(float)

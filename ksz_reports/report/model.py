@@ -10,138 +10,28 @@ of its ``cells.csv`` (SPEC §8): the tables, charts and maps are built from thos
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
-import time
-from dataclasses import dataclass, field
-from functools import cache, cached_property
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ksz_reports import __version__
-from ksz_reports.core.atomic import atomic_dir
-from ksz_reports.core.config import Config, Indicator, default_config
+from ksz_reports.core.cells import CELL_KEY_COLUMNS, CELLS_COLUMNS
+from ksz_reports.core.config import Config, Indicator
 from ksz_reports.core.errors import NotFoundError
-from ksz_reports.core.resources import templates_dir
+from ksz_reports.core.fingerprints import templates_hash
 from ksz_reports.core.schema import DIMENSIONS, is_total, period_kind
-from ksz_reports.geo.tables import COUNTRY, Geography
+from ksz_reports.core.vocabulary import KINDS
+from ksz_reports.disclosure.publication import Publication
+from ksz_reports.geo import COUNTRY, Geography
 
-KEY_COLUMNS = ["table", "indicator", "period", "geo", *DIMENSIONS]
-CELL_COLUMNS = [*KEY_COLUMNS, "kind", "value", "flag"]
-# the measure columns a row may show (its ``show``), and the order of the kinds in cells.csv
+KEY_COLUMNS = list(CELL_KEY_COLUMNS)
+# the measure columns a row may show (its ``show``)
 SHOWN_MEASURES = ("count", "population", "rate", "growth_pct", "ci_low", "ci_high")
-KIND_ORDER = (
-    "count",
-    "population",
-    "rate_per_1000",
-    "share_pct",
-    "growth_pct",
-    "ci_low",
-    "ci_high",
-)
-PUBLICATION_DIR = ".publication"
-LEVEL_ORDER = ("municipality", "arrondissement", "province", "region", "country")
-
-
-# --------------------------------------------------------------------------------------------
-# The publication, once per batch
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class PublicationInfo:
-    """Where a prepared publication is and what it holds."""
-
-    path: Path
-    hash: str
-    at: dt.date
-    municipalities: list[str]
-    disclosure: dict
-    cutoffs: list[str]
-    meta: dict = field(default_factory=dict)
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def dataset_hash(data: Path) -> str:
-    """Content hash of a dataset folder (its canonical table)."""
-    return _sha256_file(Path(data) / "canonical.parquet")
-
-
-@cache
-def templates_hash() -> str:
-    """Content hash of the shipped templates, CSS, fonts and catalogs."""
-    h = hashlib.sha256()
-    root = templates_dir()
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        h.update(str(path.relative_to(root)).encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
-
-
-def load_publication_info(path: Path) -> PublicationInfo:
-    meta = json.loads((Path(path) / "meta.json").read_text(encoding="utf-8"))
-    return PublicationInfo(
-        Path(path),
-        meta["hash"],
-        dt.date.fromisoformat(meta["at"]),
-        meta["municipalities"],
-        meta["disclosure"],
-        meta["cutoffs"],
-        meta,
-    )
-
-
-def prepare_publication(
-    data: str | Path, out: str | Path, config: Config | None = None, at=None, *, force: bool = False
-) -> PublicationInfo:
-    """Compute the disclosed publication once for all municipalities and store it in
-    ``out/.publication/`` (atomically). Reused when the dataset, config and version are unchanged."""
-    from ksz_reports.api import KszData
-
-    config = config or default_config()
-    data, out = Path(data), Path(out)
-    folder = out / PUBLICATION_DIR
-    inputs = {
-        "dataset": dataset_hash(data),
-        "config": config.hash,
-        "version": __version__,
-        "at": None if at is None else str(at),
-    }
-    if not force and (folder / "meta.json").exists():
-        info = load_publication_info(folder)
-        if info.meta.get("inputs") == inputs:
-            return info
-    t0 = time.perf_counter()
-    ks = KszData(data, config)
-    geography = ks.geography(at)
-    pub = ks.publication(at)
-    with atomic_dir(folder) as tmp:
-        pub.to_parquet(tmp / "publication.parquet", index=False)
-        digest = _sha256_file(tmp / "publication.parquet")
-        meta = {
-            "hash": digest,
-            "at": geography.at.isoformat(),
-            "inputs": inputs,
-            "municipalities": geography.municipalities,
-            "disclosure": pub.attrs.get("disclosure", {}),
-            "cutoffs": ks.cutoffs.lines(),
-            "cutoff_table": ks.cutoffs.to_records(),
-            "vintages": sorted(str(v) for v in ks.dataset.vintages),
-            "sources": ks.dataset.meta.get("inputs", []),
-            "seconds": round(time.perf_counter() - t0, 2),
-        }
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
-    return load_publication_info(folder)
 
 
 # --------------------------------------------------------------------------------------------
@@ -164,7 +54,6 @@ class ReportModel:
 
     nis: str
     name: str
-    at: dt.date
     geography: Geography
     key_figures: pd.DataFrame
     topics: list[Topic]
@@ -198,11 +87,11 @@ def to_cells(rows: pd.DataFrame) -> pd.DataFrame:
     positions, kinds, values, flags = (np.concatenate(p) for p in zip(*parts, strict=True))
     cells = rows[KEY_COLUMNS].take(positions).reset_index(drop=True)
     cells["kind"], cells["value"], cells["flag"] = kinds, values, flags
-    cells["_k"] = cells["kind"].map({k: i for i, k in enumerate(KIND_ORDER)})
+    cells["_k"] = cells["kind"].map({k: i for i, k in enumerate(KINDS)})
     cells = cells.drop_duplicates([*KEY_COLUMNS, "kind"])
     return (
         cells.sort_values([*KEY_COLUMNS, "_k"], kind="stable")
-        .drop(columns="_k")[CELL_COLUMNS]
+        .drop(columns="_k")[list(CELLS_COLUMNS)]
         .reset_index(drop=True)
     )
 
@@ -221,24 +110,6 @@ def _measure_cells(
     flag = np.full(len(at), "") if measure == "population" else row_flags[at]
     flag = np.where(pd.isna(value) & (flag == ""), "not_available", flag)
     return at, kind, np.where(flag != "", np.nan, value), flag
-
-
-def format_cell_value(value: float, kind: str) -> str:
-    """The text of a value in cells.csv: integers for counts, full precision otherwise."""
-    if pd.isna(value):
-        return ""
-    if kind in ("count", "population") and float(value).is_integer():
-        return str(int(value))
-    return repr(float(value))
-
-
-def write_cells_csv(cells: pd.DataFrame) -> bytes:
-    """cells.csv bytes (UTF-8, ``,``, ``\\n``)."""
-    frame = cells.copy()
-    frame["value"] = [
-        format_cell_value(v, k) for v, k in zip(frame["value"], frame["kind"], strict=True)
-    ]
-    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -276,24 +147,19 @@ def _as_table(rows: pd.DataFrame, table: str, show) -> pd.DataFrame:
     return out
 
 
-class ReportBuilder:
-    """Cuts reports from a prepared publication; loads it once (one per batch worker)."""
+class ModelBuilder:
+    """Cuts report models from a prepared publication; loads it once (one per batch worker)."""
 
-    def __init__(self, publication: str | Path | PublicationInfo, config: Config | None = None):
+    def __init__(self, publication: str | Path | Publication, config: Config):
         info = (
-            publication
-            if isinstance(publication, PublicationInfo)
-            else load_publication_info(Path(publication))
+            publication if isinstance(publication, Publication) else Publication.load(publication)
         )
+        if info is None:
+            raise NotFoundError(f"no publication in {publication} (prepare it first)")
         self.info = info
-        self.config = config or default_config()
-        self.pub = pd.read_parquet(info.path / "publication.parquet")
-        for c in ("indicator", "period", "geo", "level", *DIMENSIONS, "flag"):
-            self.pub[c] = self.pub[c].astype(str)
-        # the run's disclosure summary (also in meta.json): pandas would deep-copy it on every
-        # selection
-        self.pub.attrs = {}
-        self.geography = Geography(info.at)
+        self.config = config
+        self.pub = info.frame()
+        self.geography = info.geography
         self._maps: dict[tuple[str, str], dict[str, pd.DataFrame]] = {}
 
     @cached_property
@@ -324,10 +190,8 @@ class ReportBuilder:
         return out
 
     def _compare_geos(self, nis: str) -> list[tuple[str, str]]:
-        from ksz_reports.geo import reference
-
         rows = [(nis, "municipality")]
-        rows += [(n, "neighbour") for n in reference.neighbours(nis, at=self.geography.at)]
+        rows += [(n, "neighbour") for n in self.geography.neighbours(nis)]
         for level, code in self.geography.parents_of(nis).items():
             if code is not None:
                 rows.append((code, level))
@@ -335,8 +199,8 @@ class ReportBuilder:
 
     def model(self, nis: str) -> ReportModel:
         """The report of municipality ``nis`` as published cells."""
-        if nis not in self.geography.parent["country"]:
-            raise NotFoundError(f"no municipality {nis} on the geography of {self.info.at}")
+        if not self.geography.is_municipality(nis):
+            raise NotFoundError(f"no municipality {nis} on the geography {self.geography.label}")
         parents = self.geography.parents_of(nis)
         levels = [nis] + [
             parents[k]
@@ -389,7 +253,6 @@ class ReportBuilder:
         return ReportModel(
             nis=nis,
             name=self.geography.name(nis),
-            at=self.info.at,
             geography=self.geography,
             key_figures=pd.concat(key_rows, ignore_index=True) if key_rows else pd.DataFrame(),
             topics=topics,
@@ -437,42 +300,6 @@ class ReportBuilder:
     def cells(self, nis: str) -> pd.DataFrame:
         return self.model(nis).cells()
 
-    def warm_up(self, lang: str = "nl") -> None:
-        """Initialise once (per worker) what every report needs: the renderer (WeasyPrint,
-        templates, matplotlib; :meth:`ReportRenderer.warm_up`) and the publication cut per
-        indicator."""
-        _ = self._indicator_rows, self._scatter
-        self._renderer(lang).warm_up(self.geography)
-
-    def _renderer(self, lang: str):
-        from ksz_reports.report.write import ReportRenderer
-
-        cache = self.__dict__.setdefault("_renderers", {})
-        if lang not in cache:
-            cache[lang] = ReportRenderer(lang)
-        return cache[lang]
-
-    def render(
-        self,
-        nis: str,
-        out_dir: str | Path,
-        formats=("html", "pdf"),
-        lang: str = "nl",
-        timings: dict | None = None,
-    ) -> list[Path]:
-        """Write ``out_dir/NNNNN/`` (report.html, report.pdf, cells.csv[, tables.xlsx]).
-
-        ``timings`` (a dict) receives the seconds of each stage: ``data`` (the municipality's
-        rows and cells), ``charts`` (charts, maps and the formatted tables of the template),
-        ``html`` and ``pdf``."""
-        timings = {} if timings is None else timings
-        t = time.perf_counter()
-        model = self.model(nis)
-        model_s = time.perf_counter() - t
-        written = self._renderer(lang).render(model, Path(out_dir), formats, timings)
-        timings["data"] = timings.get("data", 0.0) + model_s
-        return written
-
     def report_hash(self, nis: str, formats=("html", "pdf"), lang: str = "nl") -> str:
         """Hash of everything the report depends on: the publication it is cut from (its cells
         are a function of the publication and ``nis``; the Belgium map and the scatter show every
@@ -485,7 +312,7 @@ class ReportBuilder:
             json.dumps(
                 {
                     "cutoffs": self.info.cutoffs,
-                    "at": str(self.info.at),
+                    "geography": self.geography.id,
                     "sources": self.info.meta.get("sources", []),
                     "config": self.config.hash,
                     "formats": sorted(formats),
@@ -498,29 +325,3 @@ class ReportBuilder:
         )
         h.update(templates_hash().encode())
         return h.hexdigest()
-
-
-def render_report(
-    data: str | Path,
-    municipality: str,
-    out: str | Path,
-    *,
-    formats=("html", "pdf"),
-    lang: str = "nl",
-    config: Config | None = None,
-    at=None,
-) -> list[Path]:
-    """One report, ad hoc: ``municipality`` (a NIS code or a name) from dataset ``data`` into
-    ``out/NNNNN/``. The publication of ``out`` is prepared (or reused) first, so an ad-hoc report
-    shows the same numbers as a batch into the same folder; the folder's lock is held meanwhile."""
-    from ksz_reports.core.lock import BatchLock
-    from ksz_reports.geo import reference
-
-    config = config or default_config()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    with BatchLock(out / ".lock", command=f"report {municipality}"):
-        info = prepare_publication(data, out, config, at)
-        nis = reference.lookup(municipality, at=info.at).nis
-        builder = ReportBuilder(info, config)
-        return builder.render(nis, out, formats=formats, lang=lang)

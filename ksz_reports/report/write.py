@@ -21,17 +21,20 @@ from ksz_reports import __version__
 from ksz_reports.charts import base as charts
 from ksz_reports.charts import maps
 from ksz_reports.core.atomic import atomic_dir
+from ksz_reports.core.cells import CELLS_COLUMNS, write_cells_csv
+from ksz_reports.core.config import Config
 from ksz_reports.core.schema import DIMENSIONS, TOTAL, period_end, period_kind
+from ksz_reports.core.vocabulary import check_formats
+from ksz_reports.geo import Geography, shipped_geography
 from ksz_reports.l10n import numbers as formatting
 from ksz_reports.l10n.catalogs import environment, gettext, render_template
-from ksz_reports.report.model import CELL_COLUMNS, ReportModel, write_cells_csv
+from ksz_reports.report.model import ReportModel
 from ksz_reports.report.pdf import html_to_self_contained, render_pdf
 
-FORMATS = ("html", "pdf", "xlsx")
 SIGNIFICANCE = {"higher": "\u25b2", "lower": "\u25bc"}
 
 
-Cell = namedtuple("Cell", CELL_COLUMNS)
+Cell = namedtuple("Cell", CELLS_COLUMNS)
 Cell.__doc__ = (
     "One published cell, a row of cells.csv: its value is NaN and its flag set when hidden."
 )
@@ -47,7 +50,9 @@ class Cells:
     def __post_init__(self) -> None:
         self._index: dict[tuple, tuple[float | None, str]] = {}
         self._tables: dict[str, list[Cell]] = {}
-        columns = [self.frame[c].tolist() for c in CELL_COLUMNS]  # lists iterate fast, Series don't
+        columns = [
+            self.frame[c].tolist() for c in CELLS_COLUMNS
+        ]  # lists iterate fast, Series don't
         for cell in map(Cell._make, zip(*columns, strict=True)):
             dims = tuple(str(getattr(cell, d)) for d in DIMENSIONS)
             key = (cell.table, cell.indicator, str(cell.period), str(cell.geo), dims, cell.kind)
@@ -73,17 +78,10 @@ def _rate_kind(per: int) -> str:
     return "share_pct" if per == 100 else "rate_per_1000"
 
 
-def _cell(lang: str, value: float | None, kind: str, flag: str) -> formatting.TableCell:
-    if kind == "count" and value is not None and not float(value).is_integer():
-        # a monthly average of persons: shown as a whole number, rounded half-up once
-        value = int(formatting.round_half_up(value, 0))
-    return formatting.table_cell(value, kind, flag or None, lang)
-
-
-def _map_merges(geo, at: dt.date) -> dict[str, str] | None:
-    """The mergers a map of reference date ``at`` shows (``{old: new}``): those of 2025 when
-    ``at`` is in 2025 or later, none before (the maps' borders are those of 2019)."""
-    if at < dt.date(2025, 1, 1):
+def _map_merges(geo: Geography) -> dict[str, str] | None:
+    """The mergers a map of ``geo`` shows (``{old: new}``): none on the geography of the
+    shipped borders (2019–2024), else the predecessors of each merged municipality, dissolved."""
+    if geo is shipped_geography():
         return None
     return {k: v for k, v in geo.successors.items() if k in maps.municipalities()}
 
@@ -91,9 +89,18 @@ def _map_merges(geo, at: dt.date) -> dict[str, str] | None:
 class ReportRenderer:
     """Turns a report model into files. One per process; charts and fonts are set up once."""
 
-    def __init__(self, lang: str = "nl"):
+    def __init__(self, lang: str, config: Config):
         self.lang = lang
+        self.config = config
+        self.decimals = config.settings.statistics.decimals
         self._ = gettext(lang)
+
+    def _cell(self, value: float | None, kind: str, flag: str) -> formatting.TableCell:
+        """A table cell in the report's language and precision."""
+        if kind == "count" and value is not None and not float(value).is_integer():
+            # a monthly average of persons: shown as a whole number, rounded half-up once
+            value = int(formatting.round_half_up(value, 0))
+        return formatting.table_cell(value, kind, flag or None, self.lang, decimals=self.decimals)
 
     def warm_up(self, geography=None) -> None:
         """Initialise once what every report needs: WeasyPrint with its fonts and CSS, the
@@ -101,7 +108,7 @@ class ReportRenderer:
         the ``geography`` of the reports) the map of Belgium. The first report of a process then
         costs about what the others cost."""
         if geography is not None:
-            maps.prepare(merges=_map_merges(geography, geography.at))
+            maps.prepare(merges=_map_merges(geography))
         render_pdf("<html><body><p>.</p></body></html>")
         html_to_self_contained("<html><head></head><body></body></html>")
         environment(self.lang).get_template("report.html.j2")
@@ -133,14 +140,14 @@ class ReportRenderer:
             rate, rflag = c.get("key_figures", ind.id, topic.period, nis, kind)
             growth, gflag = c.get("key_figures", ind.id, topic.period, nis, "growth_pct")
             cells_row = [
-                _cell(lang, count, "count", cflag),
-                _cell(lang, rate, kind, rflag),
-                _cell(lang, growth, "growth_pct", gflag),
+                self._cell(count, "count", cflag),
+                self._cell(rate, kind, rflag),
+                self._cell(growth, "growth_pct", gflag),
                 self._significance(model, c, ind.id, topic.period, kind),
             ]
             for code in level_codes:
                 v, f = c.get("key_figures", ind.id, topic.period, code, kind)
-                cells_row.append(_cell(lang, v, kind, f))
+                cells_row.append(self._cell(v, kind, f))
             unit = "%" if ind.headline.per == 100 else "\u2030"
             key_rows.append(
                 {
@@ -178,7 +185,11 @@ class ReportRenderer:
             topics.append(self._topic(model, topic, c, name))
         map_charts = self._maps(model, c)
         scatter = self._scatter(model, c)
-        reference = period_end(max(t.period for t in model.topics)) if model.topics else model.at
+        reference = (
+            period_end(max(t.period for t in model.topics))
+            if model.topics
+            else model.geography.valid_from
+        )
         ctx = {
             "title": name,
             "kicker": _("Local social report"),
@@ -196,7 +207,9 @@ class ReportRenderer:
             "cut_summary": self._cut_years(model),
             "year_label": self._year_label(),
             "methodology_sections": self._methodology(model),
-            "footnotes": formatting.flag_footnotes(flags, lang),
+            "footnotes": formatting.flag_footnotes(
+                flags, lang, threshold=self.config.settings.disclosure.threshold
+            ),
             "colophon": [
                 _(
                     "Sources: KSZ Datawarehouse Arbeidsmarkt en Sociale Bescherming; POD "
@@ -225,7 +238,7 @@ class ReportRenderer:
         for code in (model.nis, region):
             _value, flag = c.get("key_figures", indicator, period, code, kind)
             if not formatting.is_shown(flag or None):
-                return formatting.table_cell(None, kind, flag, self.lang)
+                return formatting.table_cell(None, kind, flag, self.lang, decimals=self.decimals)
         kf = model.key_figures
         row = kf[
             (kf["indicator"] == indicator) & (kf["period"] == period) & (kf["geo"] == model.nis)
@@ -266,6 +279,7 @@ class ReportRenderer:
                     data,
                     title=_("%(indicator)s: evolution") % {"indicator": ind.label(lang)},
                     lang=lang,
+                    decimals=self.decimals,
                     kind=kind,
                     highlight=name,
                     chart_id=f"evo-{ind.id}",
@@ -300,6 +314,7 @@ class ReportRenderer:
                         "period": formatting.fmt_period(topic.period, lang),
                     },
                     lang=lang,
+                    decimals=self.decimals,
                     kind=kind,
                     highlight=name,
                     chart_id=f"cmp-{ind.id}",
@@ -307,9 +322,8 @@ class ReportRenderer:
             )
         # Breakdown table: every category of every dimension, municipality and region.
         rows = []
-        from ksz_reports.core.config import default_config
 
-        codes = default_config().codes
+        codes = self.config.codes
         for dim in ind.dimensions:
             if ind.id == "ses_position" and dim != "ses_position":
                 continue  # all statuses together are the population: 100 % in every group
@@ -333,9 +347,9 @@ class ReportRenderer:
                     {
                         "label": codes.label(dim, code, lang, year),
                         "cells": [
-                            _cell(lang, count, "count", cf),
-                            _cell(lang, rate, kind, rf),
-                            _cell(lang, rrate, kind, rrf),
+                            self._cell(count, "count", cf),
+                            self._cell(rate, kind, rf),
+                            self._cell(rrate, kind, rrf),
                         ],
                     }
                 )
@@ -366,6 +380,7 @@ class ReportRenderer:
                         data,
                         title=title,
                         lang=lang,
+                        decimals=self.decimals,
                         kind=kind,
                         highlight=name,
                         chart_id=f"bars-{ind.id}-{dim}",
@@ -405,11 +420,10 @@ class ReportRenderer:
         lang = self.lang
         geo = model.geography
         out = []
-        merges = _map_merges(geo, model.at)
+        merges = _map_merges(geo)
         parents = geo.parents_of(model.nis)
-        from ksz_reports.core.config import default_config
 
-        indicators = default_config().indicators
+        indicators = self.config.indicators
         for key, frame in model.maps.items():
             ind_id, area = key.rsplit("_", 1)
             ind = indicators[ind_id]
@@ -429,6 +443,7 @@ class ReportRenderer:
                     title=_("%(indicator)s, %(area)s, %(period)s")
                     % {"indicator": ind.label(lang), "area": where, "period": period},
                     lang=lang,
+                    decimals=self.decimals,
                     kind=kind,
                     highlight=model.nis,
                     area=code,
@@ -444,9 +459,8 @@ class ReportRenderer:
         rows = c.rows("scatter")
         if not rows:
             return None
-        from ksz_reports.core.config import default_config
 
-        ind = default_config().indicators
+        ind = self.config.indicators
         x_id, y_id = "increased_reimbursement", "ll"
         xk, yk = _rate_kind(ind[x_id].headline.per), _rate_kind(ind[y_id].headline.per)
 
@@ -473,6 +487,7 @@ class ReportRenderer:
             title=_("%(y)s against %(x)s, all municipalities")
             % {"y": ind[y_id].label(lang), "x": ind[x_id].label(lang)},
             lang=lang,
+            decimals=self.decimals,
             highlight=geo.name(model.nis, lang),
             x_kind=xk,
             y_kind=yk,
@@ -498,9 +513,8 @@ class ReportRenderer:
         """What the cutoffs left out, one translated line per indicator, e.g. "Leefloon (LL):
         2022 (incomplete: …); November 2022 (still being revised); December 2022 (not final yet)"."""
         _ = self._
-        from ksz_reports.core.config import default_config
 
-        indicators = default_config().indicators
+        indicators = self.config.indicators
         reasons = {
             "incomplete_months": _("incomplete: not all its months are final"),
             "incomplete": _("incomplete: not every municipality has data"),
@@ -525,9 +539,8 @@ class ReportRenderer:
     def _cut_years(self, model: ReportModel) -> list[str]:
         """For the title page: each year left out, with the indicators concerned, e.g.
         "2022: Leefloon (LL), Recht op maatschappelijke hulp (RMH)"."""
-        from ksz_reports.core.config import default_config
 
-        indicators = default_config().indicators
+        indicators = self.config.indicators
         years: dict[str, list[str]] = {}
         for r in model.meta.get("cutoff_table", []):
             period = str(r["period"])
@@ -542,10 +555,9 @@ class ReportRenderer:
         ]
 
     def _year_label(self) -> str:
-        from ksz_reports.core.config import default_config
 
         _ = self._
-        if default_config().settings.report.year_label == "reference_year":
+        if self.config.settings.report.year_label == "reference_year":
             return _(
                 "Years are labelled by their reference date: a stock on 31 December 2021 is "
                 "shown as 2021 (other producers label it 2022, after 1 January)."
@@ -554,9 +566,8 @@ class ReportRenderer:
 
     def _methodology(self, model: ReportModel) -> list[dict]:
         _ = self._
-        from ksz_reports.core.config import default_config
 
-        cfg = default_config()
+        cfg = self.config
         threshold = cfg.settings.disclosure.threshold
         cut = self._cut_summary(model)
         return [
@@ -642,11 +653,7 @@ class ReportRenderer:
     ) -> list[Path]:
         """Write ``out/NNNNN/`` (replaced as a whole): the requested formats and cells.csv."""
         timings = {} if timings is None else timings
-        unknown = [f for f in formats if f not in FORMATS]
-        if unknown:
-            from ksz_reports.core.errors import UsageError
-
-            raise UsageError(f"unknown format {unknown[0]!r}; choose from {', '.join(FORMATS)}")
+        formats = check_formats(formats)
         t = time.perf_counter()
         cells = model.cells()
         timings["data"] = time.perf_counter() - t

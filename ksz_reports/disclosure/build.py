@@ -1,0 +1,200 @@
+"""The decision: the measures of a whole publication, after disclosure control.
+
+Suppression is decided **once for the whole publication** — every municipality, every aggregate,
+every indicator, breakdown and period that any report shows — so that reports agree with each
+other and nothing suppressed in one report can be recomputed from another (``docs/domain.md``
+§6). A single ad-hoc report is cut from the same publication as the batch, so it shows the same
+numbers.
+
+:func:`disclose` is the only gate between :mod:`ksz_reports.measures.indicators` and any output
+(API, CLI, reports): counts are protected by :func:`ksz_reports.disclosure.protect.protect`, and
+every derived value (rate, interval, significance, growth) of a count that is not published is
+blanked with the count's flag.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ksz_reports.core.config import Config
+from ksz_reports.core.schema import DIMENSIONS, KEY_COLUMNS, TOTAL, is_total, period_kind
+from ksz_reports.disclosure import protect as disclosure
+from ksz_reports.geo.codes import COUNTRY
+from ksz_reports.geo.geography import Geography
+from ksz_reports.measures.indicators import compute, previous_period
+
+DERIVED = ("rate", "ci_low", "ci_high", "significance", "growth_pct")
+
+
+def geo_hierarchy(geography: Geography) -> dict[str, list[str]]:
+    """Parent → children of ``geography``: arrondissement → municipalities, province →
+    arrondissements, region → provinces (Brussels: its arrondissement), Belgium → regions."""
+    parent = geography.parent
+    frame = pd.DataFrame(
+        {
+            "nis": list(geography.codes),
+            "arrondissement_nis": [parent["arrondissement"][c] for c in geography.codes],
+            "province_nis": [parent["province"][c] or "" for c in geography.codes],
+            "region_nis": [parent["region"][c] for c in geography.codes],
+        }
+    )
+    return disclosure.default_geo_hierarchy(frame)
+
+
+def direct_groups(geography: Geography) -> tuple:
+    """Region → its municipalities and Belgium → all municipalities, directly: breakdowns are
+    published for municipalities and regions only, and an attacker can add municipalities up to
+    their region without the levels in between."""
+    direct: dict[str, list[str]] = {}
+    for nis, region in sorted(geography.parent["region"].items()):
+        direct.setdefault(region, []).append(nis)
+    direct[COUNTRY] = list(geography.codes)
+    return (disclosure.GroupRelations("geo", direct, kind="geo_direct"),)
+
+
+@dataclass
+class DisclosureSummary:
+    """Figures of one disclosure run (information loss and verification)."""
+
+    figures: dict = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        f = self.figures
+        return [
+            f"{f.get('cells', 0):,} cells, {f.get('primary', 0):,} suppressed (primary), "
+            f"{f.get('secondary', 0):,} secondary, {f.get('not_available', 0):,} masked at source; "
+            f"verified by LP audit in {f.get('seconds', 0):.1f} s"
+        ]
+
+
+def disclose(
+    measures: pd.DataFrame, geography: Geography, config: Config, extra_groups: tuple = ()
+) -> pd.DataFrame:
+    """The measure table with every value that may not be published blanked and flagged.
+
+    ``flag``: ``suppressed`` (primary), ``secondary``, ``not_available`` (masked at source), or
+    empty. The returned frame carries ``attrs["disclosure"]`` with the run's figures.
+    """
+    if measures.empty:
+        out = measures.copy()
+        out.attrs["disclosure"] = {}
+        return out
+    t0 = time.perf_counter()
+    m = measures.copy()
+    for c in KEY_COLUMNS:
+        m[c] = m[c].astype(str)
+    cells = m[list(KEY_COLUMNS)].copy()
+    cells["value"] = m["count"].astype("Float64")
+    table = disclosure.build_linked_table(
+        cells, geo_hierarchy(geography), groups=(*direct_groups(geography), *extra_groups)
+    )
+    settings = config.settings.disclosure
+    protection = disclosure.protect(
+        table, threshold=settings.threshold, secondary=settings.secondary
+    )
+    status = table.cells[list(KEY_COLUMNS)].copy()
+    status["status"] = protection.status.astype(str).to_numpy()
+    m = m.merge(status, on=list(KEY_COLUMNS), how="left", validate="many_to_one")
+
+    # Derived values depend on their own count and, for growth, on the previous period's count.
+    own = disclosure.blank_derived(m, protection)
+    m["prev_period"] = [previous_period(p) for p in m["period"]]
+    prev = status.rename(columns={"period": "prev_period", "status": "prev_status"})
+    m = m.merge(
+        prev,
+        on=["indicator", "prev_period", "geo", *DIMENSIONS],
+        how="left",
+        validate="many_to_one",
+    )
+    flag = np.where(m["status"] == disclosure.PUBLISHED, "", m["status"])
+    m["flag"] = np.where(m["flag"].astype(str) != "", m["flag"], flag)
+    hide = own.notna().to_numpy()
+    m.loc[hide, "count"] = np.nan
+    for col in ("rate", "ci_low", "ci_high"):
+        m.loc[hide, col] = np.nan
+    m.loc[hide, "significance"] = ""
+    # "unreliable" is derived from the count too (count < min_count): blank it with the count.
+    m["unreliable"] = m["unreliable"].astype(object)
+    m.loc[hide, "unreliable"] = None
+    m.loc[hide | (m["prev_status"] != disclosure.PUBLISHED).to_numpy(), "growth_pct"] = np.nan
+    m = m.drop(columns=["prev_status"])
+    m = m.drop(columns=["status", "prev_period"])
+    m.attrs["disclosure"] = {**protection.to_dict(), "seconds": round(time.perf_counter() - t0, 3)}
+    return m
+
+
+def plan(periods_kept: dict[str, list[str]], config: Config) -> dict[str, dict[str, list[str]]]:
+    """Which periods of each indicator a publication holds.
+
+    ``periods_kept``: indicator → kept periods (from the cutoff report). Returns indicator →
+    ``{"totals": [...], "breakdowns": [...], "months": [...]}``.
+    """
+    out = {}
+    pub = config.settings.publication
+    for indicator, periods in periods_kept.items():
+        if indicator not in config.indicators:
+            continue
+        years = sorted(p for p in periods if period_kind(p) == "year")
+        months = sorted(p for p in periods if period_kind(p) == "month") if pub.months else []
+        out[indicator] = {
+            "totals": years,
+            "breakdowns": years[-pub.breakdown_periods :],
+            "months": months,
+        }
+    return out
+
+
+def one_way(frame: pd.DataFrame) -> pd.Series:
+    """Rows with at most one dimension broken down (the others ``total``)."""
+    broken = np.zeros(len(frame), dtype=np.int64)
+    for d in DIMENSIONS:
+        broken += (frame[d].astype(str) != TOTAL).to_numpy()
+    return pd.Series(broken <= 1, index=frame.index)
+
+
+def build_publication(
+    table: pd.DataFrame, periods_kept: dict[str, list[str]], geography: Geography, config: Config
+) -> pd.DataFrame:
+    """The disclosed measures of every indicator for the whole geography (one disclosure run)."""
+    pub = config.settings.publication
+    parts = []
+    groups = []
+    rows = table[one_way(table)]
+    totals = rows[is_total(rows)]
+    for indicator, p in plan(periods_kept, config).items():
+        wanted = p["totals"] + p["months"]
+        if not wanted:
+            continue
+        mine = rows[(rows["indicator"].astype(str) == indicator)]
+        breakdown_src = mine[
+            mine["period"].astype(str).str[:4].isin({b[:4] for b in p["breakdowns"]})
+        ]
+        src = pd.concat([totals[totals["indicator"].astype(str) == indicator], breakdown_src])
+        src = src.drop_duplicates(list(KEY_COLUMNS))
+        m = compute(src, indicator, geography, periods=wanted, config=config)
+        if m.empty:
+            continue
+        keep = is_total(m) | (
+            m["period"].isin(p["breakdowns"]) & m["level"].isin(pub.breakdown_levels)
+        )
+        parts.append(m[keep])
+        if p["months"]:
+            years = {y: [f"{y}-{k:02d}" for k in range(1, 13)] for y in p["totals"]}
+            groups.append(
+                disclosure.GroupRelations(
+                    "period",
+                    years,
+                    total_coef=12.0,
+                    tol=1e-6,
+                    indicators=frozenset({indicator}),
+                    kind="year_average",
+                )
+            )
+    if not parts:
+        return pd.DataFrame()
+    measures = pd.concat(parts, ignore_index=True)
+    return disclose(measures, geography, config, extra_groups=tuple(groups))

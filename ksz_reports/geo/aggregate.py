@@ -1,0 +1,156 @@
+"""Counts on a geography: predecessors summed onto it, municipalities summed into the units above
+them, and the population of every area (``docs/domain.md`` §3, §7).
+
+- Aggregates (arrondissement, province, region, Belgium ``01000``) are computed from
+  municipalities, never read. Brussels has no province: its municipalities roll up
+  arrondissement → region.
+- Counts of predecessors (the mergers of 1 January 2019 and 1 January 2025, matched on NIS
+  codes) are summed *before* anything else; a masked predecessor makes the merged count masked.
+- An aggregate is the sum over *all* its municipalities, or it is not available (``incomplete``):
+  a partial export never publishes a partial sum under the region's name.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ksz_reports.core.schema import DIMENSIONS
+from ksz_reports.core.vocabulary import LEVELS
+from ksz_reports.geo import denominators as pop
+from ksz_reports.geo.codes import COUNTRY
+from ksz_reports.geo.geography import Geography
+
+
+def to_current(
+    geography: Geography, frame: pd.DataFrame, value_cols: tuple[str, ...] = ("value",)
+) -> pd.DataFrame:
+    """Map predecessor codes to ``geography`` and sum them (masked stays masked)."""
+    df = frame.copy()
+    successors = geography.successors
+    df["geo"] = df["geo"].astype(str).map(lambda g: successors.get(g, g))
+    keys = [c for c in df.columns if c not in value_cols]
+    return _masked_sum(df, keys, value_cols)
+
+
+def aggregate(
+    geography: Geography,
+    frame: pd.DataFrame,
+    levels: tuple[str, ...] = LEVELS,
+    value_cols: tuple[str, ...] = ("value",),
+) -> pd.DataFrame:
+    """Municipal counts on ``geography`` plus their sums at ``levels`` (column ``level``)."""
+    base = to_current(geography, frame, value_cols)
+    parent = geography.parent
+    unknown = set(base["geo"]) - set(parent["country"])
+    if unknown:
+        base = base[~base["geo"].isin(unknown)]
+    out = []
+    if "municipality" in levels:
+        out.append(base.assign(level="municipality", incomplete=False))
+    keys = [c for c in base.columns if c not in value_cols]
+    for level in levels:
+        if level == "municipality":
+            continue
+        up = base.copy()
+        up["geo"] = up["geo"].map(parent[level])
+        up = up[up["geo"].notna()]
+        summed = _masked_sum(up, keys, value_cols, count=True)
+        expected = pd.Series(parent[level]).value_counts()
+        short = summed["_n"].to_numpy() < summed["geo"].map(expected).to_numpy()
+        for col in value_cols:
+            summed.loc[short, col] = pd.NA
+        summed["incomplete"] = short
+        out.append(summed.drop(columns="_n").assign(level=level))
+    result = pd.concat(out, ignore_index=True)
+    result["incomplete"] = result["incomplete"].fillna(False).astype(bool)
+    return result
+
+
+def benchmark_of(geography: Geography, geos: pd.Series, level: str) -> pd.Series:
+    """The region (or Belgium, ``level="country"``) each area is compared with; a region and
+    Belgium map to themselves."""
+    if level == "country":
+        return pd.Series(COUNTRY, index=geos.index)
+    return geos.astype(str).map(geography.region_of)
+
+
+def population(
+    geography: Geography,
+    years: list[int],
+    sexes: list[str],
+    age_classes: list[str],
+    levels: tuple[str, ...] = LEVELS,
+) -> pd.DataFrame:
+    """Population on 1 January of ``years`` for every area of ``levels`` of ``geography``.
+
+    A missing year falls back to the nearest *earlier* available year (``year_used`` says
+    which); never a later year, never an invented one.
+    """
+    available = sorted(pop.population_years())
+    frames = []
+    for year in years:
+        earlier = [y for y in available if y <= year]
+        if not earlier:
+            continue
+        used = earlier[-1]
+        table = _population_year(used, sexes, age_classes)
+        table = table.rename(columns={"population": "value"})
+        table["year"] = year
+        table["year_used"] = used
+        frames.append(table)
+    if not frames:
+        return pd.DataFrame(
+            columns=["year", "geo", "sex", "age_class", "population", "year_used", "level"]
+        )
+    table = pd.concat(frames, ignore_index=True)[
+        ["year", "year_used", "geo", "sex", "age_class", "value"]
+    ]
+    out = aggregate(geography, table, levels=levels)
+    return out.rename(columns={"value": "population"}).drop(columns=["level", "incomplete"])
+
+
+def _population_year(year: int, sexes: list[str], age_classes: list[str]) -> pd.DataFrame:
+    """Municipal population of one year for every (sex, age class) that can be built exactly from
+    that year's bands; a class that cannot (no bands before 2017) is left out, not guessed."""
+    try:
+        return pop.population_table(
+            years=[year], level="municipality", sexes=tuple(sexes), age_classes=tuple(age_classes)
+        )
+    except pop.AgeClassError:
+        frames = []
+        for a in age_classes:
+            try:
+                frames.append(
+                    pop.population_table(
+                        years=[year], level="municipality", sexes=tuple(sexes), age_classes=(a,)
+                    )
+                )
+            except pop.AgeClassError:
+                continue
+        return (
+            pd.concat(frames, ignore_index=True)
+            if frames
+            else pd.DataFrame(columns=["year", "geo", "sex", "age_class", "population"])
+        )
+
+
+def _masked_sum(
+    df: pd.DataFrame, keys: list[str], value_cols: tuple[str, ...], count: bool = False
+) -> pd.DataFrame:
+    """Group sums where one missing member makes the sum missing (never read as 0)."""
+    g = df.groupby(keys, observed=True, sort=False, dropna=False)
+    out = g[list(value_cols)].sum(min_count=1)
+    size = g.size()
+    if count:
+        out["_n"] = size
+    for col in value_cols:
+        masked = g[col].count() != size
+        out[col] = (
+            out[col].astype("Float64") if df[col].dtype.kind == "f" else out[col].astype("Int64")
+        )
+        out.loc[masked.to_numpy(), col] = pd.NA
+    out = out.reset_index()
+    for d in DIMENSIONS:
+        if d in out and str(df[d].dtype) == "category":
+            out[d] = out[d].astype(str)
+    return out
