@@ -10,7 +10,8 @@ import pytest
 from matplotlib.collections import PathCollection
 from matplotlib.font_manager import FontProperties, findfont
 
-from ksz_reports.charts import base as charts
+from ksz_reports import charts
+from ksz_reports.charts import result
 from ksz_reports.core.resources import templates_dir
 
 SECRET = 987.0  # the value behind a suppressed cell: must never reach the drawing
@@ -20,13 +21,13 @@ SECRET = 987.0  # the value behind a suppressed cell: must never reach the drawi
 def figures(monkeypatch):
     """Capture the matplotlib figure of every chart rendered in the test."""
     captured = []
-    real = charts.make_chart
+    real = result.make_chart
 
     def capture(fig, **kwargs):
         captured.append(fig)
         return real(fig, **kwargs)
 
-    monkeypatch.setattr(charts, "make_chart", capture)
+    monkeypatch.setattr(result, "make_chart", capture)
     return captured
 
 

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from matplotlib.patches import PathPatch, Rectangle
 
-from ksz_reports.charts import base as charts
-from ksz_reports.charts import maps
+from ksz_reports import charts
+from ksz_reports.charts import geometry, maps
+from ksz_reports.charts.layer import _layer
 from ksz_reports.core.resources import data_path
 
 
@@ -43,9 +44,9 @@ def values(codes, hidden=()):
 
 
 def test_province_map_2019_geography(figures):
-    codes = [nis for nis, m in maps.municipalities().items() if m.province == "40000"]
+    codes = [nis for nis, m in charts.municipalities().items() if m.province == "40000"]
     assert len(codes) == 60
-    chart = maps.map_choropleth(
+    chart = charts.map_choropleth(
         values(codes, hidden={"44043"}),
         title="Leefloon per 1000 inwoners",
         lang="nl",
@@ -72,10 +73,10 @@ def test_province_map_2019_geography(figures):
 
 
 def test_belgium_map_with_2025_mergers(figures):
-    merges = maps.mergers_2025()
-    new_codes = sorted({merges.get(old, old) for old in maps.municipalities()})
+    merges = charts.mergers_2025()
+    new_codes = sorted({merges.get(old, old) for old in charts.municipalities()})
     assert len(new_codes) == 565
-    chart = maps.map_choropleth(
+    chart = charts.map_choropleth(
         values(new_codes, hidden={"21004"}),
         title="RMI",
         lang="fr",
@@ -99,10 +100,10 @@ def test_belgium_map_with_2025_mergers(figures):
 
 
 def test_merged_municipality_has_no_internal_border():
-    merges = maps.mergers_2025()
-    polygons = maps.simplified_polygons(0.0)
+    merges = charts.mergers_2025()
+    polygons = charts.simplified_polygons(0.0)
     rings = [(merges.get(old, old), ring) for old, rings in polygons.items() for ring in rings]
-    borders, outline = maps._border_lines(rings, "46030")
+    borders, outline = geometry._border_lines(rings, "46030")
 
     def segments(lines):
         return {frozenset(pair) for line in lines for pair in zip(line, line[1:], strict=False)}
@@ -119,16 +120,16 @@ def test_merged_municipality_has_no_internal_border():
     outer = (beveren | kruibeke | zwijndrecht) - internal
     assert own == outer and outer <= drawn
     # Without the merger map, the old borders are drawn.
-    borders_2019, _ = maps._border_lines(
+    borders_2019, _ = geometry._border_lines(
         [(old, r) for old, rs in polygons.items() for r in rs], None
     )
     assert internal <= segments(borders_2019)
 
 
 def test_province_follows_the_2025_geography():
-    merges = maps.mergers_2025()
-    codes = {merges.get(old, old) for old in maps.municipalities()}
-    chart = maps.map_choropleth(
+    merges = charts.mergers_2025()
+    codes = {merges.get(old, old) for old in charts.municipalities()}
+    chart = charts.map_choropleth(
         values(sorted(codes)), title="T", lang="nl", area="40000", merges=merges
     )
     names = {row[0] for row in chart.table.rows}
@@ -137,8 +138,8 @@ def test_province_follows_the_2025_geography():
 
 
 def test_simplification_keeps_shared_borders():
-    simplified = maps.simplified_polygons(0.003)
-    full = maps.simplified_polygons(0.0)
+    simplified = charts.simplified_polygons(0.003)
+    full = charts.simplified_polygons(0.0)
     assert sum(map(len, (r for rs in simplified.values() for r in rs))) < 0.8 * sum(
         map(len, (r for rs in full.values() for r in rs))
     )
@@ -154,28 +155,28 @@ def test_simplification_keeps_shared_borders():
 
 def test_quantile_classes_use_published_values():
     values_ = [Decimal(v) for v in ("1.0", "2.0", "2.0", "3.5", "8.1", "12.4", "15.0", "20.0")]
-    classes = maps.quantile_classes(values_, 4, "nl", 1)
+    classes = charts.quantile_classes(values_, 4, "nl", 1)
     assert classes.lower == (Decimal("1.0"), Decimal("2.0"), Decimal("8.1"), Decimal("15.0"))
     assert classes.labels == ("1,0 – 1,9", "2,0 – 8,0", "8,1 – 14,9", "15,0 – 20,0")
     assert classes.index(Decimal("8.1")) == 2 and classes.index(Decimal("8.0")) == 1
     assert len(set(classes.colors)) == 4
-    assert maps.quantile_classes([Decimal("3.0")] * 5, 5, "en", 1).labels == ("3.0",)
+    assert charts.quantile_classes([Decimal("3.0")] * 5, 5, "en", 1).labels == ("3.0",)
 
 
 def test_input_errors():
     with pytest.raises(ValueError, match="not on the map"):
-        maps.map_choropleth([{"geo": "46030", "value": 1.0}], title="T", lang="nl")
+        charts.map_choropleth([{"geo": "46030", "value": 1.0}], title="T", lang="nl")
     with pytest.raises(ValueError, match="highlight"):
-        maps.map_choropleth([], title="T", lang="nl", area="40000", highlight="11002")
+        charts.map_choropleth([], title="T", lang="nl", area="40000", highlight="11002")
     with pytest.raises(ValueError, match="no municipality"):
-        maps.map_choropleth([], title="T", lang="nl", area="99999")
+        charts.map_choropleth([], title="T", lang="nl", area="99999")
 
 
 def test_dissolve_keeps_the_edges_between_labels():
-    layer = maps._layer(None, tuple(sorted(maps.mergers_2025().items())))
+    layer = _layer(None, tuple(sorted(charts.mergers_2025().items())))
     edges = layer.edges
     labels = np.random.default_rng(1).integers(0, 6, len(layer.scope))
-    loops = maps._dissolve(edges, labels)
+    loops = geometry._dissolve(edges, labels)
     assert sorted(loops) == list(range(6))
     for label, part in loops.items():
         # a union's outline: the edges of its municipalities without a twin among them, once
@@ -183,8 +184,8 @@ def test_dissolve_keeps_the_edges_between_labels():
         inner = members & (edges.twin >= 0) & (labels[edges.owner[edges.twin]] == label)
         end = edges.start[edges.following(np.arange(len(edges.start)))]
         expected = set(zip(edges.start[members & ~inner], end[members & ~inner], strict=True))
-        starts = np.flatnonzero(part.codes == maps.MplPath.MOVETO)
-        closes = np.flatnonzero(part.codes == maps.MplPath.CLOSEPOLY)
+        starts = np.flatnonzero(part.codes == geometry.MplPath.MOVETO)
+        closes = np.flatnonzero(part.codes == geometry.MplPath.CLOSEPOLY)
         assert (part.index[starts] == part.index[closes]).all()  # closed loops
         drawn = [
             (a, b)
@@ -201,11 +202,11 @@ def test_dissolve_keeps_the_edges_between_labels():
 def test_svg_path_data_is_matplotlibs(figures, area, merged, highlight):
     """The path data joined from the layer's coordinates is what matplotlib writes for the
     figure's paths, whatever the geography, the area, the values and the highlight."""
-    merges = maps.mergers_2025() if merged else {}
-    codes = sorted({merges.get(old, old) for old in maps.municipalities()})
+    merges = charts.mergers_2025() if merged else {}
+    codes = sorted({merges.get(old, old) for old in charts.municipalities()})
     rng = random.Random(f"{area}-{merged}")
     rows = [{"geo": code, "value": rng.uniform(0, 50)} for code in codes if rng.random() > 0.1]
-    chart = maps.map_choropleth(
+    chart = charts.map_choropleth(
         rows, title="T", lang="nl", area=area, merges=merges, highlight=highlight, png=True
     )
     with charts.chart_style():  # the figure holds the real paths since it drew the PNG

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from pypdf import PdfReader
 
-from ksz_reports.charts.base import chart_bars
+from ksz_reports.charts import chart_bars
 from ksz_reports.core.resources import templates_dir
 from ksz_reports.l10n.catalogs import render_template
 from ksz_reports.l10n.numbers import flag_footnotes, table_cell

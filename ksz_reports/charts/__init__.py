@@ -1,1 +1,70 @@
-"""charts"""
+"""Charts and maps of the reports: matplotlib (Agg, no pyplot), deterministic SVG, optional PNG.
+
+One function per chart family, all with the same contract:
+
+- input: tidy rows (a sequence of mappings, or a pandas DataFrame) with a ``value`` and a
+  ``flag`` (SPEC §8). A value whose flag hides it (``suppressed``, ``secondary``,
+  ``not_available``, ``unstable``, ``incomplete``) is **never plotted**, whatever the row's
+  ``value`` holds: a gap in a line, no bar, no point — with the flag's symbol in its place. A value
+  that is None/NaN without a flag counts as ``not_available`` (:mod:`~ksz_reports.charts.points`).
+  ``unreliable`` values are plotted (hollow marker, hatched bar) and written between parentheses,
+  as in the tables;
+- output: a :class:`Chart` — title, alt text (generated from the data, translated; or given),
+  the SVG to inline in HTML, optionally PNG bytes, the data table as preformatted rows, the flags
+  used (for the symbol footnotes) and the list of what was plotted
+  (:mod:`~ksz_reports.charts.result`).
+
+Numbers on axes and labels come from :mod:`ksz_reports.l10n.numbers` (the tick formatter is built
+from the same functions as the table cells). The modules:
+
+- :mod:`~ksz_reports.charts.style`: sizes, colours, rcParams, the shipped fonts;
+- :mod:`~ksz_reports.charts.svg`: rendering to deterministic, inline-ready SVG;
+- :mod:`~ksz_reports.charts.result`: :class:`Chart`, :class:`DataTable`, the end every family
+  shares;
+- :mod:`~ksz_reports.charts.points`: the input rows as points, their cells and labels;
+- :mod:`~ksz_reports.charts.axes`: the reused figure and the axes drawn by hand;
+- the families: :mod:`~ksz_reports.charts.series`, :mod:`~ksz_reports.charts.bars` (bars and
+  comparison), :mod:`~ksz_reports.charts.scatter`, :mod:`~ksz_reports.charts.maps` (on
+  :mod:`~ksz_reports.charts.areas`, :mod:`~ksz_reports.charts.geometry` and
+  :mod:`~ksz_reports.charts.layer`).
+
+matplotlib's rcParams are process-global: render one chart at a time per process (a batch uses
+processes, not threads).
+"""
+
+from __future__ import annotations
+
+from ksz_reports.charts.areas import area_name, mergers_2025, municipalities
+from ksz_reports.charts.bars import chart_bars, chart_comparison
+from ksz_reports.charts.geometry import simplified_polygons
+from ksz_reports.charts.layer import prepare
+from ksz_reports.charts.maps import map_choropleth, quantile_classes
+from ksz_reports.charts.points import unit_label
+from ksz_reports.charts.result import Chart, DataTable
+from ksz_reports.charts.scatter import chart_scatter
+from ksz_reports.charts.series import chart_series
+from ksz_reports.charts.style import RC, chart_style, new_figure, register_fonts
+from ksz_reports.charts.svg import render_figure, svg_text
+
+__all__ = [
+    "RC",
+    "Chart",
+    "DataTable",
+    "area_name",
+    "chart_bars",
+    "chart_comparison",
+    "chart_scatter",
+    "chart_series",
+    "chart_style",
+    "map_choropleth",
+    "mergers_2025",
+    "municipalities",
+    "new_figure",
+    "prepare",
+    "quantile_classes",
+    "register_fonts",
+    "render_figure",
+    "simplified_polygons",
+    "svg_text",
+    "unit_label",
+]

@@ -17,9 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ksz_reports import __version__
-from ksz_reports.charts import base as charts
-from ksz_reports.charts import maps
+from ksz_reports import __version__, charts
 from ksz_reports.core.atomic import atomic_dir
 from ksz_reports.core.cells import CELLS_COLUMNS, write_cells_csv
 from ksz_reports.core.config import Config
@@ -83,7 +81,7 @@ def _map_merges(geo: Geography) -> dict[str, str] | None:
     shipped borders (2019–2024), else the predecessors of each merged municipality, dissolved."""
     if geo is shipped_geography():
         return None
-    return {k: v for k, v in geo.successors.items() if k in maps.municipalities()}
+    return {k: v for k, v in geo.successors.items() if k in charts.municipalities()}
 
 
 class ReportRenderer:
@@ -108,7 +106,7 @@ class ReportRenderer:
         the ``geography`` of the reports) the map of Belgium. The first report of a process then
         costs about what the others cost."""
         if geography is not None:
-            maps.prepare(merges=_map_merges(geography))
+            charts.prepare(merges=_map_merges(geography))
         render_pdf("<html><body><p>.</p></body></html>")
         html_to_self_contained("<html><head></head><body></body></html>")
         environment(self.lang).get_template("report.html.j2")
@@ -438,7 +436,7 @@ class ReportRenderer:
             period = formatting.fmt_period(frame["period"].iloc[0], lang) if len(frame) else ""
             where = geo.name(code, lang) if code else geo.name("01000", lang)
             out.append(
-                maps.map_choropleth(
+                charts.map_choropleth(
                     data,
                     title=_("%(indicator)s, %(area)s, %(period)s")
                     % {"indicator": ind.label(lang), "area": where, "period": period},
