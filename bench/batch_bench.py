@@ -53,7 +53,7 @@ def report_module_available() -> bool:
 def _dataset(workdir: Path) -> Path:
     """Sample exports → canonical dataset (both reused when present)."""
     from ksz_reports.ingest.dataset import ingest
-    from ksz_reports.sample.generate import generate_sample
+    from ksz_reports.sample import generate_sample
 
     exports, data = workdir / "exports", workdir / "data"
     if not exports.is_dir() or not any(exports.iterdir()):

@@ -122,7 +122,7 @@ def generate_long_csv(path: Path, rows: int, seed: int = 1) -> Path:
 def _export(workdir: Path, rows: int) -> tuple[Path, str]:
     """The benchmark export (reused when present) and who generated it."""
     try:
-        from ksz_reports.sample.generate import generate_sample
+        from ksz_reports.sample import generate_sample
     except ImportError:
         generate_sample = None
     if generate_sample is not None:

@@ -31,7 +31,7 @@ def _dataset(workdir: Path) -> Path:
     from ksz_reports.geo.tables import Geography
 
     from ksz_reports.ingest.dataset import ingest
-    from ksz_reports.sample.generate import generate_sample
+    from ksz_reports.sample import generate_sample
 
     data = workdir / "limburg"
     if (data / "canonical.parquet").exists():

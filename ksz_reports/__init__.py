@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 _API = {
     "open": "ksz_reports.api",
     "KszData": "ksz_reports.api",
-    "generate_sample": "ksz_reports.sample.generate",
+    "generate_sample": "ksz_reports.sample",
     "read_export": "ksz_reports.ingest.exports",
     "validate": "ksz_reports.ingest.exports",
     "ingest": "ksz_reports.ingest.dataset",

@@ -77,7 +77,7 @@ def sample(out: Path, seed: int, rows: int | None) -> None:
     Example:
       ksz-reports sample --out exports --seed 7
     """
-    from ksz_reports.sample.generate import generate_sample
+    from ksz_reports.sample import generate_sample
 
     summary = generate_sample(out, seed=seed, rows=rows)
     click.echo(str(summary))

@@ -22,7 +22,7 @@ def main(out: Path, seed: int, municipality: str) -> None:
     from ksz_reports.ingest.dataset import ingest
     from ksz_reports.ingest.exports import validate
     from ksz_reports.report.model import prepare_publication, render_report
-    from ksz_reports.sample.generate import generate_sample
+    from ksz_reports.sample import generate_sample
 
     t0 = time.perf_counter()
     exports = out / "exports"

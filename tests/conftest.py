@@ -23,7 +23,7 @@ def sample_exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     Same files as ``ksz-reports sample --out DIR --seed 1``. Do not modify.
     """
-    from ksz_reports.sample.generate import generate_sample
+    from ksz_reports.sample import generate_sample
 
     out = tmp_path_factory.mktemp("sample") / "exports"
     generate_sample(out, seed=SAMPLE_SEED)

@@ -27,7 +27,7 @@ from ksz_reports.measures.cutoffs import (
     CutoffReport,
     apply_cutoffs,
 )
-from ksz_reports.sample.generate import PODMI_VINTAGES, generate_sample
+from ksz_reports.sample import PODMI_VINTAGES, generate_sample
 
 #: SPEC §3, written out: the canonical columns in their order.
 SPEC_COLUMNS = [

@@ -18,7 +18,7 @@ import pytest
 from ksz_reports.core.errors import UsageError
 from ksz_reports.core.resources import data_path
 from ksz_reports.core.text import normalize
-from ksz_reports.sample.generate import (
+from ksz_reports.sample import (
     DIALECTS,
     KSZ_YEARS,
     SampleSummary,
@@ -456,7 +456,7 @@ def test_rows_scaling(tmp_path: Path) -> None:
 
 
 def _planned_rows(plan: dict[str, list[tuple[str, ...]]]) -> int:
-    from ksz_reports.sample.generate import _ksz_shapes
+    from ksz_reports.sample.ksz import _ksz_shapes
 
     shapes = _ksz_shapes()
     return sum(
