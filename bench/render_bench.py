@@ -31,9 +31,9 @@ import_start = (time.perf_counter(), time.process_time())
 from pypdf import PdfReader  # noqa: E402
 
 from ksz_reports import charts  # noqa: E402
-from ksz_reports.l10n.catalogs import render_template  # noqa: E402
-from ksz_reports.l10n.numbers import flag_footnotes, fmt_date, table_cell  # noqa: E402
+from ksz_reports.l10n import flag_footnotes, fmt_date, table_cell  # noqa: E402
 from ksz_reports.report import pdf  # noqa: E402
+from ksz_reports.report.templates import render_template  # noqa: E402
 
 LANG = "nl"
 

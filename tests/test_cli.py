@@ -388,17 +388,17 @@ def test_municipalities_unknown_name_exits_2(capsys) -> None:
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Pension 2020–2021 of Aartselaar, Antwerpen (3 in 2021, masked at source in 2020) and
-    Boechout."""
+    """Pension 2020–2021 of Aartselaar, Boechout and Boom (3 in 2021, masked at source in 2020),
+    three municipalities that did not change in 2025."""
     folder = tmp_path_factory.mktemp("tiny")
     export = ksz_long(
         folder / "ksz_dwh_long_2023-06-30.csv",
         [
             ("Pensioentrekkenden", "31/12/2021", "11001", "3.456"),
-            ("Pensioentrekkenden", "31/12/2021", "11002", "3"),
+            ("Pensioentrekkenden", "31/12/2021", "11005", "3"),
             ("Pensioentrekkenden", "31/12/2021", "11004", "2.100"),
             ("Pensioentrekkenden", "31/12/2020", "11001", "3.401"),
-            ("Pensioentrekkenden", "31/12/2020", "11002", "x"),
+            ("Pensioentrekkenden", "31/12/2020", "11005", "x"),
             ("Pensioentrekkenden", "31/12/2020", "11004", "2.000"),
         ],
     )
@@ -415,16 +415,16 @@ def test_compare_json_is_the_library_indicator(tiny_data: Path) -> None:
     assert records == frame_records(library)
     # and the numbers are the right ones (not only the same as the library's)
     by_geo = {r["geo"]: r for r in records}
-    assert list(by_geo) == ["11001", "11002", "11004"]
+    assert list(by_geo) == ["11001", "11004", "11005"]
     aartselaar = by_geo["11001"]
     assert (aartselaar["count"], aartselaar["flag"], aartselaar["per"]) == (3456, "", 1000)
     assert aartselaar["population"] == geodata.population(2022, "11001")  # 1/1 after 31/12
     assert aartselaar["rate"] == pytest.approx(1000 * 3456 / aartselaar["population"])
     assert aartselaar["growth_pct"] == pytest.approx((3456 / 3401 - 1) * 100)
-    antwerpen = by_geo["11002"]  # 3 persons: suppressed, and so is everything derived from it
-    assert antwerpen["flag"] == "suppressed"
+    boom = by_geo["11005"]  # 3 persons: suppressed, and so is everything derived from it
+    assert boom["flag"] == "suppressed"
     for key in ("count", "rate", "ci_low", "ci_high", "growth_pct"):
-        assert antwerpen[key] is None, key
+        assert boom[key] is None, key
 
 
 def test_compare_csv_is_the_library_table(tiny_data: Path) -> None:
@@ -437,8 +437,8 @@ def test_compare_csv_is_the_library_table(tiny_data: Path) -> None:
         "indicator,period,geo,name,level,count,population,rate,per,ci_low,ci_high,"
         "significance,growth_pct,unreliable,flag"
     )
-    assert lines[2].startswith("pension,2020,11002,Antwerpen,municipality,,")
-    assert lines[2].endswith(",not_available")  # masked at source
+    assert lines[3].startswith("pension,2020,11005,Boom,municipality,,")
+    assert lines[3].endswith(",not_available")  # masked at source
 
 
 def test_compare_an_aggregate_with_missing_municipalities_is_not_published(
@@ -505,8 +505,8 @@ def test_compare_on_a_folder_that_is_not_a_dataset(tmp_path: Path, capsys) -> No
 
 
 def test_nothing_derived_from_a_secondary_suppressed_count_is_published(tmp_path: Path) -> None:
-    codes = [m.nis for m in geodata.geography().municipalities()]
-    small = {"11001": "3", "11002": "21"}  # 11001 primary; 11002 the complement in 11000
+    codes = [m.nis for m in geodata.geography(2019).municipalities()]  # the codes of 2021
+    small = {"11001": "3", "11005": "21"}  # 11001 primary; 11005 the complement in 11000
     export = ksz_long(
         tmp_path / "ksz_dwh_long_2023-06-30.csv",
         [
@@ -518,9 +518,9 @@ def test_nothing_derived_from_a_secondary_suppressed_count_is_published(tmp_path
     result = compare_pension(tmp_path / "data", "--format", "json")
     rows = {r["geo"]: r for r in json.loads(result.stdout)}
     assert rows["11001"]["flag"] == "suppressed"
-    assert rows["11002"]["flag"] == "secondary"
-    # 11002 has 530,630 inhabitants: unreliable=False says count >= 20, so 11001 <= 4
-    assert rows["11002"]["unreliable"] is None
+    assert rows["11005"]["flag"] == "secondary"
+    # the complement's unreliable flag would say count >= 20, so 11001 <= 4: it is blanked too
+    assert rows["11005"]["unreliable"] is None
 
 
 # --------------------------------------------------------------------------------------------

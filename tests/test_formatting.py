@@ -10,8 +10,8 @@ from fractions import Fraction
 import pytest
 from babel.numbers import format_decimal
 
+from ksz_reports import l10n as f
 from ksz_reports.core.config import load_config
-from ksz_reports.l10n import numbers as f
 
 NNBSP = "\u202f"  # narrow no-break space: fr_BE thousands separator
 NBSP = "\u00a0"  # no-break space: fr_BE before % and ‰
@@ -41,12 +41,16 @@ def test_round_half_up(x, decimals, expected):
     assert str(f.round_half_up(x, decimals)) == expected
 
 
-def test_round_decimal_follows_the_configured_rule():
+def test_number_style_comes_from_the_configuration():
     stats = load_config().settings.statistics
     assert stats.rounding == "ROUND_HALF_UP"
-    assert f.default_decimals() == stats.decimals == 1
-    assert f.round_decimal(0.25) == Decimal("0.3")
+    assert f.NumberStyle.of(load_config()) == f.NumberStyle(1, "ROUND_HALF_UP") == f.DEFAULT_STYLE
+    assert f.round_decimal(0.25, 1) == Decimal("0.3")
     assert f.round_decimal(0.25, 1, "ROUND_HALF_EVEN") == Decimal("0.2")
+    even = f.NumberStyle(1, "ROUND_HALF_EVEN")
+    assert f.fmt_value(0.25, "rate_per_1000", "en", even) == "0.2"
+    assert f.fmt_value(0.25, "rate_per_1000", "en") == "0.3"
+    assert f.fmt_cell(1.005, "share_pct", None, "nl", style=f.NumberStyle(2)) == "1,01"
 
 
 def test_rounded_zero_has_no_sign():
@@ -124,7 +128,7 @@ def test_number_formats(func, args, nl, fr, en):
 def test_permille_and_unitless_variants():
     assert f.fmt_rate(12.35, "nl", permille=True) == "12,4\u2030"
     assert f.fmt_rate(12.35, "fr", permille=True) == f"12,4{NBSP}\u2030"
-    assert f.fmt_rate(12.35, "en", 2) == "12.35"
+    assert f.fmt_rate(12.35, "en", f.NumberStyle(2)) == "12.35"
     assert f.fmt_pct(12.3, "nl", unit=False) == "12,3"
     assert f.fmt_growth(2.3, "fr", unit=False) == "+2,3"
 
@@ -196,7 +200,7 @@ def test_shown_cells():
     assert f.fmt_cell(-2.35, "growth_pct", None, "nl") == f"{MINUS}2,4"
     assert f.fmt_cell(2.35, "avg_monthly_growth_pct", None, "nl") == "+2,4"
     assert f.fmt_cell(12.35, "rate_per_1000", "unreliable", "nl") == "(12,4)"
-    assert f.fmt_cell(12.345, "ci_low", None, "en", decimals=2) == "12.35"
+    assert f.fmt_cell(12.345, "ci_low", None, "en", style=f.NumberStyle(2)) == "12.35"
 
 
 def test_a_cell_is_never_blank():

@@ -11,7 +11,8 @@ from jinja2 import TemplateError
 
 from ksz_reports.charts import Chart, DataTable
 from ksz_reports.l10n import catalogs as i18n
-from ksz_reports.l10n.numbers import flag_footnotes, table_cell
+from ksz_reports.l10n import flag_footnotes, table_cell
+from ksz_reports.report import templates
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -50,7 +51,7 @@ def test_extraction_covers_templates_and_code(used):
     where = {loc.split(":")[0] for locs in used.values() for loc in locs}
     assert "base.html.j2" in where
     assert "components/chart.html.j2" in where
-    assert {*CHART_SOURCES, "l10n/numbers.py", "l10n/catalogs.py", "report/write.py"} <= where
+    assert {*CHART_SOURCES, "l10n/flags.py", "report/templates.py", "report/write.py"} <= where
     assert "report.html.j2" in where
     assert "Page %(page)s of %(pages)s" in used
     # the report's own texts (render.py): title page, tables, chart titles, methodology
@@ -117,24 +118,24 @@ def test_gettext_and_fallback():
 
 
 def test_page_counter_css():
-    assert i18n.page_counter_css("nl") == '"Pagina " counter(page) " van " counter(pages)'
-    assert i18n.page_counter_css("fr") == '"Page " counter(page) " sur " counter(pages)'
-    assert i18n.css_string('a"</style>') == '"a\\22 \\3c /style\\3e "'
+    assert templates.page_counter_css("nl") == '"Pagina " counter(page) " van " counter(pages)'
+    assert templates.page_counter_css("fr") == '"Page " counter(page) " sur " counter(pages)'
+    assert templates.css_string('a"</style>') == '"a\\22 \\3c /style\\3e "'
 
 
 # --------------------------------------------------------------------------- environment
 
 
 def test_environment_is_cached_autoescaped_and_translated():
-    env = i18n.environment("nl")
-    assert env is i18n.environment("nl")
+    env = templates.environment("nl")
+    assert env is templates.environment("nl")
     assert env.autoescape is True
     out = env.from_string("{% trans %}Methodology{% endtrans %} {{ x }} {{ lang }}").render(x="<b>")
     assert out == "Methodologie &lt;b&gt; nl"
 
 
 def test_templates_refuse_numbers():
-    env = i18n.environment("en")
+    env = templates.environment("en")
     for value in (3, 2.5):
         with pytest.raises(TemplateError, match="format it with ksz_reports.l10n.numbers"):
             env.from_string("{{ v }}").render(v=value)
@@ -143,7 +144,7 @@ def test_templates_refuse_numbers():
 
 def test_missing_context_fails_loudly():
     with pytest.raises(TemplateError):
-        i18n.environment("nl").from_string("{{ title }}").render()
+        templates.environment("nl").from_string("{{ title }}").render()
 
 
 # --------------------------------------------------------------------------- components
@@ -175,7 +176,7 @@ KEY_TABLE = {
 
 
 def _render_macro(template: str, macro: str, lang: str, *args) -> str:
-    module = i18n.environment(lang).get_template(template).module
+    module = templates.environment(lang).get_template(template).module
     return str(getattr(module, macro)(*args))
 
 
@@ -234,7 +235,7 @@ def test_base_template_renders_a_whole_report():
         "methodology_sections": [{"title": "Definities", "paragraphs": ["Een leefloon is …"]}],
         "colophon": ["Bron: POD MI"],
     }
-    html = i18n.render_template("example.html.j2", context, "nl")
+    html = templates.render_template("example.html.j2", context, "nl")
     assert html.startswith('<!DOCTYPE html>\n<html lang="nl">')
     assert "<title>Gent &lt;script&gt;</title>" in html
     assert 'content: "Pagina " counter(page) " van " counter(pages);' in html

@@ -15,9 +15,9 @@ from pypdf import PdfReader
 
 from ksz_reports.charts import chart_bars
 from ksz_reports.core.resources import templates_dir
-from ksz_reports.l10n.catalogs import render_template
-from ksz_reports.l10n.numbers import flag_footnotes, table_cell
+from ksz_reports.l10n import flag_footnotes, table_cell
 from ksz_reports.report import pdf
+from ksz_reports.report.templates import render_template
 
 EVIL = '<img src="file:///etc/passwd"><script>alert(1)</script>'
 

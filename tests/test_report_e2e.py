@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
+from ksz_reports import l10n as formatting
 from ksz_reports.core.config import load_config
 from ksz_reports.disclosure.publication import prepare_publication
-from ksz_reports.l10n import numbers as formatting
 from ksz_reports.report.builder import ReportBuilder
 
 pytestmark = pytest.mark.slow

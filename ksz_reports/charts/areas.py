@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from ksz_reports.core.resources import data_path
-from ksz_reports.l10n.catalogs import gettext
+from ksz_reports.l10n import gettext
 
 BELGIUM = "01000"
 REGIONS = ("02000", "03000", "04000")

@@ -37,7 +37,8 @@ from ksz_reports.charts.style import (
     new_figure,
     text_width,
 )
-from ksz_reports.l10n.numbers import INTEGER_KINDS, axis_formatter
+from ksz_reports.core.vocabulary import INTEGER_KINDS
+from ksz_reports.l10n import NumberStyle, axis_formatter
 
 
 def set_margins(
@@ -84,7 +85,7 @@ def shifted(ax: Axes, base: Any, dx: float = 0.0, dy: float = 0.0) -> Any:
 
 
 def value_ticks(
-    low: float, high: float, kind: str, lang: str, decimals: int | None
+    low: float, high: float, kind: str, lang: str, style: NumberStyle | None
 ) -> list[tuple[float, str]]:
     """Round tick positions between ``low`` and ``high`` with their labels, written like the
     table cells (:func:`~ksz_reports.l10n.numbers.axis_formatter`)."""
@@ -92,7 +93,7 @@ def value_ticks(
         nbins=6, steps=[1, 2, 2.5, 5, 10], min_n_ticks=3, integer=kind in INTEGER_KINDS
     )
     locs = [float(v) for v in locator.tick_values(low, high) if _within(v, (low, high))]
-    formatter = axis_formatter(kind, lang, decimals)
+    formatter = axis_formatter(kind, lang, style)
     formatter.set_locs(locs)
     return [(v, formatter(v, i)) for i, v in enumerate(locs)]
 

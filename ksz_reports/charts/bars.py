@@ -45,8 +45,7 @@ from ksz_reports.charts.style import (
     chart_style,
     text_width,
 )
-from ksz_reports.l10n.catalogs import gettext, ngettext
-from ksz_reports.l10n.numbers import UNRELIABLE, flag_symbol
+from ksz_reports.l10n import UNRELIABLE, NumberStyle, flag_symbol, gettext, ngettext
 
 
 def _hbars(
@@ -56,7 +55,7 @@ def _hbars(
     colors: Sequence[Sequence[str]],
     kind: str,
     lang: str,
-    decimals: int | None,
+    style: NumberStyle | None,
     bold: str | None = None,
 ) -> list[tuple[str, str]]:
     """Horizontal bars, categories top to bottom; ``groups[g][i]`` is series g of category i.
@@ -86,7 +85,7 @@ def _hbars(
                 ax.text(
                     value,
                     y,
-                    _cell(p, kind, lang, decimals),
+                    _cell(p, kind, lang, style),
                     transform=right_of if value >= 0 else left_of,
                     va="center",
                     ha="left" if value >= 0 else "right",
@@ -121,7 +120,7 @@ def _hbars(
     low, high = min([0.0, *values]), max([0.0, *values])
     ax.set_xlim(low - (0.12 * span if low < 0 else 0), high + 0.14 * span)
     ax.axvline(0, color=GREY_DARK, linewidth=0.6, zorder=3)
-    ticks = value_ticks(*ax.get_xlim(), kind, lang, decimals)
+    ticks = value_ticks(*ax.get_xlim(), kind, lang, style)
     _grid(ax, "x", (v for v, _t in ticks if v != 0))
     _labels_below(ax, ticks)
     _labels_left(ax, list(enumerate(labels)), bold=bold)
@@ -162,7 +161,7 @@ def chart_bars(
     chart_id: str | None = None,
     alt: str | None = None,
     png: bool = False,
-    decimals: int | None = None,
+    style: NumberStyle | None = None,
 ) -> Chart:
     """A breakdown by category (sex, age class, household type, …) as horizontal bars.
 
@@ -193,7 +192,7 @@ def chart_bars(
             colors,
             kind,
             lang,
-            decimals,
+            style,
         )
         _axis_label_below(ax, x_label if x_label is not None else unit_label(kind, lang))
         if len(names) > 1:
@@ -207,10 +206,10 @@ def chart_bars(
             chart_id=chart_id,
             title=title,
             alt=alt or None,  # an empty alt text is written from the data, as a missing one
-            describe=lambda: _alt_bars(title, lang, kind, decimals, names, categories, points),
+            describe=lambda: _alt_bars(title, lang, kind, style, names, categories, points),
             columns=(_("Category"), *(names if len(names) > 1 else [unit_label(kind, lang)])),
             rows=(
-                (c, *(_cell(points.get((n, c)), kind, lang, decimals) for n in names))
+                (c, *(_cell(points.get((n, c)), kind, lang, style) for n in names))
                 for c in categories
             ),
             png=png,
@@ -223,7 +222,7 @@ def _alt_bars(
     title: str,
     lang: str,
     kind: str,
-    decimals: int | None,
+    style: NumberStyle | None,
     names: Sequence[str],
     categories: Sequence[str],
     points: Mapping[tuple[str, str], _Point],
@@ -253,9 +252,9 @@ def _alt_bars(
             + _("highest %(high_category)s (%(high)s), lowest %(low_category)s (%(low)s).")
             % {
                 "high_category": hi.key,
-                "high": _label(hi, kind, lang, decimals),
+                "high": _label(hi, kind, lang, style),
                 "low_category": lo.key,
-                "low": _label(lo, kind, lang, decimals),
+                "low": _label(lo, kind, lang, style),
             }
         )
     return " ".join(parts) + _not_shown_note(lang, points.values())
@@ -278,7 +277,7 @@ def chart_comparison(
     chart_id: str | None = None,
     alt: str | None = None,
     png: bool = False,
-    decimals: int | None = None,
+    style: NumberStyle | None = None,
 ) -> Chart:
     """The municipality among its neighbours and the higher levels (horizontal bars).
 
@@ -304,7 +303,7 @@ def chart_comparison(
     ]
     with chart_style():
         fig, ax = chart_canvas(_bar_height(len(labels)))
-        plotted = _hbars(ax, labels, [pts], [colors], kind, lang, decimals, bold=highlight)
+        plotted = _hbars(ax, labels, [pts], [colors], kind, lang, style, bold=highlight)
         me = pts[labels.index(highlight)]
         if me.shown:
             # A guide at the municipality's value, behind the bars: compare without a ruler.
@@ -324,9 +323,9 @@ def chart_comparison(
             chart_id=chart_id,
             title=title,
             alt=alt,
-            describe=lambda: _alt_comparison(title, lang, kind, decimals, highlight, pts),
+            describe=lambda: _alt_comparison(title, lang, kind, style, highlight, pts),
             columns=(_("Area"), unit_label(kind, lang)),
-            rows=((p.key, _cell(p, kind, lang, decimals)) for p in pts),
+            rows=((p.key, _cell(p, kind, lang, style)) for p in pts),
             png=png,
             flags=(p.flag for p in pts),
             plotted=plotted,
@@ -334,7 +333,12 @@ def chart_comparison(
 
 
 def _alt_comparison(
-    title: str, lang: str, kind: str, decimals: int | None, highlight: str, pts: Sequence[_Point]
+    title: str,
+    lang: str,
+    kind: str,
+    style: NumberStyle | None,
+    highlight: str,
+    pts: Sequence[_Point],
 ) -> str:
     _ = gettext(lang)
     me = next(p for p in pts if p.key == highlight)
@@ -343,15 +347,15 @@ def _alt_comparison(
         "title": title,
         "n": str(len(pts)),
     }
-    mine = _label(me, kind, lang, decimals) if me.shown else flag_symbol(me.flag)
+    mine = _label(me, kind, lang, style) if me.shown else flag_symbol(me.flag)
     text += " " + _("%(name)s: %(value)s.") % {"name": highlight, "value": mine}
     if others:
         lo = min(others, key=lambda p: p.value)  # type: ignore[arg-type, return-value]
         hi = max(others, key=lambda p: p.value)  # type: ignore[arg-type, return-value]
         text += " " + _("Others from %(low)s (%(low_name)s) to %(high)s (%(high_name)s).") % {
-            "low": _label(lo, kind, lang, decimals),
+            "low": _label(lo, kind, lang, style),
             "low_name": lo.key,
-            "high": _label(hi, kind, lang, decimals),
+            "high": _label(hi, kind, lang, style),
             "high_name": hi.key,
         }
     return text + _not_shown_note(lang, pts)

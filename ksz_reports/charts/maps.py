@@ -50,14 +50,15 @@ from ksz_reports.charts.points import _Point, point, records, unit_label
 from ksz_reports.charts.result import Chart, finish, make_chart
 from ksz_reports.charts.style import FONT_FAMILY, chart_style, new_figure, register_fonts
 from ksz_reports.charts.svg import render_figure
-from ksz_reports.l10n.catalogs import gettext
-from ksz_reports.l10n.numbers import (
+from ksz_reports.l10n import (
+    DEFAULT_STYLE,
     FLAG_SYMBOLS,
-    default_decimals,
+    NumberStyle,
     flag_label,
     flag_symbol,
     fmt_cell,
     fmt_number,
+    gettext,
     round_decimal,
 )
 
@@ -269,7 +270,7 @@ def map_choropleth(
     chart_id: str | None = None,
     alt: str | None = None,
     png: bool = False,
-    decimals: int | None = None,
+    style: NumberStyle | None = None,
 ) -> Chart:
     """A choropleth of a value per municipality, for a province, a region or Belgium.
 
@@ -281,7 +282,7 @@ def map_choropleth(
     whose table lists every municipality with its value and class.
     """
     merges = dict(merges or {})
-    decimals = default_decimals() if decimals is None else decimals
+    style = style or DEFAULT_STYLE
     unknown = sorted(set(merges) - set(_polygons()))
     if unknown:
         raise ValueError(f"merges name municipalities that are not on the map: {unknown}")
@@ -295,8 +296,12 @@ def map_choropleth(
     if outside:
         raise ValueError(f"values for codes that are not on the map's geography: {outside[:5]}")
     points = {nis: point(by_geo.get(nis, {}), nis, "value") for nis in scope}
-    rounded = {nis: round_decimal(p.raw, decimals) for nis, p in points.items() if p.shown}
-    classes = quantile_classes(rounded.values(), n_classes, lang, decimals)
+    rounded = {
+        nis: round_decimal(p.raw, style.decimals, style.rounding)
+        for nis, p in points.items()
+        if p.shown
+    }
+    classes = quantile_classes(rounded.values(), n_classes, lang, style.decimals)
     names = {nis: _name(nis, lang, list(scope[nis])) for nis in scope}
     _ = gettext(lang)
 
@@ -315,9 +320,9 @@ def map_choropleth(
         to_display = Affine2D.from_values(*layer.to_points) + _points_to_display(fig)
         path_data = _PathData()
 
-        def add(path: MplPath, svg_data: str, **style: Any) -> None:
+        def add(path: MplPath, svg_data: str, **props: Any) -> None:
             fig.add_artist(
-                path_data.patch(path, svg_data, transform=to_display, joinstyle="round", **style)
+                path_data.patch(path, svg_data, transform=to_display, joinstyle="round", **props)
             )
 
         for k, part in sorted(loops.items()):
@@ -388,13 +393,13 @@ def map_choropleth(
             title=title,
             alt=alt,
             describe=lambda: _alt_map(
-                title, lang, kind, decimals, area, classes, points, rounded, names, highlight
+                title, lang, kind, style, area, classes, points, rounded, names, highlight
             ),
             columns=(_("Municipality"), unit_label(kind, lang), _("Class")),
             rows=(
                 (
                     names[nis],
-                    fmt_cell(points[nis].raw, kind, points[nis].flag, lang, decimals=decimals),
+                    fmt_cell(points[nis].raw, kind, points[nis].flag, lang, style=style),
                     classes.labels[classes.index(rounded[nis])]
                     if nis in rounded
                     else flag_symbol(points[nis].flag) or "",
@@ -412,7 +417,7 @@ def _alt_map(
     title: str,
     lang: str,
     kind: str,
-    decimals: int,
+    style: NumberStyle,
     area: str | None,
     classes: Classes,
     points: Mapping[str, _Point],
@@ -430,12 +435,12 @@ def _alt_map(
     }
     if classes.labels:
         alt += " " + _("From %(low)s to %(high)s.") % {
-            "low": fmt_number(min(rounded.values()), lang, decimals),
-            "high": fmt_number(max(rounded.values()), lang, decimals),
+            "low": fmt_number(min(rounded.values()), lang, style.decimals),
+            "high": fmt_number(max(rounded.values()), lang, style.decimals),
         }
     if highlight is not None:
         p = points[highlight]
-        value = fmt_cell(p.raw, kind, p.flag, lang, decimals=decimals)
+        value = fmt_cell(p.raw, kind, p.flag, lang, style=style)
         alt += " " + _("%(name)s: %(value)s.") % {"name": names[highlight], "value": value}
     n_hidden = len(points) - len(rounded)
     if n_hidden:

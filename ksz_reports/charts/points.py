@@ -9,8 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ksz_reports.l10n.catalogs import N_, gettext
-from ksz_reports.l10n.numbers import flag_symbol, fmt_cell, fmt_value, is_shown
+from ksz_reports.l10n import N_, NumberStyle, flag_symbol, fmt_cell, fmt_value, gettext, is_shown
 
 
 @dataclass(frozen=True)
@@ -63,16 +62,16 @@ def point(
     return _Point(series, key, float(raw), raw, flag)
 
 
-def _cell(p: _Point | None, kind: str, lang: str, decimals: int | None) -> str:
+def _cell(p: _Point | None, kind: str, lang: str, style: NumberStyle | None) -> str:
     """A point as a data table cell (no point: ``not_available``), as in the report's tables."""
     if p is None:
         return fmt_cell(None, kind, "not_available", lang)
-    return fmt_cell(p.raw, kind, p.flag, lang, decimals=decimals)
+    return fmt_cell(p.raw, kind, p.flag, lang, style=style)
 
 
-def _label(p: _Point, kind: str, lang: str, decimals: int | None) -> str:
+def _label(p: _Point, kind: str, lang: str, style: NumberStyle | None) -> str:
     """A shown value in running text (alt text): the bare number, as in the table."""
-    return fmt_value(p.raw, kind, lang, decimals)
+    return fmt_value(p.raw, kind, lang, style)
 
 
 def unit_label(kind: str, lang: str) -> str:

@@ -28,7 +28,7 @@ class Chart:
 
     ``svg`` is inline-ready markup (no XML prolog, ids prefixed with ``id``, ``<title>`` = alt text,
     ``role="img"``). ``flags`` are the flags of the values in the data (for
-    :func:`~ksz_reports.l10n.numbers.flag_footnotes`); ``plotted`` the ``(series, key)`` pairs that
+    :func:`~ksz_reports.l10n.flags.flag_footnotes`); ``plotted`` the ``(series, key)`` pairs that
     were drawn.
     """
 

@@ -29,7 +29,7 @@ from ksz_reports.charts.axes import (
 from ksz_reports.charts.points import _cell, _label, _Point, point, records
 from ksz_reports.charts.result import Chart, finish
 from ksz_reports.charts.style import ACCENT, GREY, GREY_DARK, LABEL_SIZE, VALUE_SIZE, chart_style
-from ksz_reports.l10n.catalogs import gettext
+from ksz_reports.l10n import NumberStyle, gettext
 
 _K = 0.5522847498  # cubic Bézier arcs of a circle
 #: A unit circle of four Bézier arcs (matplotlib's has eight): 14 vertices per point.
@@ -95,7 +95,7 @@ def chart_scatter(
     chart_id: str | None = None,
     alt: str | None = None,
     png: bool = False,
-    decimals: int | None = None,
+    style: NumberStyle | None = None,
 ) -> Chart:
     """All municipalities as points (x against y), the report's municipality highlighted.
 
@@ -181,8 +181,8 @@ def chart_scatter(
                 color=GREY_DARK,
                 label="note",
             )
-        x_ticks = value_ticks(x0, x1, x_kind, lang, decimals)
-        y_ticks = value_ticks(y0, y1, y_kind, lang, decimals)
+        x_ticks = value_ticks(x0, x1, x_kind, lang, style)
+        y_ticks = value_ticks(y0, y1, y_kind, lang, style)
         _grid(ax, "x", (v for v, _t in x_ticks))
         _grid(ax, "y", (v for v, _t in y_ticks))
         # the two axis lines, left and bottom
@@ -209,7 +209,7 @@ def chart_scatter(
             describe=lambda: _alt_scatter(
                 title,
                 lang,
-                decimals,
+                style,
                 len(shown),
                 mine[0] if mine else None,
                 (x_label, x_kind),
@@ -218,7 +218,7 @@ def chart_scatter(
             ),
             columns=(_("Municipality"), x_label, y_label),
             rows=(
-                (px.series, _cell(px, x_kind, lang, decimals), _cell(py, y_kind, lang, decimals))
+                (px.series, _cell(px, x_kind, lang, style), _cell(py, y_kind, lang, style))
                 for px, py in sorted(zip(xs_pts, ys_pts, strict=True), key=lambda t: t[0].series)
             ),
             png=png,
@@ -230,7 +230,7 @@ def chart_scatter(
 def _alt_scatter(
     title: str,
     lang: str,
-    decimals: int | None,
+    style: NumberStyle | None,
     n_shown: int,
     mine: tuple[_Point, _Point] | None,
     x: tuple[str, str],
@@ -249,9 +249,9 @@ def _alt_scatter(
         alt += " " + _("%(name)s: %(x_label)s %(x)s, %(y_label)s %(y)s.") % {
             "name": px.series,
             "x_label": x[0],
-            "x": _label(px, x[1], lang, decimals),
+            "x": _label(px, x[1], lang, style),
             "y_label": y[0],
-            "y": _label(py, y[1], lang, decimals),
+            "y": _label(py, y[1], lang, style),
         }
     if not_shown:
         alt += " " + not_shown + "."

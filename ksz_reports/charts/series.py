@@ -33,8 +33,7 @@ from ksz_reports.charts.points import (
 )
 from ksz_reports.charts.result import Chart, finish
 from ksz_reports.charts.style import GREY_DARK, TICK_SIZE, _series_styles, chart_style
-from ksz_reports.l10n.catalogs import gettext
-from ksz_reports.l10n.numbers import UNRELIABLE, flag_symbol, fmt_period
+from ksz_reports.l10n import UNRELIABLE, NumberStyle, flag_symbol, fmt_period, gettext
 
 
 def chart_series(
@@ -48,7 +47,7 @@ def chart_series(
     chart_id: str | None = None,
     alt: str | None = None,
     png: bool = False,
-    decimals: int | None = None,
+    style: NumberStyle | None = None,
     height_mm: float = 62.0,
 ) -> Chart:
     """Evolution over periods: the municipality against region and Belgium (lines).
@@ -76,10 +75,10 @@ def chart_series(
     with chart_style():
         fig, ax = chart_canvas(height_mm)
         for s_index, name in enumerate(series_names):
-            style = styles[name]
+            line = styles[name]
             ys = [points[(name, p)].value if (name, p) in points else None for p in periods]
             y = [math.nan if v is None else v for v in ys]
-            ax.plot(range(len(periods)), y, label=name, markerfacecolor=style["color"], **style)
+            ax.plot(range(len(periods)), y, label=name, markerfacecolor=line["color"], **line)
             unreliable = [
                 (pos[p], points[(name, p)].value)
                 for p in periods
@@ -91,8 +90,8 @@ def chart_series(
                     xs,
                     us,
                     linestyle="none",
-                    marker=style["marker"],
-                    color=style["color"],
+                    marker=line["marker"],
+                    color=line["color"],
                     markerfacecolor="white",
                     zorder=5,
                 )
@@ -110,7 +109,7 @@ def chart_series(
                         transform=symbol_at,
                         ha="center",
                         va="bottom",
-                        color=style["color"],
+                        color=line["color"],
                         fontsize=TICK_SIZE,
                         fontweight="bold",
                         label="symbol",
@@ -120,7 +119,7 @@ def chart_series(
         if shown and min(shown) >= 0:
             ax.set_ylim(bottom=0, top=max(shown) * 1.08 if max(shown) > 0 else 1)
         ax.set_ylim(*ax.get_ylim())  # fixed: the ticks are computed from these limits
-        ticks = value_ticks(*ax.get_ylim(), kind, lang, decimals)
+        ticks = value_ticks(*ax.get_ylim(), kind, lang, style)
         _grid(ax, "y", (v for v, _t in ticks if v != 0))
         # the x axis line, or the zero line when values go below it
         ax.axhline(
@@ -154,14 +153,12 @@ def chart_series(
             chart_id=chart_id,
             title=title,
             alt=alt or None,  # an empty alt text is written from the data, as a missing one
-            describe=lambda: _alt_series(
-                title, lang, kind, decimals, series_names, periods, points
-            ),
+            describe=lambda: _alt_series(title, lang, kind, style, series_names, periods, points),
             columns=(_("Period"), *series_names),
             rows=(
                 (
                     period_labels[i],
-                    *(_cell(points.get((name, p)), kind, lang, decimals) for name in series_names),
+                    *(_cell(points.get((name, p)), kind, lang, style) for name in series_names),
                 )
                 for i, p in enumerate(periods)
             ),
@@ -175,7 +172,7 @@ def _alt_series(
     title: str,
     lang: str,
     kind: str,
-    decimals: int | None,
+    style: NumberStyle | None,
     names: Sequence[str],
     periods: Sequence[str],
     points: Mapping[tuple[str, str], _Point],
@@ -201,9 +198,9 @@ def _alt_series(
             _("%(series)s: %(first_value)s in %(first_period)s, %(last_value)s in %(last_period)s.")
             % {
                 "series": name,
-                "first_value": _label(first, kind, lang, decimals),
+                "first_value": _label(first, kind, lang, style),
                 "first_period": fmt_period(first.key, lang),
-                "last_value": _label(last, kind, lang, decimals),
+                "last_value": _label(last, kind, lang, style),
                 "last_period": fmt_period(last.key, lang),
             }
         )

@@ -24,12 +24,36 @@ from ksz_reports.geo.geography import Geography
 def to_current(
     geography: Geography, frame: pd.DataFrame, value_cols: tuple[str, ...] = ("value",)
 ) -> pd.DataFrame:
-    """Map predecessor codes to ``geography`` and sum them (masked stays masked)."""
+    """Map predecessor codes to ``geography`` and sum them (masked stays masked).
+
+    A merged municipality is the sum of *all* its predecessors of one earlier geography: when a
+    cell gives only some of them, the merged cell is not available and ``_incomplete`` is set on
+    its row (the column is added when any row is incomplete)."""
     df = frame.copy()
     successors = geography.successors
-    df["geo"] = df["geo"].astype(str).map(lambda g: successors.get(g, g))
+    original = df["geo"].astype(str)
+    df["geo"] = original.map(lambda g: successors.get(g, g))
     keys = [c for c in df.columns if c not in value_cols]
-    return _masked_sum(df, keys, value_cols)
+    out = _masked_sum(df, keys, value_cols)
+    merged = {
+        t for t, groups in geography.predecessor_sets.items() if len(min(groups, key=len)) > 1
+    }
+    touched = df["geo"].isin(merged).to_numpy()
+    if not touched.any():
+        return out
+    parts = df.loc[touched, keys].assign(_code=original[touched].to_numpy())
+    given = parts.groupby(keys, observed=True, sort=False, dropna=False)["_code"].agg(frozenset)
+    complete = given.reset_index()
+    complete["_complete"] = [
+        codes in geography.predecessor_sets[t]
+        for t, codes in zip(complete["geo"], given, strict=True)
+    ]
+    out = out.merge(complete[[*keys, "_complete"]], on=keys, how="left")
+    short = (out["_complete"] == False).to_numpy()  # noqa: E712 - NaN (not merged) is complete
+    for col in value_cols:
+        out.loc[short, col] = pd.NA
+    out["_incomplete"] = short
+    return out.drop(columns="_complete")
 
 
 def aggregate(
@@ -44,9 +68,12 @@ def aggregate(
     unknown = set(base["geo"]) - set(parent["country"])
     if unknown:
         base = base[~base["geo"].isin(unknown)]
+    short = base.pop("_incomplete").to_numpy(dtype=bool) if "_incomplete" in base else None
     out = []
     if "municipality" in levels:
-        out.append(base.assign(level="municipality", incomplete=False))
+        out.append(base.assign(level="municipality", incomplete=False if short is None else short))
+    if short is not None:  # a merged municipality without all its predecessors: not a part
+        base = base[~short]
     keys = [c for c in base.columns if c not in value_cols]
     for level in levels:
         if level == "municipality":

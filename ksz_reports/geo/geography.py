@@ -335,6 +335,29 @@ class Geography:
         return out
 
     @cached_property
+    def predecessor_sets(self) -> dict[str, set[frozenset[str]]]:
+        """Per municipality here: the sets of codes that form it, its own code (when no earlier
+        geography used it for something else) and the codes of each earlier geography:
+        ``{"11002": {frozenset({"11002", "11007"})}}`` — ``11002`` alone is the Antwerpen of
+        2019–2024, not today's; an unchanged municipality gives ``{frozenset({code})}``."""
+        earlier = self.previous
+        out: dict[str, set[frozenset[str]]] = {
+            nis: set()
+            if earlier is not None and earlier.is_municipality(nis)
+            else {frozenset({nis})}
+            for nis in self._by_nis
+        }
+        geo = self.previous
+        while geo is not None:
+            members: dict[str, set[str]] = {}
+            for code in geo.codes:
+                members.setdefault(successor_chain(code, geo, self), set()).add(code)
+            for new, olds in members.items():
+                out[new].add(frozenset(olds))
+            geo = geo.previous
+        return out
+
+    @cached_property
     def region_of(self) -> dict[str, str]:
         """Every code of a municipality or a unit below Belgium → its region (Belgium → itself)."""
         out = {code: code for code, level in self._level.items() if level in ("region", "country")}

@@ -13,10 +13,8 @@ To add a text: write it in English in a template (``{% trans %}``, ``_()``) or i
 (``_()`` from :func:`gettext`, or :func:`N_` for a module-level constant), then run
 ``python -m ksz_reports.l10n.catalogs`` to add the new msgids to the three catalogs, and translate.
 
-The Jinja2 environment (:func:`environment`) autoescapes everything, has the ``jinja2.ext.i18n``
-extension installed with new-style gettext (``_("… %(name)s", name=x)`` escapes its arguments),
-trims whitespace in ``{% trans %}`` blocks, and *refuses to print a number*: templates receive
-strings preformatted by :mod:`ksz_reports.l10n.numbers` (SPEC §7), never compute or format one.
+The templates' Jinja2 environment, which installs these translations, is
+:mod:`ksz_reports.report.templates`.
 """
 
 from __future__ import annotations
@@ -24,8 +22,7 @@ from __future__ import annotations
 import io
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
-from decimal import Decimal
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -35,8 +32,6 @@ from babel.messages.extract import extract
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 from babel.support import Translations
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
-from markupsafe import Markup
 
 from ksz_reports.core.resources import templates_dir
 
@@ -97,85 +92,6 @@ def gettext(lang: str) -> Callable[[str], str]:
 def ngettext(lang: str) -> Callable[[str, str, int], str]:
     """The plural-aware ``ngettext`` of ``lang``."""
     return translations(_check_lang(lang)).ngettext
-
-
-def css_string(text: str) -> str:
-    """``text`` as a CSS string literal, safe inside a ``<style>`` element."""
-    escaped = "".join(
-        ch if ch.isalnum() or ch in " .,:;-_()'/" else f"\\{ord(ch):x} " for ch in text
-    )
-    return f'"{escaped}"'
-
-
-def page_counter_css(lang: str) -> Markup:
-    """The CSS ``content`` value of the page footer: ``"Pagina " counter(page) " van " …``."""
-    _ = gettext(lang)
-    text = _("Page %(page)s of %(pages)s")
-    marker = "\x00"
-    parts = (text % {"page": marker + "page" + marker, "pages": marker + "pages" + marker}).split(
-        marker
-    )
-    out = []
-    for i, part in enumerate(parts):
-        if i % 2:
-            out.append(f"counter({part})")
-        elif part:
-            out.append(css_string(part))
-    return Markup(" ".join(out))
-
-
-def symbol_notes(flags: Any, lang: str) -> list[tuple[str, str]]:
-    """The symbols that ``flags`` put in a table or chart, with their short translated label:
-    ``[("x", "niet gepubliceerd"), (":", "niet beschikbaar")]`` — in a fixed order (x, :, …, ( )),
-    one entry per symbol. The footnote line under a table or a figure."""
-    from ksz_reports.l10n.numbers import FLAG_SYMBOLS, flag_label, flag_symbol
-
-    labels: dict[str, str] = {}
-    for flag in {f for f in flags if f}:
-        labels[flag_symbol(flag) or "( )"] = flag_label(flag, lang)
-    order = [*dict.fromkeys(FLAG_SYMBOLS.values()), "( )"]
-    return [(symbol, labels[symbol]) for symbol in order if symbol in labels]
-
-
-def _finalize(value: Any) -> Any:
-    """Jinja ``finalize``: refuse to print a number (templates get preformatted strings)."""
-    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-        raise TemplateError(
-            f"template printed the number {value!r}: format it with ksz_reports.l10n.numbers first"
-        )
-    return "" if value is None else value
-
-
-@cache
-def environment(lang: str) -> Environment:
-    """The Jinja2 environment of ``lang`` (cached): templates folder, autoescape, i18n, strict.
-
-    Globals: ``lang``, ``page_counter_css`` (the translated "Page X of Y" footer) and
-    ``symbol_notes(flags)`` (:func:`symbol_notes` in the environment's language).
-    """
-    env = Environment(
-        loader=FileSystemLoader(str(templates_dir())),
-        autoescape=True,
-        undefined=StrictUndefined,
-        finalize=_finalize,
-        extensions=["jinja2.ext.i18n"],
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.policies["ext.i18n.trimmed"] = True
-    env.install_gettext_translations(translations(_check_lang(lang)), newstyle=True)  # type: ignore[attr-defined]
-    env.globals.update(
-        lang=lang,
-        page_counter_css=page_counter_css(lang),
-        symbol_notes=lambda flags: symbol_notes(flags, lang),
-    )
-    return env
-
-
-def render_template(name: str, context: Mapping[str, Any], lang: str) -> str:
-    """Render the template ``name`` (relative to ``templates/``) in ``lang``."""
-    return environment(lang).get_template(name).render(**context)
 
 
 # --------------------------------------------------------------------------- extraction

@@ -1,12 +1,13 @@
-"""Number, date and period formatting: one rounding rule, one set of locale marks (SPEC §7).
+"""Numbers: one rounding rule, one set of locale marks (``docs/domain.md`` §7).
 
 Every number a report shows — table cells, prose, chart ticks, value labels, map legends — goes
 through this module, so a table and the chart beside it can never disagree.
 
 Two steps, always in this order:
 
-1. **Round once**, in Python, on :class:`decimal.Decimal`, with the rule of
-   ``config.settings.statistics.rounding`` (``ROUND_HALF_UP`` by default: ties away from zero,
+1. **Round once**, in Python, on :class:`decimal.Decimal`, to the :class:`NumberStyle` of the
+   report (``statistics.decimals`` and ``statistics.rounding`` of its configuration, passed down:
+   never read from a global), ``ROUND_HALF_UP`` by default: ties away from zero,
    ``0.25 → 0.3``, ``-1.25 → -1.3``). A float is converted through its shortest ``repr``
    (``2.675 → Decimal('2.675') → 2.68``), never through its binary value (``2.67499999…``).
 2. **Format** the already rounded Decimal with Babel (CLDR) for the report language: ``nl`` →
@@ -20,34 +21,28 @@ English, ``12,3 %`` (U+00A0) in French; per mille the same with ``‰``.
 
 Table cells (:func:`fmt_cell`) show bare numbers — the unit belongs in the row or column header,
 like the axis label of a chart — and a *symbol* instead of any value that is not published
-(:data:`FLAG_SYMBOLS`): never ``0``, never blank. :func:`flag_footnotes` gives the translated
-explanation of each symbol for the report's footnote block.
+(:mod:`ksz_reports.l10n.flags`): never ``0``, never blank.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import numbers
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from fractions import Fraction
 from functools import cache
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from babel import Locale
-from babel.dates import format_date
 from babel.numbers import NumberPattern, parse_pattern
 
-from ksz_reports.l10n.catalogs import N_, gettext
+from ksz_reports.core.vocabulary import INTEGER_KINDS, KINDS
+from ksz_reports.l10n.flags import UNRELIABLE, flag_symbol, flag_title
+from ksz_reports.l10n.locales import babel_locale as _locale
 
 if TYPE_CHECKING:
     from matplotlib.ticker import FuncFormatter
-
-#: Report language → Babel locale.
-LOCALES: dict[str, str] = {"nl": "nl_BE", "fr": "fr_BE", "en": "en"}
 
 MINUS = "\u2212"  # MINUS SIGN
 PLUS = "+"
@@ -56,65 +51,29 @@ PERMILLE = "\u2030"  # PER MILLE SIGN
 Number = int | float | Decimal | Fraction | str
 Rounding = Literal["ROUND_HALF_UP", "ROUND_HALF_EVEN"]
 
-#: The shipped ``statistics.decimals`` and ``statistics.rounding`` (callers pass their own).
-DEFAULT_DECIMALS = 1
-DEFAULT_ROUNDING: Rounding = "ROUND_HALF_UP"
-
-#: The ``kind`` values of ``cells.csv`` (SPEC §8) and how each is formatted.
-KINDS = (
-    "count",
-    "population",
-    "rate_per_1000",
-    "share_pct",
-    "growth_pct",
-    "avg_monthly_growth_pct",
-    "index",
-    "ci_low",
-    "ci_high",
-)
-INTEGER_KINDS = frozenset({"count", "population"})
-_SIGNED_KINDS = frozenset({"growth_pct", "avg_monthly_growth_pct"})
-
-#: Flags of a value that is *not shown* (SPEC §8 ``flag``) → the symbol a table shows instead.
-FLAG_SYMBOLS: dict[str, str] = {
-    "suppressed": "x",
-    "secondary": "x",
-    "not_available": ":",
-    "unstable": "\u2026",  # HORIZONTAL ELLIPSIS
-    "incomplete": "\u2026",
-}
-#: A value that *is* shown but rests on small numbers: written between parentheses.
-UNRELIABLE = "unreliable"
-HIDDEN_FLAGS = frozenset(FLAG_SYMBOLS)
-SHOWN_FLAGS = frozenset({"", UNRELIABLE})
-
-# Footnote text per symbol (English msgids, translated at use). Order = order in the footnote block.
-_FOOTNOTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    (
-        "x",
-        N_(
-            "not published to protect privacy: fewer than %(threshold)s persons, "
-            "or a figure from which such a number could be derived"
-        ),
-        ("suppressed", "secondary"),
-    ),
-    (":", N_("not available"), ("not_available",)),
-    (
-        "\u2026",
-        N_("not published: the figure is not final yet or not complete"),
-        ("unstable", "incomplete"),
-    ),
-    ("( )", N_("unreliable: based on small numbers, interpret with caution"), (UNRELIABLE,)),
-)
+_RULES = {"ROUND_HALF_UP": ROUND_HALF_UP, "ROUND_HALF_EVEN": ROUND_HALF_EVEN}
 
 
 @dataclass(frozen=True)
-class Footnote:
-    """One line of the symbol legend: ``symbol`` and its translated ``text``."""
+class NumberStyle:
+    """How a report writes its non-integer numbers: ``decimals`` places, rounded once with
+    ``rounding``. :meth:`of` takes them from a configuration (``statistics``); the defaults are
+    those of the shipped settings."""
 
-    symbol: str
-    text: str
+    decimals: int = 1
+    rounding: Rounding = "ROUND_HALF_UP"
 
+    @classmethod
+    def of(cls, config: Any) -> NumberStyle:
+        """The style of ``config.settings.statistics``."""
+        stats = config.settings.statistics
+        return cls(stats.decimals, stats.rounding)
+
+
+#: The style of the shipped settings (for callers without a configuration, such as tests).
+DEFAULT_STYLE = NumberStyle()
+
+_SIGNED_KINDS = frozenset({"growth_pct", "avg_monthly_growth_pct"})
 
 # --------------------------------------------------------------------------- rounding
 
@@ -155,17 +114,10 @@ def _quantum(decimals: int) -> Decimal:
     return Decimal(1).scaleb(-decimals)
 
 
-def round_decimal(
-    x: Number, decimals: int | None = None, rounding: Rounding | None = None
-) -> Decimal:
-    """Round ``x`` once to ``decimals`` places with ``rounding`` (defaults: those of the shipped
-    settings, 1 and half-up). A rounded zero is unsigned (``-0.04 → 0.0``).
-    """
-    decimals = DEFAULT_DECIMALS if decimals is None else decimals
-    rule = {"ROUND_HALF_UP": ROUND_HALF_UP, "ROUND_HALF_EVEN": ROUND_HALF_EVEN}[
-        rounding or DEFAULT_ROUNDING
-    ]
-    d = to_decimal(x).quantize(_quantum(decimals), rounding=rule)
+def round_decimal(x: Number, decimals: int, rounding: Rounding = "ROUND_HALF_UP") -> Decimal:
+    """Round ``x`` once to ``decimals`` places with ``rounding``. A rounded zero is unsigned
+    (``-0.04 → 0.0``)."""
+    d = to_decimal(x).quantize(_quantum(decimals), rounding=_RULES[rounding])
     return d.copy_abs() if d.is_zero() else d
 
 
@@ -174,20 +126,7 @@ def round_half_up(x: Number, decimals: int) -> Decimal:
     return round_decimal(x, decimals, "ROUND_HALF_UP")
 
 
-def default_decimals() -> int:
-    """The precision of the shipped settings (``statistics.decimals: 1``); a report passes its
-    configuration's."""
-    return DEFAULT_DECIMALS
-
-
 # --------------------------------------------------------------------------- numbers
-
-
-def _locale(lang: str) -> str:
-    try:
-        return LOCALES[lang]
-    except KeyError:
-        raise ValueError(f"unknown language {lang!r}; known: {', '.join(LOCALES)}") from None
 
 
 @cache
@@ -218,18 +157,21 @@ def _format_rounded(d: Decimal, lang: str, decimals: int, signed: bool) -> str:
 def fmt_number(
     x: Number,
     lang: str,
-    decimals: int | None = None,
+    decimals: int,
     *,
     signed: bool = False,
-    rounding: Rounding | None = None,
+    rounding: Rounding = "ROUND_HALF_UP",
 ) -> str:
-    """``x`` rounded once and written with the marks of ``lang``: ``1.234,5`` / ``1 234,5``.
-
-    ``signed`` writes ``+`` before a positive number (zero stays unsigned).
-    """
-    decimals = default_decimals() if decimals is None else decimals
+    """``x`` rounded once to ``decimals`` places and written with the marks of ``lang``:
+    ``1.234,5`` / ``1 234,5``. ``signed`` writes ``+`` before a positive number (zero stays
+    unsigned)."""
     d = round_decimal(x, decimals, rounding)
     return _format_rounded(d, lang, decimals, signed)
+
+
+def _styled(x: Number, lang: str, style: NumberStyle | None, signed: bool = False) -> str:
+    style = style or DEFAULT_STYLE
+    return fmt_number(x, lang, style.decimals, signed=signed, rounding=style.rounding)
 
 
 def fmt_count(n: Number, lang: str) -> str:
@@ -243,85 +185,42 @@ def fmt_count(n: Number, lang: str) -> str:
     return _format_rounded(d.quantize(Decimal(1)), lang, 0, False)
 
 
-def fmt_rate(x: Number, lang: str, decimals: int | None = None, *, permille: bool = False) -> str:
+def fmt_rate(
+    x: Number, lang: str, style: NumberStyle | None = None, *, permille: bool = False
+) -> str:
     """A rate per 1000: ``12,4``; with ``permille=True`` ``12,4‰`` (``12,4 ‰`` in French)."""
-    text = fmt_number(x, lang, decimals)
+    text = _styled(x, lang, style)
     return text + _unit_suffix(lang, PERMILLE) if permille else text
 
 
-def fmt_pct(x: Number, lang: str, decimals: int | None = None, *, unit: bool = True) -> str:
+def fmt_pct(x: Number, lang: str, style: NumberStyle | None = None, *, unit: bool = True) -> str:
     """A share in percent (``x`` in percent, not a fraction): ``12,3%`` / ``12,3 %`` / ``12.3%``."""
-    text = fmt_number(x, lang, decimals)
+    text = _styled(x, lang, style)
     return text + _unit_suffix(lang, "%") if unit else text
 
 
-def fmt_growth(x: Number, lang: str, decimals: int | None = None, *, unit: bool = True) -> str:
+def fmt_growth(x: Number, lang: str, style: NumberStyle | None = None, *, unit: bool = True) -> str:
     """A growth in percent, always signed: ``+2,3%``, ``−1,0%`` (U+2212), ``0,0%``."""
-    text = fmt_number(x, lang, decimals, signed=True)
+    text = _styled(x, lang, style, signed=True)
     return text + _unit_suffix(lang, "%") if unit else text
 
 
-def fmt_index(x: Number, lang: str, decimals: int | None = None) -> str:
+def fmt_index(x: Number, lang: str, style: NumberStyle | None = None) -> str:
     """An index (base period = 100): ``104,3``."""
-    return fmt_number(x, lang, decimals)
-
-
-# --------------------------------------------------------------------------- dates and periods
-
-_PERIOD = re.compile(r"^(?P<year>\d{4})(?:Q(?P<quarter>[1-4])|-(?P<month>0[1-9]|1[0-2]))?$")
-
-
-def fmt_date(date: _dt.date, lang: str) -> str:
-    """A reference date in full: ``31 december 2021``, ``31 décembre 2021``, ``December 31, 2021``."""
-    return format_date(date, format="long", locale=_locale(lang))
-
-
-def fmt_period(period: str, lang: str) -> str:
-    """A canonical period (SPEC §3) as a label.
-
-    ``2021`` → ``2021``; ``2017-10`` → ``oktober 2017`` / ``octobre 2017`` / ``October 2017``;
-    ``2021Q4`` → ``2021 K4`` / ``2021 T4`` / ``2021 Q4``.
-    """
-    m = _PERIOD.match(str(period).strip())
-    if not m:
-        raise ValueError(f"not a canonical period (2021, 2021Q4, 2021-10): {period!r}")
-    year = int(m["year"])
-    if m["quarter"]:
-        date = _dt.date(year, 3 * int(m["quarter"]), 1)
-        return format_date(date, format="y QQQ", locale=_locale(lang))
-    if m["month"]:
-        return format_date(
-            _dt.date(year, int(m["month"]), 1), format="MMMM y", locale=_locale(lang)
-        )
-    return str(year)
+    return _styled(x, lang, style)
 
 
 # --------------------------------------------------------------------------- table cells
 
 
-def flag_symbol(flag: str | None) -> str | None:
-    """The symbol shown instead of a value with ``flag``; None when the value is shown."""
-    if not flag or flag == UNRELIABLE:
-        return None
-    try:
-        return FLAG_SYMBOLS[flag]
-    except KeyError:
-        known = ", ".join([*FLAG_SYMBOLS, UNRELIABLE])
-        raise ValueError(f"unknown flag {flag!r}; known: {known}") from None
-
-
-def is_shown(flag: str | None) -> bool:
-    """Whether a value with ``flag`` may be shown (and plotted): no flag, or ``unreliable``."""
-    return flag_symbol(flag) is None
-
-
-def fmt_value(value: Number, kind: str, lang: str, decimals: int | None = None) -> str:
-    """A published value of ``kind`` (SPEC §8) as a bare number, the way tables and axes show it."""
+def fmt_value(value: Number, kind: str, lang: str, style: NumberStyle | None = None) -> str:
+    """A published value of ``kind`` (``cells.csv``) as a bare number, the way tables and axes
+    show it."""
     if kind in INTEGER_KINDS:
         return fmt_count(value, lang)
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
-    return fmt_number(value, lang, decimals, signed=kind in _SIGNED_KINDS)
+    return _styled(value, lang, style, signed=kind in _SIGNED_KINDS)
 
 
 def fmt_cell(
@@ -330,7 +229,7 @@ def fmt_cell(
     flag: str | None,
     lang: str,
     *,
-    decimals: int | None = None,
+    style: NumberStyle | None = None,
 ) -> str:
     """The text a table cell shows.
 
@@ -344,7 +243,7 @@ def fmt_cell(
         return symbol
     if value is None or (isinstance(value, float) and math.isnan(value)):
         raise ValueError(f"a {kind} cell without value needs a flag (never blank)")
-    text = fmt_value(value, kind, lang, decimals)
+    text = fmt_value(value, kind, lang, style)
     return f"({text})" if flag == UNRELIABLE else text
 
 
@@ -358,62 +257,35 @@ class TableCell:
     title: str = ""
 
 
-_FLAG_TITLES = {
-    "x": N_("not published"),
-    ":": N_("not available"),
-    "\u2026": N_("not final or not complete"),
-    "( )": N_("unreliable"),
-}
-
-
 def table_cell(
     value: Number | None,
     kind: str,
     flag: str | None,
     lang: str,
     *,
-    decimals: int | None = None,
+    style: NumberStyle | None = None,
 ) -> TableCell:
     """:func:`fmt_cell` with the flag and its short explanation, for ``key_figures`` tables."""
-    text = fmt_cell(value, kind, flag, lang, decimals=decimals)
+    text = fmt_cell(value, kind, flag, lang, style=style)
     if not flag:
         return TableCell(text)
-    symbol = flag_symbol(flag) or "( )"
-    return TableCell(text, flag, gettext(lang)(_FLAG_TITLES[symbol]))
-
-
-def flag_label(flag: str, lang: str) -> str:
-    """Short translated label of a flag's symbol: ``niet gepubliceerd``, ``niet beschikbaar``…"""
-    return gettext(lang)(_FLAG_TITLES[flag_symbol(flag) or "( )"])
-
-
-def flag_footnotes(flags: Iterable[str | None], lang: str, *, threshold: int) -> list[Footnote]:
-    """The translated explanation of every symbol that ``flags`` use, in a fixed order
-    (``threshold``: ``disclosure.threshold`` of the report's configuration)."""
-    used = {f for f in flags if f}
-    _ = gettext(lang)
-    out = []
-    for symbol, msgid, members in _FOOTNOTES:
-        if used.intersection(members):
-            out.append(Footnote(symbol, _(msgid) % {"threshold": threshold}))
-    return out
+    return TableCell(text, flag, flag_title(flag, lang))
 
 
 # --------------------------------------------------------------------------- chart axes
 
 
-def axis_formatter(kind: str, lang: str, decimals: int | None = None) -> FuncFormatter:
+def axis_formatter(kind: str, lang: str, style: NumberStyle | None = None) -> FuncFormatter:
     """A matplotlib tick formatter that writes ticks exactly like :func:`fmt_value`.
 
     Ticks get as few decimals as the tick positions need (``0``, ``5``, ``10`` — or ``2,5``,
-    ``5,0``) but never more than ``decimals`` (the published precision), and never a value the
-    table would round differently.
+    ``5,0``) but never more than the style's decimals (the published precision), and never a
+    value the table would round differently.
     """
     from matplotlib.ticker import FuncFormatter
 
-    max_decimals = (
-        0 if kind in INTEGER_KINDS else (default_decimals() if decimals is None else decimals)
-    )
+    style = style or DEFAULT_STYLE
+    max_decimals = 0 if kind in INTEGER_KINDS else style.decimals
 
     class _AxisFormatter(FuncFormatter):
         places = max_decimals
@@ -432,7 +304,9 @@ def axis_formatter(kind: str, lang: str, decimals: int | None = None) -> FuncFor
     def _tick(x: float, _pos: int | None = None) -> str:
         if kind in INTEGER_KINDS:
             return fmt_number(x, lang, 0)
-        return fmt_number(x, lang, formatter.places, signed=kind in _SIGNED_KINDS)
+        return fmt_number(
+            x, lang, formatter.places, signed=kind in _SIGNED_KINDS, rounding=style.rounding
+        )
 
     formatter = _AxisFormatter(_tick)
     return formatter

@@ -1,7 +1,7 @@
 """Writing one report: HTML, PDF, cells.csv and tables.xlsx of a :class:`~ksz_reports.report.model.ReportModel`.
 
 Every number shown is read from the report's cells (:meth:`ReportModel.cells`), formatted once by
-:mod:`ksz_reports.l10n.numbers` (Decimal, half-up, Babel) and handed to the templates as text; the
+:mod:`ksz_reports.l10n` (Decimal, one rounding rule, Babel) and handed to the templates as text; the
 charts and maps are drawn from the same cells and never plot a value that is not published.
 The folder ``OUT/NNNNN/`` is replaced as a whole (:func:`ksz_reports.core.atomic.atomic_dir`): a
 failed or killed render leaves the previous report intact, never a mix of old and new files.
@@ -17,17 +17,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from ksz_reports import __version__, charts
+from ksz_reports import __version__, charts, l10n
 from ksz_reports.core.atomic import atomic_dir
 from ksz_reports.core.cells import CELLS_COLUMNS, write_cells_csv
 from ksz_reports.core.config import Config
 from ksz_reports.core.schema import DIMENSIONS, TOTAL, period_end, period_kind
 from ksz_reports.core.vocabulary import check_formats
 from ksz_reports.geo import Geography, shipped_geography
-from ksz_reports.l10n import numbers as formatting
-from ksz_reports.l10n.catalogs import environment, gettext, render_template
+from ksz_reports.l10n import NumberStyle, gettext
 from ksz_reports.report.model import ReportModel
 from ksz_reports.report.pdf import html_to_self_contained, render_pdf
+from ksz_reports.report.templates import environment, render_template
 
 SIGNIFICANCE = {"higher": "\u25b2", "lower": "\u25bc"}
 
@@ -90,15 +90,15 @@ class ReportRenderer:
     def __init__(self, lang: str, config: Config):
         self.lang = lang
         self.config = config
-        self.decimals = config.settings.statistics.decimals
+        self.style = NumberStyle.of(config)
         self._ = gettext(lang)
 
-    def _cell(self, value: float | None, kind: str, flag: str) -> formatting.TableCell:
+    def _cell(self, value: float | None, kind: str, flag: str) -> l10n.TableCell:
         """A table cell in the report's language and precision."""
         if kind == "count" and value is not None and not float(value).is_integer():
             # a monthly average of persons: shown as a whole number, rounded half-up once
-            value = int(formatting.round_half_up(value, 0))
-        return formatting.table_cell(value, kind, flag or None, self.lang, decimals=self.decimals)
+            value = int(l10n.round_half_up(value, 0))
+        return l10n.table_cell(value, kind, flag or None, self.lang, style=self.style)
 
     def warm_up(self, geography=None) -> None:
         """Initialise once what every report needs: WeasyPrint with its fonts and CSS, the
@@ -150,7 +150,7 @@ class ReportRenderer:
             key_rows.append(
                 {
                     "label": ind.label(lang),
-                    "note": f"{formatting.fmt_period(topic.period, lang)}, {unit}",
+                    "note": f"{l10n.fmt_period(topic.period, lang)}, {unit}",
                     "cells": cells_row,
                 }
             )
@@ -192,8 +192,7 @@ class ReportRenderer:
             "title": name,
             "kicker": _("Local social report"),
             "subtitle": " \u00b7 ".join(geo.name(code, lang) for code in level_codes[:-1]),
-            "reference": _("Situation on %(date)s")
-            % {"date": formatting.fmt_date(reference, lang)},
+            "reference": _("Situation on %(date)s") % {"date": l10n.fmt_date(reference, lang)},
             "description": _("Social-policy indicators of %(name)s") % {"name": name},
             "created": "",
             "key_table": key_table,
@@ -205,7 +204,7 @@ class ReportRenderer:
             "cut_summary": self._cut_years(model),
             "year_label": self._year_label(),
             "methodology_sections": self._methodology(model),
-            "footnotes": formatting.flag_footnotes(
+            "footnotes": l10n.flag_footnotes(
                 flags, lang, threshold=self.config.settings.disclosure.threshold
             ),
             "colophon": [
@@ -228,15 +227,15 @@ class ReportRenderer:
 
     def _significance(
         self, model: ReportModel, c: Cells, indicator: str, period: str, kind: str
-    ) -> formatting.TableCell:
+    ) -> l10n.TableCell:
         """▲/▼ (significantly higher/lower than the region), = (not significantly different), or
         the symbol of the rate that hides the comparison (x, :, …): never a blank cell."""
         _ = self._
         region = model.geography.parents_of(model.nis)["region"]
         for code in (model.nis, region):
             _value, flag = c.get("key_figures", indicator, period, code, kind)
-            if not formatting.is_shown(flag or None):
-                return formatting.table_cell(None, kind, flag, self.lang, decimals=self.decimals)
+            if not l10n.is_shown(flag or None):
+                return l10n.table_cell(None, kind, flag, self.lang, style=self.style)
         kf = model.key_figures
         row = kf[
             (kf["indicator"] == indicator) & (kf["period"] == period) & (kf["geo"] == model.nis)
@@ -247,8 +246,8 @@ class ReportRenderer:
             "lower": _("significantly lower than the region"),
         }
         if sig in SIGNIFICANCE:
-            return formatting.TableCell(SIGNIFICANCE[sig], title=titles[sig])
-        return formatting.TableCell("=", title=_("not significantly different from the region"))
+            return l10n.TableCell(SIGNIFICANCE[sig], title=titles[sig])
+        return l10n.TableCell("=", title=_("not significantly different from the region"))
 
     def _topic(self, model: ReportModel, topic, c: Cells, name: str) -> dict:
         _ = self._
@@ -277,7 +276,7 @@ class ReportRenderer:
                     data,
                     title=_("%(indicator)s: evolution") % {"indicator": ind.label(lang)},
                     lang=lang,
-                    decimals=self.decimals,
+                    style=self.style,
                     kind=kind,
                     highlight=name,
                     chart_id=f"evo-{ind.id}",
@@ -309,10 +308,10 @@ class ReportRenderer:
                     % {
                         "indicator": ind.label(lang),
                         "name": name,
-                        "period": formatting.fmt_period(topic.period, lang),
+                        "period": l10n.fmt_period(topic.period, lang),
                     },
                     lang=lang,
-                    decimals=self.decimals,
+                    style=self.style,
                     kind=kind,
                     highlight=name,
                     chart_id=f"cmp-{ind.id}",
@@ -378,7 +377,7 @@ class ReportRenderer:
                         data,
                         title=title,
                         lang=lang,
-                        decimals=self.decimals,
+                        style=self.style,
                         kind=kind,
                         highlight=name,
                         chart_id=f"bars-{ind.id}-{dim}",
@@ -390,7 +389,7 @@ class ReportRenderer:
                 "caption": _("%(indicator)s by breakdown, %(period)s")
                 % {
                     "indicator": ind.label(lang),
-                    "period": formatting.fmt_period(topic.period, lang),
+                    "period": l10n.fmt_period(topic.period, lang),
                 },
                 "label_header": "",
                 "columns": [
@@ -407,7 +406,7 @@ class ReportRenderer:
         return {
             "id": ind.id,
             "title": ind.label(lang),
-            "period": formatting.fmt_period(topic.period, lang),
+            "period": l10n.fmt_period(topic.period, lang),
             "denominator": den_text,
             "charts": charts_out,
             "breakdown": breakdown,
@@ -433,7 +432,7 @@ class ReportRenderer:
             if not data:
                 continue
             code = (parents["province"] or parents["region"]) if area == "province" else None
-            period = formatting.fmt_period(frame["period"].iloc[0], lang) if len(frame) else ""
+            period = l10n.fmt_period(frame["period"].iloc[0], lang) if len(frame) else ""
             where = geo.name(code, lang) if code else geo.name("01000", lang)
             out.append(
                 charts.map_choropleth(
@@ -441,7 +440,7 @@ class ReportRenderer:
                     title=_("%(indicator)s, %(area)s, %(period)s")
                     % {"indicator": ind.label(lang), "area": where, "period": period},
                     lang=lang,
-                    decimals=self.decimals,
+                    style=self.style,
                     kind=kind,
                     highlight=model.nis,
                     area=code,
@@ -485,7 +484,7 @@ class ReportRenderer:
             title=_("%(y)s against %(x)s, all municipalities")
             % {"y": ind[y_id].label(lang), "x": ind[x_id].label(lang)},
             lang=lang,
-            decimals=self.decimals,
+            style=self.style,
             highlight=geo.name(model.nis, lang),
             x_kind=xk,
             y_kind=yk,
@@ -502,7 +501,7 @@ class ReportRenderer:
             vintages = src.get("vintage") or []
             vintages = [vintages] if isinstance(vintages, str) else vintages
             dates = ", ".join(
-                formatting.fmt_date(dt.date.fromisoformat(str(v)[:10]), self.lang) for v in vintages
+                l10n.fmt_date(dt.date.fromisoformat(str(v)[:10]), self.lang) for v in vintages
             )
             out.append(_("%(file)s, extracted %(date)s") % {"file": name, "date": dates or "?"})
         return out
@@ -527,7 +526,7 @@ class ReportRenderer:
         for ind_id, rows in cut.items():
             label = indicators[ind_id].label(self.lang) if ind_id in indicators else ind_id
             parts = [
-                f"{formatting.fmt_period(str(r['period']), self.lang)} "
+                f"{l10n.fmt_period(str(r['period']), self.lang)} "
                 f"({reasons.get(str(r['status']), str(r['status']))})"
                 for r in sorted(rows, key=lambda r: str(r["period"]))
             ]
@@ -547,7 +546,7 @@ class ReportRenderer:
                 label = indicators[ind_id].label(self.lang) if ind_id in indicators else ind_id
                 years.setdefault(period, []).append(label)
         return [
-            f"{formatting.fmt_period(year, self.lang)}: "
+            f"{l10n.fmt_period(year, self.lang)}: "
             + ", ".join(sorted(set(labels), key=str.casefold))
             for year, labels in sorted(years.items())
         ]
