@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ksz_reports import disclosure
 from ksz_reports.core.config import Config
 from ksz_reports.core.schema import DIMENSIONS, KEY_COLUMNS, TOTAL, is_total
-from ksz_reports.disclosure import protect as disclosure
 from ksz_reports.geo.tables import COUNTRY, Geography
 from ksz_reports.measures.indicators import _previous_period
 
