@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ksz_reports.core.schema import KEY_COLUMNS, TOTAL
-from ksz_reports.disclosure.protect import (
+from ksz_reports.disclosure import (
     PUBLISHED,
     SUPPRESSED,
     attacker_intervals,

@@ -12,13 +12,13 @@ import pytest
 from ksz_reports.core.cells import CELLS_COLUMNS, read_cells_csv
 from ksz_reports.core.errors import InputError
 from ksz_reports.core.schema import DIMENSIONS, KEY_COLUMNS, TOTAL
-from ksz_reports.disclosure.audit import audit_cells, audit_dir
-from ksz_reports.disclosure.protect import (
+from ksz_reports.disclosure import (
     PUBLISHED,
     SUPPRESSED,
     build_linked_table,
     protect,
 )
+from ksz_reports.disclosure.audit import audit_cells, audit_dir
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "data" / "sdc_581x20.csv"
 

@@ -1,4 +1,4 @@
-"""Primary and secondary suppression (ksz_reports.disclosure.protect): the linked table, the attacker's
+"""Primary and secondary suppression (ksz_reports.disclosure): the linked table, the attacker's
 intervals, protection verified by the audit, derived values."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
+from ksz_reports import disclosure as D
 from ksz_reports.core.errors import DisclosureError
 from ksz_reports.core.schema import DIMENSIONS, KEY_COLUMNS, TOTAL
-from ksz_reports.disclosure import protect as D
-from ksz_reports.disclosure.protect import (
+from ksz_reports.disclosure import (
     NOT_AVAILABLE,
     PUBLISHED,
     SECONDARY,
@@ -29,6 +29,7 @@ from ksz_reports.disclosure.protect import (
     primary_mask,
     protect,
 )
+from ksz_reports.disclosure import lp as LP
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -370,7 +371,7 @@ def test_engine_without_scipy_highs_bindings(monkeypatch):
     hier = {"R1": ["m1", "m2", "m3"]}
     table = build_linked_table(grid(values, hier), hier)
     fast = protect(table, 5)
-    monkeypatch.setattr(D, "_hcore", None)
+    monkeypatch.setattr(LP, "_hcore", None)
     slow = protect(table, 5)
     assert slow.ok
     unknown = slow.status.astype(str).to_numpy() != PUBLISHED

@@ -1,1 +1,128 @@
-"""disclosure"""
+"""Small-cell protection of everything a batch publishes (SPEC §6): primary and secondary suppression.
+
+Methodology
+-----------
+**Linked table.** Every count a batch publishes is one *cell* — one variable per key: the same
+count shown by several tables or reports is one cell — and every way to compute a published count
+from others is a linear *relation* ``|Σ coef_i · x_i| ≤ tol``: a breakdown total is the sum of its
+categories (for every dimension and every combination of the other dimensions, so crossings such
+as sex × age class follow), an aggregate geography is the sum of its parts (municipality →
+arrondissement → province → region → Belgium; Brussels has no province), plus what the caller adds
+explicitly (a merged municipality = its predecessors; ``12 × yearly average ≈ Σ months`` with
+``tol = 6`` for an average rounded to an integer). The relations are a sparse matrix. Suppression is
+decided once, on the linked table of the whole publication.
+
+**Primary suppression.** A count with ``0 < n < threshold`` is *suppressed*; zero is published; a
+count masked at the source is *not available*: unknown to us as to anybody, never shown, never read
+as 0, and an unknown term of every relation that uses it.
+
+**Attacker and requirement.** The attacker knows every published cell, every relation and that
+every cell is ≥ 0, and solves linear programs: for each suppressed cell the least and greatest
+value compatible with all of that, ``[lo, hi]``. A primary cell is protected when
+``hi − lo ≥ threshold`` (width in the units of the count): it can be neither recomputed
+(``hi = lo``) nor narrowed to an interval shorter than the threshold. The a-priori bounds are
+``[0, ∞)`` for every cell. An attacker who knows the rule also knows that a cell flagged
+*suppressed* lies in ``[1, threshold − 1]``; that range is what the publication "fewer than
+`threshold`" says by itself, so it is not put into the attacker's model — with it no primary cell
+could ever be ``threshold`` wide and the criterion would be void. The criterion guarantees that the
+published table leaves at least ``threshold + 1`` integer candidates, whatever the rule says.
+(τ-ARGUS states requirements as protection levels around the true value; ``min_width`` lowers the
+required width, e.g. to 1 = "not exactly recoverable", for comparisons.)
+
+**Audit (the attacker's intervals).** Only relations with an unknown term matter; published terms
+move to the bounds. A relation with one unknown gives it exactly (substituted repeatedly, no LP).
+The rest splits into connected components (``scipy.sparse.csgraph``); a one-cell component is
+solved in closed form; each larger one gets one HiGHS model, re-solved with one objective after the
+other and warm-started by the primal simplex. Every LP solution is a feasible table, so it proves
+``lo ≤ x_j ≤ hi`` for all cells at once: a few LPs pushing the open cells in random directions
+(fixed seed) settle most bounds (``0``, or an upper bound implied by a single relation, attained),
+and only the remaining ones get an LP of their own.
+
+**Secondary suppression.** Published totals are the true totals, so protection comes only from
+suppressing more cells. ``protect`` loops: (1) the audit finds the primary cells that are too
+narrow; (2) for each of them, in a fixed order (largest deficit first), one LP looks for attacker
+tables ``x⁺`` (and ``x⁻``) that satisfy every relation, agree with the published values except on
+cells it may move, and differ by at least ``threshold`` in that cell; moving a published cell costs
+its weight per unit, already suppressed cells move for free — the LP relaxation of Fischetti &
+Salazar's model for one sensitive cell. Every published cell the optimum moves is suppressed: the
+tables then *prove* the cell protected, and since suppressing more only widens intervals, it stays
+protected. The LP lives on a neighbourhood of the cell (cells up to ``d`` relations away, ``d`` =
+the number of relations of the cell: the corners of a ``d``-dimensional cube), the rest held at
+its true values — a restriction, so its solutions remain proofs — and is widened when infeasible,
+or once when its solution would suppress a total. (3) The audit is run again and must be clean,
+otherwise the loop continues (``DisclosureError`` after ``max_rounds``). Like τ-ARGUS's Modular
+and Optimal methods this uses an exact solver (HiGHS) for both the choice and the proof; nothing
+is published that the final LP audit has not verified.
+
+**Costs.** A cell's weight is by default ``1 + value`` (small cells first, zeros not free), times
+``1 + k`` for a cell that is the total of ``k`` relations, so a total is chosen only when no
+combination of cells is cheaper; ``cost="log"`` uses ``1 + ln(1 + value)``, ``cost="unity"``
+counts cells, a ``weight`` column overrides. Zeros are complements only when nothing else works
+(a suppressed zero hides only upwards). Information loss is reported as the number and the sum of
+values of the secondary cells.
+
+**Determinism.** Cells are sorted by key; components and cells are processed in a fixed order;
+HiGHS is deterministic and the only random directions come from a fixed seed: the same input
+gives the same suppression pattern.
+
+The LPs use scipy's bundled HiGHS bindings (``scipy.optimize._highspy``, scipy ≥ 1.15) to keep a
+model between solves; without them every LP is a ``scipy.optimize.linprog(method="highs")``.
+Everything is vectorised over cells; Python loops run over relation kinds, components and the
+cells that need an LP of their own.
+
+Modules
+-------
+* :mod:`~ksz_reports.disclosure.status` — the cell statuses (``published``, ``suppressed``,
+  ``secondary``, ``not_available``);
+* :mod:`~ksz_reports.disclosure.lp` — the persistent HiGHS model and its ``linprog`` fallback;
+* :mod:`~ksz_reports.disclosure.linked` — the linked table, its builders and the default weights;
+* :mod:`~ksz_reports.disclosure.attacker` — the attacker's intervals (the audit's LP work);
+* :mod:`~ksz_reports.disclosure.protection` — primary and secondary suppression (:func:`protect`);
+* :mod:`~ksz_reports.disclosure.derived` — blanking of derived values;
+* :mod:`~ksz_reports.disclosure.publication` — the whole publication, protected once;
+* :mod:`~ksz_reports.disclosure.audit` — the audit of the ``cells.csv`` of a publication.
+
+The names below are the package's API (``from ksz_reports.disclosure import protect``);
+``publication`` and ``audit`` build on it and are imported from their modules.
+"""
+
+from __future__ import annotations
+
+from ksz_reports.disclosure.attacker import Intervals, attacker_intervals
+from ksz_reports.disclosure.derived import blank_derived
+from ksz_reports.disclosure.linked import (
+    GroupRelations,
+    LinkedTable,
+    Relation,
+    build_linked_table,
+    default_geo_hierarchy,
+    make_linked_table,
+)
+from ksz_reports.disclosure.protection import Protection, primary_mask, protect
+from ksz_reports.disclosure.status import (
+    NOT_AVAILABLE,
+    PUBLISHED,
+    SECONDARY,
+    STATUSES,
+    SUPPRESSED,
+)
+
+__all__ = [
+    "PUBLISHED",
+    "SUPPRESSED",
+    "SECONDARY",
+    "NOT_AVAILABLE",
+    "STATUSES",
+    "Relation",
+    "GroupRelations",
+    "LinkedTable",
+    "Intervals",
+    "Protection",
+    "make_linked_table",
+    "build_linked_table",
+    "default_geo_hierarchy",
+    "attacker_intervals",
+    "primary_mask",
+    "protect",
+    "blank_derived",
+]

@@ -3,7 +3,7 @@
 ``ksz-reports audit OUT`` reads every report's ``cells.csv`` (SPEC §8) under ``OUT`` as one
 publication: the same count shown by several tables or reports is one variable (two different
 values for one key is an *inconsistent publication*). From the keys it rebuilds the additive
-relations with the same builder as :mod:`ksz_reports.disclosure.protect` (breakdown totals, crossings,
+relations with the same builder as :mod:`ksz_reports.disclosure.linked` (breakdown totals, crossings,
 geography up to Belgium, plus explicit extra relations) and computes, by linear programming, the
 interval ``[lo, hi]`` an attacker can derive for each suppressed count: published counts are
 constants, suppressed and not-available counts are unknowns ``≥ 0``.
@@ -22,7 +22,7 @@ A problem is any of:
 The LP work is structured, not one LP per cell: relations without unknowns are dropped,
 relations with a single unknown give it exactly (substituted repeatedly), the rest splits into
 connected components solved with one warm-started HiGHS model each (see
-:func:`ksz_reports.disclosure.protect.attacker_intervals`).
+:func:`ksz_reports.disclosure.attacker.attacker_intervals`).
 """
 
 from __future__ import annotations
@@ -42,19 +42,16 @@ from ksz_reports.core.config import Config
 from ksz_reports.core.errors import InputError
 from ksz_reports.core.schema import KEY_COLUMNS
 from ksz_reports.core.vocabulary import HIDDEN_COUNT_FLAGS
+from ksz_reports.disclosure.attacker import attacker_intervals
 from ksz_reports.disclosure.build import direct_groups, geo_hierarchy
-from ksz_reports.disclosure.protect import (
-    NOT_AVAILABLE,
-    PUBLISHED,
-    SECONDARY,
-    SUPPRESSED,
+from ksz_reports.disclosure.linked import (
     GroupRelations,
     HierarchyLike,
     RelationLike,
-    attacker_intervals,
     build_linked_table,
 )
 from ksz_reports.disclosure.publication import PUBLICATION_DIR, Publication, publication_geography
+from ksz_reports.disclosure.status import NOT_AVAILABLE, PUBLISHED, SECONDARY, SUPPRESSED
 
 __all__ = ["AuditReport", "audit_cells", "audit_dir", "audit_output"]
 
@@ -255,7 +252,7 @@ def audit_cells(
 
     ``hierarchy`` is the geography (``None``: Belgium, from the shipped reference list; ``{}``:
     none); ``groups`` and ``extra_relations`` add relations the keys cannot show (mergers,
-    averages of months; see :func:`ksz_reports.disclosure.protect.build_linked_table`). A primary
+    averages of months; see :func:`ksz_reports.disclosure.linked.build_linked_table`). A primary
     suppressed count must keep an attacker interval ``hi − lo ≥ min_width`` (default: the
     threshold). With ``all_suppressed`` the intervals of secondary cells are computed and reported
     too (they are no problem: those counts are not small). ``exact=False`` skips the LPs of cells

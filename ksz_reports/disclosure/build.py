@@ -7,7 +7,7 @@ other and nothing suppressed in one report can be recomputed from another (``doc
 numbers.
 
 :func:`disclose` is the only gate between :mod:`ksz_reports.measures.indicators` and any output
-(API, CLI, reports): counts are protected by :func:`ksz_reports.disclosure.protect.protect`, and
+(API, CLI, reports): counts are protected by :func:`ksz_reports.disclosure.protection.protect`, and
 every derived value (rate, interval, significance, growth) of a count that is not published is
 blanked with the count's flag.
 """
@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ksz_reports import disclosure
 from ksz_reports.core.config import Config
 from ksz_reports.core.schema import DIMENSIONS, KEY_COLUMNS, TOTAL, is_total, period_kind
-from ksz_reports.disclosure import protect as disclosure
 from ksz_reports.geo.codes import COUNTRY
 from ksz_reports.geo.geography import Geography
 from ksz_reports.measures.indicators import compute, previous_period

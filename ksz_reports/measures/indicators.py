@@ -5,7 +5,7 @@ The input is the cut table of :mod:`ksz_reports.measures.cutoffs` (one value per
 Every step keeps masked-at-source cells masked: a sum that uses one is masked, never read as 0.
 The output is the *measure table*: one row per (indicator, period, geo, breakdown cell) with
 ``count``, ``population``, ``rate`` and what derives from it. Nothing here decides what is
-published; :mod:`ksz_reports.disclosure.protect` does, on this table.
+published; :mod:`ksz_reports.disclosure` does, on this table.
 """
 
 from __future__ import annotations

@@ -1,0 +1,443 @@
+"""The attacker (SPEC §6): the interval ``[lo, hi]`` an attacker can derive for each suppressed cell
+by linear programming, from every published cell, every relation and ``x ≥ 0``.
+
+:func:`attacker_intervals` drops relations without unknowns, peels relations with a single
+unknown (exact, no LP), solves one-cell components in closed form and every larger connected
+component with one warm-started HiGHS model (:mod:`ksz_reports.disclosure.lp`), settling most
+bounds from a few certificate tables. It is both the verification inside
+:func:`ksz_reports.disclosure.protection.protect` and the audit of a publication
+(:mod:`ksz_reports.disclosure.audit`). The method is described in :mod:`ksz_reports.disclosure`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse import csgraph
+
+from ksz_reports.core.errors import DisclosureError
+from ksz_reports.disclosure.lp import _LP
+
+__all__ = ["EPS", "Intervals", "attacker_intervals"]
+
+#: Numerical slack: an interval is narrow when ``hi − lo < threshold − EPS``.
+EPS = 1e-6
+#: At most this many random-direction certificate LPs per component before per-cell LPs.
+_CERTIFICATE_ROUNDS = 12
+
+
+@dataclass(frozen=True, eq=False)
+class Intervals:
+    """What an attacker can derive about each target cell.
+
+    ``lo``/``hi`` per cell (NaN for non-targets): the exact LP bounds where ``exact``. Otherwise
+    (``exact=False`` runs) they are *inner* bounds when ``hi − lo ≥ threshold`` (values attained
+    by feasible tables: the cell is proven wide enough) and *outer* bounds when narrower (``0`` or
+    the exact minimum, and an upper bound implied by one relation: the cell is proven narrow), so
+    the verdict of :meth:`narrow` is exact either way. ``lo_seen``/``hi_seen`` are the smallest and
+    largest values attained by the feasible tables the solver met (inner bounds, always valid).
+    ``peeled`` marks cells recovered without an LP (alone in a relation, then substituted).
+    ``inconsistent`` marks cells in a part of the table whose published values contradict the
+    relations (no feasible table): their bounds are NaN.
+    """
+
+    lo: np.ndarray
+    hi: np.ndarray
+    exact: np.ndarray
+    lo_seen: np.ndarray
+    hi_seen: np.ndarray
+    peeled: np.ndarray
+    inconsistent: np.ndarray
+    inconsistent_relations: np.ndarray
+    lp_solves: int
+    components: int
+    seconds: float
+
+    def width(self) -> np.ndarray:
+        """``hi − lo`` (inf when unbounded)."""
+        with np.errstate(invalid="ignore"):
+            return self.hi - self.lo
+
+    def narrow(self, threshold: float) -> np.ndarray:
+        """Targets pinned to an interval shorter than ``threshold`` (including recovered ones)."""
+        w = self.width()
+        return ~np.isnan(w) & (w < threshold - EPS)
+
+    def recovered(self) -> np.ndarray:
+        """Targets whose value the attacker computes exactly."""
+        w = self.width()
+        return ~np.isnan(w) & (w <= EPS)
+
+
+def _clean(x: np.ndarray) -> np.ndarray:
+    """Round LP noise: values within 1e-7 of an integer become that integer."""
+    r = np.round(x)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.abs(x - r) < 1e-7, r, x)
+
+
+def attacker_intervals(
+    matrix: sp.spmatrix,
+    tol: np.ndarray,
+    values: np.ndarray,
+    unknown: np.ndarray,
+    targets: np.ndarray,
+    *,
+    threshold: float | None = None,
+    exact: bool = True,
+) -> Intervals:
+    """The attacker's interval ``[min, max]`` of every target cell by linear programming.
+
+    The attacker knows ``values`` where not ``unknown``, the relations ``|matrix @ x| ≤ tol`` and
+    ``x ≥ 0``. Only relations with an unknown term matter; published terms move to the bounds.
+    A relation with one unknown term (and ``tol = 0``) gives that cell exactly, which is
+    substituted until no such relation is left ("peeling", no LP). The remaining unknowns are split
+    into connected components (``scipy.sparse.csgraph``); a one-cell component is solved in closed
+    form; in larger ones one persistent HiGHS model is re-solved with one objective after the
+    other, warm-started. Every LP solution is a feasible table and so proves ``min ≤ x_j ≤ max``
+    for every cell ``j`` at once: a bound is taken from such a point without its own LP when it is
+    attained (``0``, or an upper bound implied by a single relation). With ``exact=False`` and a
+    ``threshold`` only the verdict is exact: a cell proven ``max − min ≥ threshold`` by two
+    feasible tables, or proven narrower by ``upper bound − 0 < threshold``, gets no LP of its own
+    (see :class:`Intervals` for what ``lo``/``hi`` then hold).
+    """
+    t0 = time.perf_counter()
+    matrix = sp.csr_matrix(matrix, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    unknown = np.asarray(unknown, dtype=bool)
+    targets = np.asarray(targets, dtype=bool) & unknown
+    tol = np.asarray(tol, dtype=np.float64)
+    n = matrix.shape[1]
+    lo = np.full(n, np.nan)
+    hi = np.full(n, np.nan)
+    lo_seen = np.full(n, np.nan)
+    hi_seen = np.full(n, np.nan)
+    is_exact = np.zeros(n, dtype=bool)
+    peeled_all = np.zeros(n, dtype=bool)
+    bad_cells = np.zeros(n, dtype=bool)
+    bad_rows: list[np.ndarray] = []
+    solves = 0
+    n_comp = 0
+
+    unk_idx = np.flatnonzero(unknown)
+    known_vals = np.where(unknown, 0.0, np.nan_to_num(values))
+    rhs = -(matrix @ known_vals)
+    mcsc = matrix.tocsc()
+    au = mcsc[:, unk_idx].tocsr()
+    has_unk = np.diff(au.indptr) > 0
+    # relations without unknowns: must hold (else the publication is inconsistent)
+    scale = 1.0 + abs(matrix) @ np.abs(known_vals)
+    full_known = np.flatnonzero(~has_unk & (matrix.getnnz(axis=1) > 0))
+    viol = full_known[np.abs(rhs[full_known]) > tol[full_known] + 1e-6 * scale[full_known]]
+    if viol.size:
+        bad_rows.append(viol)
+    row_ids = np.flatnonzero(has_unk)
+    au = au[row_ids]
+    bl = rhs[row_ids] - tol[row_ids]
+    bu = rhs[row_ids] + tol[row_ids]
+    exact_row = tol[row_ids] == 0
+    row_scale = scale[row_ids]
+    nu = len(unk_idx)
+
+    # ---- peeling: relations with a single unknown term -----------------------------------
+    pattern = au.copy()
+    pattern.data = np.ones_like(pattern.data)
+    known_u = np.zeros(nu, dtype=bool)
+    val_u = np.zeros(nu)
+    while True:
+        rem = (~known_u).astype(np.float64)
+        cnt = pattern @ rem
+        single = np.flatnonzero(exact_row & (cnt == 1))
+        if single.size == 0:
+            break
+        sub = au[single]
+        entry_row = np.repeat(np.arange(len(single)), np.diff(sub.indptr))
+        keep = ~known_u[sub.indices]
+        j = sub.indices[keep]
+        coef = sub.data[keep]
+        r_local = entry_row[keep]
+        residual = bl[single] - sub @ (val_u * known_u)
+        x = residual[r_local] / coef
+        order = np.lexsort((r_local, j))
+        j, x, r_local = j[order], x[order], r_local[order]
+        first = np.ones(len(j), dtype=bool)
+        first[1:] = j[1:] != j[:-1]
+        # two relations giving two different values: inconsistent publication
+        xf = np.repeat(x[first], np.diff(np.append(np.flatnonzero(first), len(j))))
+        clash = np.abs(x - xf) > 1e-6 * row_scale[single][r_local]
+        negative = x < -1e-6 * row_scale[single][r_local]
+        if clash.any() or negative.any():
+            bad_rows.append(row_ids[single[r_local[clash | negative]]])
+            bad_cells[unk_idx[j[clash | negative]]] = True
+        known_u[j[first]] = True
+        val_u[j[first]] = np.maximum(_clean(x[first]), 0.0)
+    peeled = unk_idx[known_u]
+    lo[peeled] = val_u[known_u]
+    hi[peeled] = val_u[known_u]
+    is_exact[peeled] = True
+    peeled_all[peeled] = True
+
+    # ---- remaining system -------------------------------------------------------------------
+    shift = au @ (val_u * known_u)
+    bl = bl - shift
+    bu = bu - shift
+    rem_u = np.flatnonzero(~known_u)
+    ar = au[:, rem_u].tocsr()
+    active = np.diff(ar.indptr) > 0
+    done_rows = np.flatnonzero(~active)
+    slack = 1e-6 * row_scale[done_rows]
+    off = (bl[done_rows] > slack) | (bu[done_rows] < -slack)
+    if off.any():
+        bad_rows.append(row_ids[done_rows[off]])
+    act = np.flatnonzero(active)
+    ar = ar[act]
+    bl, bu, row_scale = bl[act], bu[act], row_scale[act]
+    row_ids = row_ids[act]
+    cell_of = unk_idx[rem_u]  # table position of each remaining unknown
+    tgt = targets[cell_of]
+    # unknown cells in no relation: anything ≥ 0
+    free = np.diff(ar.tocsc().indptr) == 0
+    lo[cell_of[free]] = 0.0
+    hi[cell_of[free]] = np.inf
+    is_exact[cell_of[free]] = True
+
+    m_r, n_r = ar.shape
+    if m_r and n_r:
+        pat = ar.copy()
+        pat.data = np.ones_like(pat.data)
+        graph = sp.bmat([[None, pat], [pat.T, None]], format="csr")
+        n_comp_all, labels = csgraph.connected_components(graph, directed=False)
+        row_lab = labels[:m_r]
+        col_lab = labels[m_r:]
+        has_target = np.zeros(n_comp_all, dtype=bool)
+        has_target[col_lab[tgt & ~free]] = True
+        col_order = np.argsort(col_lab, kind="stable")
+        row_order = np.argsort(row_lab, kind="stable")
+        col_bounds = np.searchsorted(col_lab[col_order], np.arange(n_comp_all + 1))
+        row_bounds = np.searchsorted(row_lab[row_order], np.arange(n_comp_all + 1))
+        sizes = np.diff(col_bounds)
+        # one-cell components, vectorised: intersect the intervals of the relations
+        singles = np.flatnonzero(has_target & (sizes == 1))
+        if singles.size:
+            s_cols = col_order[col_bounds[singles]]
+            _single_cell_bounds(ar, bl, bu, s_cols, cell_of, lo, hi, is_exact, bad_cells)
+        for k in np.flatnonzero(has_target & (sizes > 1)):
+            cols = np.sort(col_order[col_bounds[k] : col_bounds[k + 1]])
+            rows = np.sort(row_order[row_bounds[k] : row_bounds[k + 1]])
+            sub = ar[rows][:, cols]
+            res = _component_bounds(sub, bl[rows], bu[rows], tgt[cols], threshold, exact)
+            solves += res["solves"]
+            n_comp += 1
+            pos = cell_of[cols]
+            if res["infeasible"]:
+                bad_cells[pos] = True
+                bad_rows.append(row_ids[rows])
+                continue
+            sel = tgt[cols]
+            for name, arr in (("lo", lo), ("hi", hi), ("lo_seen", lo_seen), ("hi_seen", hi_seen)):
+                arr[pos[sel]] = res[name][sel]
+            is_exact[pos[sel]] = res["exact"][sel]
+        n_comp += singles.size
+    keep = targets & ~bad_cells
+    lo = np.where(keep, lo, np.nan)
+    hi = np.where(keep, hi, np.nan)
+    exact_known = keep & is_exact
+    lo_seen = np.where(exact_known, lo, np.where(keep, lo_seen, np.nan))
+    hi_seen = np.where(exact_known, hi, np.where(keep, hi_seen, np.nan))
+    bad = np.unique(np.concatenate(bad_rows)) if bad_rows else np.zeros(0, dtype=np.int64)
+    return Intervals(
+        lo=lo,
+        hi=hi,
+        exact=is_exact & keep,
+        lo_seen=lo_seen,
+        hi_seen=hi_seen,
+        peeled=peeled_all & targets,
+        inconsistent=bad_cells & targets,
+        inconsistent_relations=bad,
+        lp_solves=solves,
+        components=n_comp,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def _single_cell_bounds(
+    ar: sp.csr_matrix,
+    bl: np.ndarray,
+    bu: np.ndarray,
+    cols: np.ndarray,
+    cell_of: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    is_exact: np.ndarray,
+    bad_cells: np.ndarray,
+) -> None:
+    """Closed-form interval of cells that are alone in their component."""
+    csc = ar.tocsc()
+    starts, ends = csc.indptr[cols], csc.indptr[cols + 1]
+    counts = ends - starts
+    offsets = np.repeat(starts - (np.cumsum(counts) - counts), counts)
+    entries = np.arange(int(counts.sum())) + offsets
+    owner = np.repeat(np.arange(len(cols)), counts)
+    r = csc.indices[entries]
+    c = csc.data[entries]
+    a = bl[r] / c
+    b = bu[r] / c
+    low = np.where(c > 0, a, b)
+    up = np.where(c > 0, b, a)
+    lows = np.zeros(len(cols))
+    ups = np.full(len(cols), np.inf)
+    np.maximum.at(lows, owner, low)
+    np.minimum.at(ups, owner, up)
+    lows, ups = _clean(np.maximum(lows, 0.0)), _clean(ups)
+    pos = cell_of[cols]
+    ok = lows <= ups + 1e-6
+    lo[pos] = np.where(ok, lows, np.nan)
+    hi[pos] = np.where(ok, ups, np.nan)
+    is_exact[pos] = ok
+    bad_cells[pos[~ok]] = True
+
+
+def _implied_upper(sub: sp.csr_matrix, bl: np.ndarray, bu: np.ndarray) -> np.ndarray:
+    """Upper bound of each column implied by single relations whose terms all have one sign."""
+    n = sub.shape[1]
+    ub = np.full(n, np.inf)
+    entry_row = np.repeat(np.arange(sub.shape[0]), np.diff(sub.indptr))
+    pos = sub.data > 0
+    n_pos = np.bincount(entry_row, weights=pos, minlength=sub.shape[0])
+    n_all = np.diff(sub.indptr)
+    all_pos = n_pos == n_all
+    all_neg = n_pos == 0
+    # Σ c x ≤ bu with all c > 0  →  x_j ≤ bu / c_j ;  all c < 0: Σ |c| x ≤ −bl
+    cand = np.full(len(sub.data), np.inf)
+    sel = all_pos[entry_row]
+    cand[sel] = bu[entry_row[sel]] / sub.data[sel]
+    sel = all_neg[entry_row]
+    cand[sel] = -bl[entry_row[sel]] / -sub.data[sel]
+    np.minimum.at(ub, sub.indices, cand)
+    return np.maximum(ub, 0.0)
+
+
+def _component_bounds(
+    sub: sp.csr_matrix,
+    bl: np.ndarray,
+    bu: np.ndarray,
+    target: np.ndarray,
+    threshold: float | None,
+    exact: bool,
+) -> dict[str, Any]:
+    """Intervals of the target columns of one connected component (see attacker_intervals).
+
+    Returns a dict with ``lo, hi, exact, lo_seen, hi_seen`` (per column), ``solves`` and
+    ``infeasible``.
+    """
+    k = sub.shape[1]
+    upper = _clean(_implied_upper(sub, bl, bu))
+    finite = np.concatenate([bl[np.isfinite(bl)], bu[np.isfinite(bu)]])
+    cap = 10.0 * (float(np.abs(finite).sum()) + (threshold or 0.0) + 1.0)
+    capped = np.where(np.isfinite(upper), upper, cap)
+    lp = _LP(sub, np.zeros(k), upper, bl, bu, primal=True)
+    best_lo = np.full(k, np.inf)
+    best_hi = np.full(k, -np.inf)
+    lo = np.full(k, np.nan)
+    hi = np.full(k, np.nan)
+    done_lo = np.zeros(k, dtype=bool)
+    done_hi = np.zeros(k, dtype=bool)
+    out: dict[str, Any] = {"solves": 0, "infeasible": False}
+    quick = not exact and threshold is not None
+    t = float(threshold) if threshold is not None else 0.0
+
+    def finish(infeasible: bool = False) -> dict[str, Any]:
+        out.update(solves=lp.solves, infeasible=infeasible, lo=lo, hi=hi)
+        out.update(exact=done_lo & done_hi, lo_seen=_clean(best_lo), hi_seen=_clean(best_hi))
+        return out
+
+    def absorb(x: np.ndarray) -> None:
+        np.minimum(best_lo, x, out=best_lo)
+        np.maximum(best_hi, x, out=best_hi)
+        z = ~done_lo & (best_lo <= 1e-7)
+        lo[z] = 0.0
+        done_lo[z] = True
+        u = ~done_hi & np.isfinite(upper) & (best_hi >= upper - 1e-7)
+        hi[u] = upper[u]
+        done_hi[u] = True
+
+    def open_cells() -> np.ndarray:
+        """Targets whose bounds are still needed."""
+        need = target & ~(done_lo & done_hi)
+        if quick:
+            wide = best_hi - best_lo >= t - EPS
+            narrow = upper < t - EPS  # max − min ≤ upper − 0 < threshold, proven without LP
+            need &= ~wide & ~narrow
+        return need
+
+    # Certificate tables. Sums of unknowns are often fixed by the relations, so "all as high as
+    # possible" says little; instead each round pushes every open target up or down at random
+    # (fixed seed: deterministic). The extra caps only shrink the feasible set, so every
+    # solution stays a feasible table.
+    rng = np.random.default_rng(20240521)
+    need = open_cells()
+    lp.set_cost(need.astype(np.float64), maximize=False)
+    r = lp.solve()
+    if r.status == "infeasible":
+        return finish(True)
+    if r.status != "optimal":
+        raise DisclosureError(f"the attacker LP failed ({r.status})")
+    absorb(r.x)
+    need = open_cells()
+    lp.set_col_upper(capped)
+    for _ in range(_CERTIFICATE_ROUNDS):
+        if not need.any():
+            break
+        before = int(need.sum())
+        direction = rng.choice([-1.0, 1.0], size=k)
+        lp.set_cost(direction * need / np.maximum(capped, 1.0), maximize=True)
+        r = lp.solve()
+        if r.status != "optimal":
+            break
+        absorb(r.x)
+        need = open_cells()
+        if before - int(need.sum()) < max(2, before // 20):
+            break
+    lp.set_col_upper(upper)
+    for j in np.flatnonzero(need):
+        if not open_cells()[j]:
+            continue
+        for side in ("lo", "hi"):
+            if (done_lo if side == "lo" else done_hi)[j]:
+                continue
+            cost = np.zeros(k)
+            cost[j] = 1.0
+            lp.set_cost(cost, maximize=side == "hi")
+            r = lp.solve()
+            if r.status == "optimal":
+                absorb(r.x)
+                value = float(_clean(np.array([r.objective]))[0])
+                if side == "lo":
+                    lo[j] = max(value, 0.0)
+                    done_lo[j] = True
+                else:
+                    hi[j] = value
+                    done_hi[j] = True
+            elif r.status == "unbounded" and side == "hi":
+                hi[j] = np.inf
+                done_hi[j] = True
+            elif r.status == "infeasible":
+                return finish(True)
+            else:
+                raise DisclosureError(f"the attacker LP failed ({r.status})")
+            if quick and not open_cells()[j]:
+                break
+    if quick:
+        # not exact: wide cells get the inner bounds seen, narrow ones [exact lo or 0, upper]
+        rest = target & ~(done_lo & done_hi)
+        wide = rest & (best_hi - best_lo >= t - EPS)
+        lo[wide] = np.where(done_lo[wide], lo[wide], _clean(best_lo[wide]))
+        hi[wide] = np.where(done_hi[wide], hi[wide], _clean(best_hi[wide]))
+        narrow = rest & ~wide
+        lo[narrow] = np.where(done_lo[narrow], lo[narrow], 0.0)
+        hi[narrow] = np.where(done_hi[narrow], hi[narrow], upper[narrow])
+    return finish()

@@ -1,0 +1,467 @@
+"""Primary and secondary suppression (SPEC §6): :func:`protect` decides the status of every cell of a
+linked table and verifies the result with the attacker's LP audit.
+
+The primary rule (:func:`primary_mask`) suppresses ``0 < n < threshold``; then :func:`protect`
+loops: the audit (:func:`ksz_reports.disclosure.attacker.attacker_intervals`) finds the primary
+cells whose interval is too narrow, and for each of them one complement LP on a neighbourhood of
+the cell (the LP relaxation of Fischetti & Salazar's model for one sensitive cell) chooses the
+published cells to suppress as well, until the audit is clean. The outcome is a
+:class:`Protection`. The method is described in :mod:`ksz_reports.disclosure`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse import csgraph
+
+from ksz_reports.core.errors import DisclosureError
+from ksz_reports.disclosure.attacker import EPS, Intervals, attacker_intervals
+from ksz_reports.disclosure.linked import LinkedTable
+from ksz_reports.disclosure.lp import _LP
+from ksz_reports.disclosure.status import (
+    NOT_AVAILABLE,
+    PUBLISHED,
+    SECONDARY,
+    STATUS_DTYPE,
+    SUPPRESSED,
+)
+
+__all__ = ["Protection", "primary_mask", "protect"]
+
+#: Status codes of :data:`~ksz_reports.disclosure.status.STATUS_DTYPE` (positions in ``STATUSES``).
+_PUB, _SUP, _SEC, _NA = 0, 1, 2, 3
+
+#: Extra width the protection LP asks for, so that rounding never fails the audit.
+_MARGIN = 1e-4
+
+
+def primary_mask(values: np.ndarray, threshold: float) -> np.ndarray:
+    """Primary rule: ``0 < value < threshold`` (masked cells, NaN, are not primary)."""
+    v = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return ~np.isnan(v) & (v > 0) & (v < threshold)
+
+
+@dataclass(frozen=True, eq=False)
+class Protection:
+    """The outcome of :func:`protect`: a status per cell, the verification and the costs."""
+
+    table: LinkedTable
+    threshold: int
+    min_width: float
+    status: pd.Series
+    intervals: Intervals
+    rounds: int
+    lp_solves: int
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def n_primary(self) -> int:
+        """Cells suppressed by the primary rule."""
+        return int((self.status == SUPPRESSED).sum())
+
+    @property
+    def n_secondary(self) -> int:
+        """Cells suppressed to protect primary ones."""
+        return int((self.status == SECONDARY).sum())
+
+    @property
+    def n_not_available(self) -> int:
+        """Cells masked at the source."""
+        return int((self.status == NOT_AVAILABLE).sum())
+
+    @property
+    def loss_cells(self) -> int:
+        """Information loss: number of secondary cells."""
+        return self.n_secondary
+
+    @property
+    def loss_value(self) -> float:
+        """Information loss: sum of the values of the secondary cells."""
+        sec = (self.status == SECONDARY).to_numpy()
+        return float(np.nansum(self.table.values[sec]))
+
+    @property
+    def ok(self) -> bool:
+        """Every primary cell has an attacker interval at least ``min_width`` wide."""
+        prim = (self.status == SUPPRESSED).to_numpy()
+        return not bool((self.intervals.narrow(self.min_width) & prim).any())
+
+    def published_values(self) -> pd.Series:
+        """The value to show per cell: the true value if published, else NA (never 0)."""
+        v = self.table.cells["value"].astype("Float64").copy()
+        v[(self.status != PUBLISHED).to_numpy()] = pd.NA
+        return v
+
+    def flags(self) -> pd.Series:
+        """The ``flag`` of ``cells.csv`` per cell: ``""`` when published, else the status."""
+        flag = self.status.astype(str)
+        return flag.where(flag != PUBLISHED, "").rename("flag")
+
+    def frame(self) -> pd.DataFrame:
+        """The cells with ``status``, ``published`` (value or NA), ``lo``, ``hi`` (attacker)."""
+        out = self.table.cells.copy()
+        out["status"] = self.status
+        out["published"] = self.published_values()
+        out["lo"] = self.intervals.lo
+        out["hi"] = self.intervals.hi
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able figures."""
+        return {
+            "threshold": self.threshold,
+            "min_width": self.min_width,
+            "cells": int(self.table.n_cells),
+            "relations": int(self.table.n_relations),
+            "primary": self.n_primary,
+            "secondary": self.n_secondary,
+            "not_available": self.n_not_available,
+            "loss_cells": self.loss_cells,
+            "loss_value": self.loss_value,
+            "rounds": self.rounds,
+            "lp_solves": self.lp_solves,
+            "seconds": round(self.seconds, 3),
+            "ok": self.ok,
+        }
+
+
+def protect(
+    table: LinkedTable,
+    threshold: int = 5,
+    secondary: bool = True,
+    *,
+    min_width: float | None = None,
+    max_rounds: int = 10,
+) -> Protection:
+    """Primary and secondary suppression of a linked table, verified by the LP audit.
+
+    Returns a :class:`Protection` with per cell ``published``, ``suppressed`` (primary),
+    ``secondary`` or ``not_available`` (masked at source). Every primary cell ends with an
+    attacker interval ``hi − lo ≥ min_width`` (default: ``threshold``, the product's rule; a
+    smaller value, e.g. 1 = "not exactly recoverable", exists for comparisons with other tools).
+    With ``secondary=False`` only the primary rule is applied (the result's intervals then show
+    what leaks). Raises :class:`DisclosureError` when the audit is not clean after
+    ``max_rounds`` rounds, or the values contradict the relations.
+    """
+    if threshold < 1:
+        raise DisclosureError("the threshold must be at least 1")
+    required = float(threshold if min_width is None else min_width)
+    if required <= 0:
+        raise DisclosureError("the required interval width must be positive")
+    t0 = time.perf_counter()
+    values = table.values
+    masked = np.isnan(values)
+    primary = primary_mask(values, threshold)
+    code = np.full(table.n_cells, _PUB, dtype=np.int8)
+    code[masked] = _NA
+    code[primary] = _SUP
+    solves = 0
+    timings = {"audit": 0.0, "complements": 0.0}
+    rounds = 0
+    margin = _MARGIN
+    components: tuple[int, np.ndarray] | None = None
+    while True:
+        rounds += 1
+        ta = time.perf_counter()
+        iv = attacker_intervals(
+            table.matrix,
+            table.tol,
+            values,
+            code != _PUB,
+            primary,
+            threshold=required,
+            exact=False,
+        )
+        timings["audit"] += time.perf_counter() - ta
+        solves += iv.lp_solves
+        if iv.inconsistent.any() or iv.inconsistent_relations.size:
+            raise DisclosureError(
+                "the cell values contradict the relations of the linked table; "
+                "cannot protect an inconsistent publication"
+            )
+        failing = primary & iv.narrow(required)
+        if not secondary or not failing.any():
+            break
+        if rounds > max_rounds:
+            raise DisclosureError(
+                f"secondary suppression did not converge in {max_rounds} rounds: "
+                f"{int(failing.sum())} cell(s) still narrower than {required:g}"
+            )
+        tc = time.perf_counter()
+        if components is None:
+            components = _components(table.matrix)
+        added, n_lp = _add_complements(
+            table, code, values, failing, iv, required, margin, components
+        )
+        solves += n_lp
+        timings["complements"] += time.perf_counter() - tc
+        if not added:
+            margin *= 10.0  # numerical: the LP proof held only within tolerances; ask for more
+    status = pd.Series(
+        pd.Categorical.from_codes(code, dtype=STATUS_DTYPE), index=table.cells.index, name="status"
+    )
+    return Protection(
+        table=table,
+        threshold=threshold,
+        min_width=required,
+        status=status,
+        intervals=iv,
+        rounds=rounds,
+        lp_solves=solves,
+        seconds=time.perf_counter() - t0,
+        timings=timings,
+    )
+
+
+def _components(matrix: sp.csr_matrix) -> tuple[int, np.ndarray]:
+    """Connected components of the cells (two cells are linked when they share a relation)."""
+    m, n = matrix.shape
+    pat = matrix.copy()
+    pat.data = np.ones_like(pat.data)
+    graph = sp.bmat([[None, pat], [pat.T, None]], format="csr")
+    k, labels = csgraph.connected_components(graph, directed=False)
+    return k, labels
+
+
+def _add_complements(
+    table: LinkedTable,
+    code: np.ndarray,
+    values: np.ndarray,
+    failing: np.ndarray,
+    iv: Intervals,
+    threshold: float,
+    margin: float,
+    components: tuple[int, np.ndarray],
+) -> tuple[int, int]:
+    """Suppress complementary cells so that every failing cell gets a wide enough interval.
+
+    For each failing cell ``i`` (deterministic order: component, larger deficit, larger value,
+    position) one LP looks for attacker tables proving ``max x_i − min x_i ≥ threshold``. The LP
+    lives on a neighbourhood of ``i``: the cells at most two relations away move (unknown ones
+    freely, published candidates at the cost of their weight per unit), every other cell keeps its
+    true value — a restriction, so a solution is still a proof. Candidates are first the published
+    cells sharing a relation with ``i``, then those of the neighbourhood, then the whole connected
+    component, zeros last. Cells the optimum moves are suppressed. When a table with ``x_i = 0`` is
+    known, one table ``x⁺`` with ``x⁺_i ≥ threshold`` suffices; otherwise two tables ``x⁺, x⁻``
+    with ``x⁺_i − x⁻_i ≥ threshold``. Every LP solution is kept as a certificate: a later failing
+    cell already spread by ``threshold`` over the kept tables needs no LP.
+    """
+    m, n = table.matrix.shape
+    _, labels = components
+    cell_lab = labels[m:]
+    width = iv.width()
+    deficit = np.where(failing, threshold - np.nan_to_num(width, nan=0.0), 0.0)
+    fail_idx = np.flatnonzero(failing)
+    order = np.lexsort(
+        (fail_idx, -np.nan_to_num(values[fail_idx]), -deficit[fail_idx], cell_lab[fail_idx])
+    )
+    fail_idx = fail_idx[order]
+    # certificates: values attained by feasible attacker tables (the audit's exact bounds)
+    pt_min = np.where(failing, np.nan_to_num(iv.lo_seen, nan=np.inf), np.inf)
+    pt_max = np.where(failing, np.nan_to_num(iv.hi_seen, nan=-np.inf), -np.inf)
+    added = 0
+    solves = 0
+    a_all = np.nan_to_num(values, nan=0.0)
+    masked = np.isnan(values)
+    has_masked = bool(masked.any())
+    totals = table.relations["total"].to_numpy()
+    is_total = np.zeros(n, dtype=bool)
+    is_total[totals[totals >= 0]] = True
+    csr = table.matrix
+    csc = table.matrix.tocsc()
+    for i in fail_idx:
+        if pt_max[i] - pt_min[i] >= threshold - EPS:
+            continue
+        # neighbourhoods: ring k = cells at most k relations away from i (computed on demand)
+        depth = max(2, int(csc.indptr[i + 1] - csc.indptr[i]))  # a corner of a d-dim cube
+        rings = [np.array([i])]
+
+        def ring(k: int, rings: list[np.ndarray] = rings) -> np.ndarray:
+            while len(rings) <= k:
+                rings.append(_cells_of(csr, _rows_of(csc, rings[-1], m), n))
+            return rings[k]
+
+        low = 0.0 if pt_min[i] <= EPS else np.inf
+        res = None
+        widened = False
+        scopes = (
+            (depth, depth - 1),
+            (depth, depth),
+            (depth + 1, depth + 1),
+            (depth + 2, depth + 2),
+            ("component", 0),
+            ("zeros", 0),
+        )
+        for scope, cand_ring in scopes:
+            if scope in ("component", "zeros"):
+                cells = np.flatnonzero(cell_lab == cell_lab[i])
+            else:
+                cells = ring(int(scope))
+                if has_masked:
+                    cells = _masked_closure(csr, csc, cells, masked)
+            pub = code[cells] == _PUB
+            cand = cells[pub]
+            if cand_ring:
+                cand = np.intersect1d(cand, ring(cand_ring), assume_unique=True)
+            if scope != "zeros":
+                cand = cand[a_all[cand] > 0]
+            rows = _rows_of(csc, cells, m)
+            solves += 1
+            found = _complement_lp(
+                table, a_all, rows, cells[~pub], cand, i, threshold + margin, low
+            )
+            if found is not None:
+                res = found  # a wider scope's optimum is never more expensive
+                # never a total when cells will do: a solution with a total is retried once wider
+                if not is_total[found[0]].any() or widened or scope == "zeros":
+                    break
+                widened = True
+            elif res is not None:
+                break
+        if res is None:
+            raise DisclosureError(f"cell {table.cell_label(int(i))} cannot be protected")
+        new, points = res
+        if new.size:
+            code[new] = _SEC
+            added += int(new.size)
+        for cells_pt, x in points:
+            np.minimum.at(pt_min, cells_pt, x)
+            np.maximum.at(pt_max, cells_pt, x)
+    return added, solves
+
+
+def _rows_of(csc: sp.csc_matrix, cells: np.ndarray, n_rows: int) -> np.ndarray:
+    """Relations (rows) with a term in one of ``cells``, sorted."""
+    hit = np.zeros(n_rows, dtype=bool)
+    hit[csc[:, cells].indices] = True
+    return np.flatnonzero(hit)
+
+
+def _cells_of(csr: sp.csr_matrix, rows: np.ndarray, n_cells: int) -> np.ndarray:
+    """Cells with a term in one of ``rows``, sorted."""
+    hit = np.zeros(n_cells, dtype=bool)
+    hit[csr[rows].indices] = True
+    return np.flatnonzero(hit)
+
+
+def _masked_closure(
+    csr: sp.csr_matrix, csc: sp.csc_matrix, cells: np.ndarray, masked: np.ndarray
+) -> np.ndarray:
+    """Add the masked cells of the relations touching ``cells`` until there are none left out:
+    their values are unknown to us, so they cannot be held fixed."""
+    m, n = csr.shape
+    while True:
+        around = _cells_of(csr, _rows_of(csc, cells, m), n)
+        extra = np.setdiff1d(around[masked[around]], cells, assume_unique=True)
+        if extra.size == 0:
+            return cells
+        cells = np.union1d(cells, extra)
+
+
+def _complement_lp(
+    table: LinkedTable,
+    a_all: np.ndarray,
+    rows: np.ndarray,
+    unk: np.ndarray,
+    cand: np.ndarray,
+    i: int,
+    width: float,
+    low: float,
+) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]] | None:
+    """One protection LP; returns the cells to suppress and the tables, or None if infeasible.
+
+    Columns: ``x⁺`` (and ``x⁻``) of the free unknown cells ``unk`` (≥ 0), then for the candidates
+    the upward and downward deviations of each table (``p ≥ 0``, ``0 ≤ q ≤ value``). Every other
+    cell of the relations ``rows`` keeps its true value (masked cells must all be in ``unk``):
+    ``|A_unk x + A_cand (p − q)| ≤ tol − A_fixed·a_fixed − A_cand·a_cand``. When a table with
+    ``x_i = low`` is already known (``low`` = 0), only ``x⁺`` is needed: ``x⁺_i ≥ low + width``;
+    otherwise (``low`` = inf) both, with ``x⁺_i − x⁻_i ≥ width``.
+    """
+    a_rows = table.matrix[rows]
+    fixed = a_all.copy()
+    fixed[unk] = 0.0
+    const = a_rows @ fixed
+    sub = a_rows[:, np.concatenate([unk, cand])].tocsc()
+    hit = np.zeros(len(rows), dtype=bool)
+    hit[sub.indices] = True
+    new_row = np.cumsum(hit) - 1
+    m = int(hit.sum())
+    tol = table.tol[rows][hit]
+    lower = -tol - const[hit]
+    upper = tol - const[hit]
+    nu, nk = len(unk), len(cand)
+    ptr, ind, dat = sub.indptr, new_row[sub.indices], sub.data
+    cut = ptr[nu]
+    block_u = (ptr[: nu + 1], ind[:cut], dat[:cut])
+    block_c = (ptr[nu:] - cut, ind[cut:], dat[cut:])
+    a_c = a_all[cand]
+    w = table.weights[cand]
+    inf_u = np.full(nu, np.inf)
+    inf_c = np.full(nk, np.inf)
+    li = int(np.searchsorted(unk, i))
+    two = not np.isfinite(low)
+    if two:
+        model = _hstack_csc(
+            [
+                (block_u, 0, 1.0),
+                (block_u, m, 1.0),
+                (block_c, 0, 1.0),
+                (block_c, 0, -1.0),
+                (block_c, m, 1.0),
+                (block_c, m, -1.0),
+            ],
+            2 * m,
+        )
+        col_upper = np.concatenate([inf_u, inf_u, inf_c, a_c, inf_c, a_c])
+        cost = np.concatenate([np.zeros(2 * nu), w, w, w, w])
+        lp = _LP(model, np.zeros(len(cost)), col_upper, np.tile(lower, 2), np.tile(upper, 2))
+        lp.set_cost(cost)
+        lp.add_row(np.array([li, nu + li]), np.array([1.0, -1.0]), width, np.inf)
+    else:
+        model = _hstack_csc([(block_u, 0, 1.0), (block_c, 0, 1.0), (block_c, 0, -1.0)], m)
+        col_upper = np.concatenate([inf_u, inf_c, a_c])
+        cost = np.concatenate([np.zeros(nu), w, w])
+        lp = _LP(model, np.zeros(len(cost)), col_upper, lower, upper)
+        lp.set_cost(cost)
+        lp.add_row(np.array([li]), np.array([1.0]), low + width, np.inf)
+    res = lp.solve()
+    if res.status != "optimal":
+        return None
+    x = res.x
+    n_tables = 2 if two else 1
+    xs = [x[k * nu : (k + 1) * nu] for k in range(n_tables)]
+    base = n_tables * nu
+    devs = [x[base + k * nk : base + (k + 1) * nk] for k in range(2 * n_tables)]
+    moved = sum(devs) > 1e-7 * (1.0 + a_c)
+    new = cand[moved]
+    cells_pt = np.concatenate([unk, new])
+    points = [
+        (cells_pt, np.concatenate([xs[k], (a_c + devs[2 * k] - devs[2 * k + 1])[moved]]))
+        for k in range(n_tables)
+    ]
+    return new, points
+
+
+def _hstack_csc(
+    blocks: list[tuple[tuple[np.ndarray, np.ndarray, np.ndarray], int, float]], n_rows: int
+) -> sp.csc_matrix:
+    """Columns of CSC blocks ``((indptr, indices, data), row_offset, sign)`` side by side."""
+    ptrs, inds, dats = [np.zeros(1, dtype=np.int64)], [], []
+    offset = 0
+    for (ptr, ind, dat), row_offset, sign in blocks:
+        ptrs.append(ptr[1:] - ptr[0] + offset)
+        offset += int(ptr[-1] - ptr[0])
+        inds.append(ind + row_offset)
+        dats.append(dat * sign)
+    indptr = np.concatenate(ptrs)
+    return sp.csc_matrix(
+        (np.concatenate(dats), np.concatenate(inds), indptr), shape=(n_rows, len(indptr) - 1)
+    )
