@@ -45,13 +45,13 @@ _DIMS = ("sex", "age_class", "household_type", "origin", "nationality_group")
 
 def _labels() -> tuple[list[str], list[str], list[list[str]]]:
     from ksz_reports.core.config import load_config
-    from ksz_reports.geo import reference
+    from ksz_reports import geo
 
     cfg = load_config()
     indicators = [
         i.labels.nl for i in cfg.indicators.values() if i.source == "ksz" and i.id != "ses_position"
     ]
-    munis = reference.municipalities()
+    munis = geo.municipalities(at=2019)  # the codes of the exports (2019–2024)
     dims = []
     for d in _DIMS:
         dim = cfg.codes.dimensions[d]

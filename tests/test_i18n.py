@@ -12,7 +12,7 @@ from jinja2 import TemplateError
 from ksz_reports.charts import Chart, DataTable
 from ksz_reports.l10n import catalogs as i18n
 from ksz_reports.l10n import flag_footnotes, table_cell
-from ksz_reports.report import templates
+from ksz_reports.report import pdf, templates
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -23,7 +23,6 @@ CHART_SOURCES = (
     "charts/bars.py",
     "charts/scatter.py",
     "charts/maps.py",
-    "charts/areas.py",
 )
 
 
@@ -51,7 +50,7 @@ def test_extraction_covers_templates_and_code(used):
     where = {loc.split(":")[0] for locs in used.values() for loc in locs}
     assert "base.html.j2" in where
     assert "components/chart.html.j2" in where
-    assert {*CHART_SOURCES, "l10n/flags.py", "report/templates.py", "report/write.py"} <= where
+    assert {*CHART_SOURCES, "l10n/flags.py", "report/pdf.py", "report/write.py"} <= where
     assert "report.html.j2" in where
     assert "Page %(page)s of %(pages)s" in used
     # the report's own texts (render.py): title page, tables, chart titles, methodology
@@ -118,9 +117,9 @@ def test_gettext_and_fallback():
 
 
 def test_page_counter_css():
-    assert templates.page_counter_css("nl") == '"Pagina " counter(page) " van " counter(pages)'
-    assert templates.page_counter_css("fr") == '"Page " counter(page) " sur " counter(pages)'
-    assert templates.css_string('a"</style>') == '"a\\22 \\3c /style\\3e "'
+    assert pdf.page_counter_css("nl") == '"Pagina " counter(page) " van " counter(pages)'
+    assert pdf.page_counter_css("fr") == '"Page " counter(page) " sur " counter(pages)'
+    assert pdf.css_string('a"</style>') == '"a\\22 \\3c /style\\3e "'
 
 
 # --------------------------------------------------------------------------- environment
@@ -238,11 +237,11 @@ def test_base_template_renders_a_whole_report():
     html = templates.render_template("example.html.j2", context, "nl")
     assert html.startswith('<!DOCTYPE html>\n<html lang="nl">')
     assert "<title>Gent &lt;script&gt;</title>" in html
-    assert 'content: "Pagina " counter(page) " van " counter(pages);' in html
+    assert "@page" not in html and "string-set" not in html  # paged media: the PDF's only
     assert '<h2 id="footnotes-title">Verklaring van de tekens</h2>' in html
     assert "<dt>x</dt>" in html and "<dt>( )</dt>" in html
-    report = (i18n.templates_dir() / "report.html.j2").read_text(encoding="utf-8")
-    assert "@page :first" in report and "@page :first" not in html  # title page: no footer
+    print_css = (i18n.templates_dir() / "print.css").read_text(encoding="utf-8")
+    assert "@page :first" in print_css  # the title page has no footer, in the PDF
     assert "Methodologie" in html and "Kerncijfers" in html
     assert "<script>" not in html
 

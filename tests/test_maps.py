@@ -16,6 +16,7 @@ from ksz_reports import charts
 from ksz_reports.charts import geometry, maps
 from ksz_reports.charts.layer import _layer
 from ksz_reports.core.resources import data_path
+from ksz_reports.geo import geography
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def values(codes, hidden=()):
 
 
 def test_province_map_2019_geography(figures):
-    codes = [nis for nis, m in charts.municipalities().items() if m.province == "40000"]
+    codes = geography(2019).members("40000")
     assert len(codes) == 60
     chart = charts.map_choropleth(
         values(codes, hidden={"44043"}),
@@ -73,14 +74,13 @@ def test_province_map_2019_geography(figures):
 
 
 def test_belgium_map_with_2025_mergers(figures):
-    merges = charts.mergers_2025()
-    new_codes = sorted({merges.get(old, old) for old in charts.municipalities()})
+    new_codes = list(geography().codes)
     assert len(new_codes) == 565
     chart = charts.map_choropleth(
         values(new_codes, hidden={"21004"}),
         title="RMI",
         lang="fr",
-        merges=merges,
+        geography=geography(),
         highlight="46030",
     )
     assert len(chart.table.rows) == 565
@@ -100,7 +100,7 @@ def test_belgium_map_with_2025_mergers(figures):
 
 
 def test_merged_municipality_has_no_internal_border():
-    merges = charts.mergers_2025()
+    merges = charts.map_merges(geography())
     polygons = charts.simplified_polygons(0.0)
     rings = [(merges.get(old, old), ring) for old, rings in polygons.items() for ring in rings]
     borders, outline = geometry._border_lines(rings, "46030")
@@ -127,10 +127,8 @@ def test_merged_municipality_has_no_internal_border():
 
 
 def test_province_follows_the_2025_geography():
-    merges = charts.mergers_2025()
-    codes = {merges.get(old, old) for old in charts.municipalities()}
     chart = charts.map_choropleth(
-        values(sorted(codes)), title="T", lang="nl", area="40000", merges=merges
+        values(list(geography().codes)), title="T", lang="nl", area="40000", geography=geography()
     )
     names = {row[0] for row in chart.table.rows}
     assert len(names) == 55  # 60 − 5 by mergers; Zwijndrecht came from province Antwerpen
@@ -173,7 +171,7 @@ def test_input_errors():
 
 
 def test_dissolve_keeps_the_edges_between_labels():
-    layer = _layer(None, tuple(sorted(charts.mergers_2025().items())))
+    layer = _layer(None, geography())
     edges = layer.edges
     labels = np.random.default_rng(1).integers(0, 6, len(layer.scope))
     loops = geometry._dissolve(edges, labels)
@@ -202,12 +200,12 @@ def test_dissolve_keeps_the_edges_between_labels():
 def test_svg_path_data_is_matplotlibs(figures, area, merged, highlight):
     """The path data joined from the layer's coordinates is what matplotlib writes for the
     figure's paths, whatever the geography, the area, the values and the highlight."""
-    merges = charts.mergers_2025() if merged else {}
-    codes = sorted({merges.get(old, old) for old in charts.municipalities()})
+    geo = geography() if merged else geography(2019)
+    codes = list(geo.codes)
     rng = random.Random(f"{area}-{merged}")
     rows = [{"geo": code, "value": rng.uniform(0, 50)} for code in codes if rng.random() > 0.1]
     chart = charts.map_choropleth(
-        rows, title="T", lang="nl", area=area, merges=merges, highlight=highlight, png=True
+        rows, title="T", lang="nl", area=area, geography=geo, highlight=highlight, png=True
     )
     with charts.chart_style():  # the figure holds the real paths since it drew the PNG
         svg, _png = charts.render_figure(figures[-1], chart.id, chart.alt, png=False)

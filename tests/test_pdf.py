@@ -75,8 +75,18 @@ def test_pdf_is_tagged_accessible_and_has_metadata(rendered):
     page = reader.pages[0]
     assert page.mediabox.width == pytest.approx(595.28, abs=0.1)  # A4 from report.css
     text = page.extract_text()
-    assert "Pagina 1 van 1" in text
+    assert "Pagina" not in text  # the title page has no running footer
     assert "Kerncijfers" in text and "1.234" in text
+
+
+def test_pages_after_the_title_page_have_the_translated_footer():
+    body = "".join(f"<h2>Deel {i}</h2><p style='break-after: page'>Tekst {i}</p>" for i in range(3))
+    html = f'<!DOCTYPE html><html lang="fr"><head><title>T</title></head><body><h1>Liège</h1>{body}</body></html>'
+    reader = _reader(pdf.render_pdf(html))
+    assert len(reader.pages) == 3
+    assert "Page" not in reader.pages[0].extract_text()
+    text = reader.pages[1].extract_text()
+    assert "Page 2 sur 3" in text and "Liège" in text  # counter and the report title (h1)
 
 
 def test_pdf_fonts_are_the_shipped_ones_and_embedded(rendered):

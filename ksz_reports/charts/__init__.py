@@ -25,8 +25,8 @@ from the same functions as the table cells). The modules:
 - :mod:`~ksz_reports.charts.axes`: the reused figure and the axes drawn by hand;
 - the families: :mod:`~ksz_reports.charts.series`, :mod:`~ksz_reports.charts.bars` (bars and
   comparison), :mod:`~ksz_reports.charts.scatter`, :mod:`~ksz_reports.charts.maps` (on
-  :mod:`~ksz_reports.charts.areas`, :mod:`~ksz_reports.charts.geometry` and
-  :mod:`~ksz_reports.charts.layer`).
+  :mod:`~ksz_reports.charts.geometry` and :mod:`~ksz_reports.charts.layer`; the areas and their
+  names are those of the report's :class:`~ksz_reports.geo.Geography`).
 
 matplotlib's rcParams are process-global: render one chart at a time per process (a batch uses
 processes, not threads).
@@ -34,10 +34,9 @@ processes, not threads).
 
 from __future__ import annotations
 
-from ksz_reports.charts.areas import area_name, mergers_2025, municipalities
 from ksz_reports.charts.bars import chart_bars, chart_comparison
 from ksz_reports.charts.geometry import simplified_polygons
-from ksz_reports.charts.layer import prepare
+from ksz_reports.charts.layer import map_merges, prepare
 from ksz_reports.charts.maps import map_choropleth, quantile_classes
 from ksz_reports.charts.points import unit_label
 from ksz_reports.charts.result import Chart, DataTable
@@ -50,15 +49,13 @@ __all__ = [
     "RC",
     "Chart",
     "DataTable",
-    "area_name",
     "chart_bars",
     "chart_comparison",
     "chart_scatter",
     "chart_series",
     "chart_style",
     "map_choropleth",
-    "mergers_2025",
-    "municipalities",
+    "map_merges",
     "new_figure",
     "prepare",
     "quantile_classes",

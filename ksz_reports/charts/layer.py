@@ -18,7 +18,6 @@ import numpy as np
 from matplotlib.path import Path as MplPath
 from matplotlib.transforms import Affine2D
 
-from ksz_reports.charts.areas import BELGIUM, _new_province_region
 from ksz_reports.charts.geometry import (
     COS_LAT,
     Point,
@@ -36,6 +35,7 @@ from ksz_reports.charts.geometry import (
 )
 from ksz_reports.charts.style import MM
 from ksz_reports.charts.svg import _svg_path_data, _svg_points
+from ksz_reports.geo import COUNTRY, Geography, geography
 
 #: Simplification of the outlines for drawing: 0.15 mm on the printed map.
 SIMPLIFY_MM = 0.15
@@ -64,17 +64,28 @@ class _Layer:
     svg_borders: str  # the SVG path data of borders
 
 
+def map_merges(geo: Geography) -> dict[str, str]:
+    """``{old: new}`` for the municipalities of the shipped borders that are merged (or renumbered)
+    on ``geo`` (none on the borders' own geography, 2019–2024)."""
+    return {old: new for old in _polygons() if (new := geo.successors.get(old, old)) != old}
+
+
+def _layer(area: str | None, geo: Geography) -> _Layer:
+    """The :class:`_Layer` of ``area`` (a province or region code; None: Belgium) on ``geo``."""
+    return _layer_of(None if area == COUNTRY else area, geo.id)
+
+
 @cache
-def _layer(area: str | None, merges: tuple[tuple[str, str], ...]) -> _Layer:
-    """The cached :class:`_Layer` of ``area`` with ``merges`` (sorted ``(old, new)`` pairs)."""
-    merge_map = dict(merges)
+def _layer_of(area: str | None, geography_id: str) -> _Layer:
+    geo = geography(geography_id)
+    merge_map = map_merges(geo)
     groups: dict[str, list[str]] = {}
     for old in _polygons():
         groups.setdefault(merge_map.get(old, old), []).append(old)
     scope = {
         new: tuple(sorted(olds))
         for new, olds in sorted(groups.items())
-        if area in (None, BELGIUM) or area in _new_province_region(new, olds)
+        if area is None or area in (geo.parents_of(new)["province"], geo.parents_of(new)["region"])
     }
     if not scope:
         raise ValueError(f"no municipality in area {area!r}")
@@ -139,11 +150,12 @@ def _layer(area: str | None, merges: tuple[tuple[str, str], ...]) -> _Layer:
     )
 
 
-def prepare(area: str | None = None, merges: Mapping[str, str] | None = None) -> None:
-    """Compute the geometry of an area's maps now (once per process), e.g. when a batch worker
-    starts: the simplified outlines of every municipality and the area's layer (default: the
-    map of Belgium, which every report shows)."""
-    _layer(None if area == BELGIUM else area, tuple(sorted((merges or {}).items())))
+def prepare(area: str | None = None, geo: Geography | None = None) -> None:
+    """Compute the geometry of an area's maps on ``geo`` (default: the shipped borders' own
+    geography) now, once per process, e.g. when a batch worker starts: the simplified outlines
+    of every municipality and the area's layer (default: the map of Belgium, which every report
+    shows)."""
+    _layer(area, geo or geography(2019))
 
 
 def _outline(layer: _Layer, nis: str) -> list[list[Point]]:

@@ -4,9 +4,8 @@ A map is drawn as one compound path per colour class, one for the hidden values 
 borders (a handful of SVG elements instead of ~1,400 for Belgium: the PDF renderer's cost is per
 element), on the cached geometry of its area (:mod:`ksz_reports.charts.layer`).
 
-**2025 geography.** ``merges={old_nis: new_nis}`` (e.g.
-:func:`~ksz_reports.charts.areas.mergers_2025`) draws a merged municipality as the union of its
-predecessors: the union of each class's municipalities is one outline
+**Geography.** The shipped borders are those of 2019–2024; a map on another geography (today's,
+2025) draws a merged municipality as the union of its predecessors: the union of each class's municipalities is one outline
 (:func:`~ksz_reports.charts.geometry._dissolve`), so predecessors join without a seam, and only the
 borders *between different municipalities* are drawn. The report's municipality is outlined thick
 (black on a white halo) along its own outer border.
@@ -43,13 +42,13 @@ from matplotlib.path import Path as MplPath
 from matplotlib.textpath import text_to_path
 from matplotlib.transforms import Affine2D, Transform
 
-from ksz_reports.charts.areas import BELGIUM, _name, area_name
-from ksz_reports.charts.geometry import Point, _dissolve, _polygons
+from ksz_reports.charts.geometry import Point, _dissolve
 from ksz_reports.charts.layer import _layer, _outline
 from ksz_reports.charts.points import _Point, point, records, unit_label
 from ksz_reports.charts.result import Chart, finish, make_chart
 from ksz_reports.charts.style import FONT_FAMILY, chart_style, new_figure, register_fonts
 from ksz_reports.charts.svg import render_figure
+from ksz_reports.geo import COUNTRY, Geography, shipped_geography
 from ksz_reports.l10n import (
     DEFAULT_STYLE,
     FLAG_SYMBOLS,
@@ -264,7 +263,7 @@ def map_choropleth(
     kind: str = "rate_per_1000",
     highlight: str | None = None,
     area: str | None = None,
-    merges: Mapping[str, str] | None = None,
+    geography: Geography | None = None,
     n_classes: int = 5,
     legend_title: str | None = None,
     chart_id: str | None = None,
@@ -274,19 +273,16 @@ def map_choropleth(
 ) -> Chart:
     """A choropleth of a value per municipality, for a province, a region or Belgium.
 
-    Rows: ``geo`` (NIS code on the map's geography: the 2019 codes, or the 2025 codes when
-    ``merges`` is given), ``value``, ``flag``; a municipality in the area without a row is
+    Rows: ``geo`` (NIS code of a municipality of ``geography``: default the shipped borders'
+    own, 2019–2024), ``value``, ``flag``; a municipality in the area without a row is
     ``not_available``. ``area``: a province (``40000``), a region (``02000``) or None/``01000`` for
-    Belgium. ``merges``: ``{old_nis: new_nis}`` for the municipalities that merged (others keep
-    their code). ``highlight``: the report's municipality (outlined). Returns a :class:`Chart`
-    whose table lists every municipality with its value and class.
+    Belgium, on ``geography``. ``highlight``: the report's municipality (outlined). Names come
+    from ``geography`` in ``lang``. Returns a :class:`Chart` whose table lists every municipality
+    with its value and class.
     """
-    merges = dict(merges or {})
+    geography = geography or shipped_geography()
     style = style or DEFAULT_STYLE
-    unknown = sorted(set(merges) - set(_polygons()))
-    if unknown:
-        raise ValueError(f"merges name municipalities that are not on the map: {unknown}")
-    layer = _layer(None if area == BELGIUM else area, tuple(sorted(merges.items())))
+    layer = _layer(area, geography)
     scope = layer.scope
     if highlight is not None and highlight not in scope:
         raise ValueError(f"highlight {highlight!r} is not a municipality of the map")
@@ -302,7 +298,7 @@ def map_choropleth(
         if p.shown
     }
     classes = quantile_classes(rounded.values(), n_classes, lang, style.decimals)
-    names = {nis: _name(nis, lang, list(scope[nis])) for nis in scope}
+    names = {nis: geography.name(nis, lang) for nis in scope}
     _ = gettext(lang)
 
     hidden_label = len(classes.lower)
@@ -393,7 +389,16 @@ def map_choropleth(
             title=title,
             alt=alt,
             describe=lambda: _alt_map(
-                title, lang, kind, style, area, classes, points, rounded, names, highlight
+                title,
+                lang,
+                kind,
+                style,
+                geography.name(area or COUNTRY, lang),
+                classes,
+                points,
+                rounded,
+                names,
+                highlight,
             ),
             columns=(_("Municipality"), unit_label(kind, lang), _("Class")),
             rows=(
@@ -418,7 +423,7 @@ def _alt_map(
     lang: str,
     kind: str,
     style: NumberStyle,
-    area: str | None,
+    area_name: str,
     classes: Classes,
     points: Mapping[str, _Point],
     rounded: Mapping[str, Decimal],
@@ -430,7 +435,7 @@ def _alt_map(
     alt = _("%(title)s. Map of %(n)s municipalities (%(area)s) in %(k)s classes.") % {
         "title": title,
         "n": str(len(points)),
-        "area": area_name(area, lang),
+        "area": area_name,
         "k": str(len(classes.lower)),
     }
     if classes.labels:

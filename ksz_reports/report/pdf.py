@@ -1,7 +1,9 @@
 """PDF (WeasyPrint) and self-contained HTML from a rendered report.
 
-The templates (:mod:`ksz_reports.l10n.catalogs`) give the report's HTML *without* its stylesheet; this
-module adds the package stylesheet(s) (``templates/report.css`` by default):
+The templates (:mod:`ksz_reports.report.templates`) give the report's HTML *without* its
+stylesheet; this module adds the package stylesheets: ``templates/report.css`` (screen and print)
+to both, and the paged media of ``templates/print.css`` plus the translated page counter to the
+PDF only, so that the self-contained HTML is valid CSS for a browser:
 
 - :func:`render_pdf` → A4 PDF/UA-1: tagged, ``/Lang`` and title from ``<html lang>`` and
   ``<title>``, fonts embedded (a Latin subset of the shipped DejaVu Sans, made once per process).
@@ -14,7 +16,7 @@ module adds the package stylesheet(s) (``templates/report.css`` by default):
   Where the time goes (a 33-page report, 37 charts): about half in drawing the charts' SVG, most
   of it their text (WeasyPrint lays out SVG text letter by letter) and the map outlines; the rest
   is HTML layout (tables), drawing and writing the PDF. The charts keep WeasyPrint's cost low on
-  their side (:mod:`ksz_reports.charts.base`: real text rather than glyph outlines, no empty groups,
+  their side (:mod:`ksz_reports.charts`: real text rather than glyph outlines, no empty groups,
   one path per map class and per scatter colour); PNG charts were not faster overall (rendering
   them costs more than WeasyPrint saves) and lose the selectable text.
 - :func:`html_to_self_contained` → one HTML file that opens offline: the stylesheet inlined in a
@@ -49,10 +51,15 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from ksz_reports.core.resources import templates_dir
+from ksz_reports.core.vocabulary import LANGUAGES
+from ksz_reports.l10n import gettext
 
 LOGGER = logging.getLogger(__name__)
 
+#: The stylesheet of the report, screen and print (the self-contained HTML carries it).
 DEFAULT_STYLESHEETS = ("report.css",)
+#: Paged media (page size, margins, running footer): only the PDF renderer applies it.
+PRINT_STYLESHEETS = ("print.css",)
 PDF_VARIANT = "pdf/ua-1"
 
 #: Characters of the font subsets embedded in the PDF (TrueType) and the self-contained HTML
@@ -176,7 +183,7 @@ def render_pdf(
     html: str,
     base_url: str | None = None,
     *,
-    stylesheets: Sequence[str] = DEFAULT_STYLESHEETS,
+    stylesheets: Sequence[str] = DEFAULT_STYLESHEETS + PRINT_STYLESHEETS,
     pdf_variant: str | None = PDF_VARIANT,
     created: _dt.datetime | None = None,
     fetcher=None,
@@ -192,6 +199,9 @@ def render_pdf(
     fetcher = fetcher or strict_url_fetcher()
     base = base_url or templates_dir().as_uri() + "/"
     sheets = [stylesheet(name) for name in stylesheets]
+    lang = _HTML_LANG.search(html)
+    if lang and lang[1] in LANGUAGES:
+        sheets.append(page_footer(lang[1]))
     digest = hashlib.sha256(html.encode("utf-8"))
     html = charts_as_images(without_screen_only(html))
     document = weasyprint.HTML(string=html, base_url=base, url_fetcher=fetcher).render(
@@ -210,6 +220,41 @@ def render_pdf(
         pdf_identifier=digest.hexdigest()[:32].encode("ascii"),
         full_fonts=True,
     )
+
+
+_HTML_LANG = re.compile(r'<html\b[^>]*\blang="([a-z]{2})"')
+
+
+def css_string(text: str) -> str:
+    """``text`` as a CSS string literal, safe inside a ``<style>`` element."""
+    escaped = "".join(
+        ch if ch.isalnum() or ch in " .,:;-_()'/" else f"\\{ord(ch):x} " for ch in text
+    )
+    return f'"{escaped}"'
+
+
+def page_counter_css(lang: str) -> str:
+    """The CSS ``content`` value of the page footer: ``"Pagina " counter(page) " van " …``."""
+    _ = gettext(lang)
+    text = _("Page %(page)s of %(pages)s")
+    marker = "\x00"
+    parts = (text % {"page": marker + "page" + marker, "pages": marker + "pages" + marker}).split(
+        marker
+    )
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2:
+            out.append(f"counter({part})")
+        elif part:
+            out.append(css_string(part))
+    return " ".join(out)
+
+
+@cache
+def page_footer(lang: str):
+    """The translated page counter of the running footer ("Pagina 3 van 33"), as a stylesheet."""
+    weasyprint = _weasyprint()
+    return weasyprint.CSS(string=f"@page {{ @bottom-right {{ content: {page_counter_css(lang)}; }} }}")
 
 
 _SCREEN_ONLY = re.compile(r'<details class="chart-data">.*?</details>\s*', re.S)

@@ -15,37 +15,11 @@ from functools import cache
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
-from markupsafe import Markup
 
 from ksz_reports.core.resources import templates_dir
 from ksz_reports.core.vocabulary import check_lang
-from ksz_reports.l10n.catalogs import gettext, translations
+from ksz_reports.l10n.catalogs import translations
 from ksz_reports.l10n.flags import symbol_notes
-
-
-def css_string(text: str) -> str:
-    """``text`` as a CSS string literal, safe inside a ``<style>`` element."""
-    escaped = "".join(
-        ch if ch.isalnum() or ch in " .,:;-_()'/" else f"\\{ord(ch):x} " for ch in text
-    )
-    return f'"{escaped}"'
-
-
-def page_counter_css(lang: str) -> Markup:
-    """The CSS ``content`` value of the page footer: ``"Pagina " counter(page) " van " …``."""
-    _ = gettext(lang)
-    text = _("Page %(page)s of %(pages)s")
-    marker = "\x00"
-    parts = (text % {"page": marker + "page" + marker, "pages": marker + "pages" + marker}).split(
-        marker
-    )
-    out = []
-    for i, part in enumerate(parts):
-        if i % 2:
-            out.append(f"counter({part})")
-        elif part:
-            out.append(css_string(part))
-    return Markup(" ".join(out))
 
 
 def _finalize(value: Any) -> Any:
@@ -61,8 +35,8 @@ def _finalize(value: Any) -> Any:
 def environment(lang: str) -> Environment:
     """The Jinja2 environment of ``lang`` (cached): templates folder, autoescape, i18n, strict.
 
-    Globals: ``lang``, ``page_counter_css`` (the translated "Page X of Y" footer) and
-    ``symbol_notes(flags)`` (:func:`symbol_notes` in the environment's language).
+    Globals: ``lang`` and ``symbol_notes(flags)`` (:func:`symbol_notes` in the environment's
+    language).
     """
     env = Environment(
         loader=FileSystemLoader(str(templates_dir())),
@@ -78,7 +52,6 @@ def environment(lang: str) -> Environment:
     env.install_gettext_translations(translations(check_lang(lang)), newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(
         lang=lang,
-        page_counter_css=page_counter_css(lang),
         symbol_notes=lambda flags: symbol_notes(flags, lang),
     )
     return env

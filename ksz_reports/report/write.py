@@ -23,7 +23,6 @@ from ksz_reports.core.cells import CELLS_COLUMNS, write_cells_csv
 from ksz_reports.core.config import Config
 from ksz_reports.core.schema import DIMENSIONS, TOTAL, period_end, period_kind
 from ksz_reports.core.vocabulary import check_formats
-from ksz_reports.geo import Geography, shipped_geography
 from ksz_reports.l10n import NumberStyle, gettext
 from ksz_reports.report.model import ReportModel
 from ksz_reports.report.pdf import html_to_self_contained, render_pdf
@@ -76,14 +75,6 @@ def _rate_kind(per: int) -> str:
     return "share_pct" if per == 100 else "rate_per_1000"
 
 
-def _map_merges(geo: Geography) -> dict[str, str] | None:
-    """The mergers a map of ``geo`` shows (``{old: new}``): none on the geography of the
-    shipped borders (2019–2024), else the predecessors of each merged municipality, dissolved."""
-    if geo is shipped_geography():
-        return None
-    return {k: v for k, v in geo.successors.items() if k in charts.municipalities()}
-
-
 class ReportRenderer:
     """Turns a report model into files. One per process; charts and fonts are set up once."""
 
@@ -106,7 +97,7 @@ class ReportRenderer:
         the ``geography`` of the reports) the map of Belgium. The first report of a process then
         costs about what the others cost."""
         if geography is not None:
-            charts.prepare(merges=_map_merges(geography))
+            charts.prepare(geo=geography)
         render_pdf("<html><body><p>.</p></body></html>")
         html_to_self_contained("<html><head></head><body></body></html>")
         environment(self.lang).get_template("report.html.j2")
@@ -417,7 +408,6 @@ class ReportRenderer:
         lang = self.lang
         geo = model.geography
         out = []
-        merges = _map_merges(geo)
         parents = geo.parents_of(model.nis)
 
         indicators = self.config.indicators
@@ -444,7 +434,7 @@ class ReportRenderer:
                     kind=kind,
                     highlight=model.nis,
                     area=code,
-                    merges=merges,
+                    geography=geo,
                     chart_id=f"map-{ind_id}-{area}",
                 )
             )
