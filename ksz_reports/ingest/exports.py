@@ -100,18 +100,6 @@ _P_UNPARSEABLE, _P_WRONG_FREQ = -1, -2
 # small helpers
 
 
-def _err(
-    file: str,
-    message: str,
-    *,
-    row: int | None = None,
-    column: str | None = None,
-    hint: str | None = None,
-    code: str = "invalid-input",
-) -> InputError:
-    return InputError(message, file=file, row=row, column=column, hint=hint, code=code)
-
-
 def _quote_list(items: Iterable[str], limit: int = 8) -> str:
     items = list(items)
     shown = ", ".join(repr(x) for x in items[:limit])
@@ -249,24 +237,24 @@ def _check_kind(path: Path, fmt: str) -> None:
     file = str(path)
     kind, size = _sniff(path)
     if kind == "empty":
-        raise _err(
-            file,
+        raise InputError(
             "empty file" + (" (0 bytes)" if size == 0 else " (only blank lines)"),
+            file=file,
             hint="Export the data again",
             code="empty-file",
         )
     expected = {"csv": "text", "xlsx": "zip", "parquet": "parquet"}[fmt]
     if kind == "utf16" and fmt == "csv":
-        raise _err(
-            file,
+        raise InputError(
             "the file is UTF-16 text, which is not read",
+            file=file,
             hint="Save it as CSV UTF-8 (or Windows-1252)",
             code="wrong-encoding",
         )
     if kind == "ole2" and fmt == "xlsx":
-        raise _err(
-            file,
+        raise InputError(
             "not an .xlsx workbook: it is an old Excel 97-2003 (.xls) file",
+            file=file,
             hint="Open it in Excel and save it as .xlsx",
             code="wrong-format",
         )
@@ -274,9 +262,9 @@ def _check_kind(path: Path, fmt: str) -> None:
         ext = path.suffix or "(no extension)"
         better = _KIND_EXT.get(kind)
         hint = f"Give it the {better} extension" if better else "Export the data again"
-        raise _err(
-            file,
+        raise InputError(
             f"the extension says {ext} but the content is {_KIND_TEXT[kind]}",
+            file=file,
             hint=hint,
             code="wrong-format",
         )
@@ -286,23 +274,23 @@ def _check_kind(path: Path, fmt: str) -> None:
                 names = set(zf.namelist())
                 bad = zf.testzip()
         except (zipfile.BadZipFile, OSError, EOFError):
-            raise _err(
-                file,
+            raise InputError(
                 "damaged ZIP archive: not a readable .xlsx workbook",
+                file=file,
                 hint="Export or download the workbook again",
                 code="wrong-format",
             ) from None
         if "xl/workbook.xml" not in names:
-            raise _err(
-                file,
+            raise InputError(
                 "a ZIP archive without an Excel workbook inside (no xl/workbook.xml)",
+                file=file,
                 hint="Give an .xlsx workbook saved by Excel or LibreOffice",
                 code="wrong-format",
             )
         if bad is not None:
-            raise _err(
-                file,
+            raise InputError(
                 f"damaged ZIP archive: member {bad!r} is corrupt",
+                file=file,
                 hint="Export or download the workbook again",
                 code="wrong-format",
             )
@@ -311,9 +299,9 @@ def _check_kind(path: Path, fmt: str) -> None:
             fh.seek(max(0, size - 4))
             tail = fh.read(4)
         if size < 12 or tail != b"PAR1":
-            raise _err(
-                file,
+            raise InputError(
                 "truncated Parquet file (no PAR1 footer)",
+                file=file,
                 hint="Copy or export the file again",
                 code="wrong-format",
             )
@@ -352,18 +340,18 @@ class _Decoder:
         shown = raw.decode("latin-1")
         tried = " or ".join(self.encodings)
         if self.non_ascii:
-            return _err(
-                self.file,
+            return InputError(
                 f"mixed text encodings: {shown!r} is not {self.encoding} like "
                 "other text of the file",
+                file=self.file,
                 row=row,
                 column=column,
                 hint="Save the whole file in one encoding (UTF-8)",
                 code="wrong-encoding",
             )
-        return _err(
-            self.file,
+        return InputError(
             f"cannot decode {shown!r} as {tried} (the encodings of dialect {self.dialect.name})",
+            file=self.file,
             row=row,
             column=column,
             hint="Save the file as UTF-8, or add its encoding to csv.encodings in "
@@ -502,8 +490,10 @@ class _CsvSource:
         row = self.dialect.header.row
         if row is not None:
             if row > len(self.lines):
-                raise _err(
-                    self.file, f"no header: the file has fewer than {row} lines", code="no-header"
+                raise InputError(
+                    f"no header: the file has fewer than {row} lines",
+                    file=self.file,
+                    code="no-header",
                 )
             return row - 1
         for i, raw in enumerate(self.lines[: self.dialect.header.search_rows]):
@@ -518,10 +508,10 @@ class _CsvSource:
                 sep = max(_SEPARATORS, key=lambda s: raw.count(s.encode()))
             if required(_split_fields(text, sep, self.quote)):
                 return i
-        raise _err(
-            self.file,
+        raise InputError(
             f"no header row with the columns of dialect {self.dialect.name} in "
             f"the first {self.dialect.header.search_rows} lines",
+            file=self.file,
             code="no-header",
         )
 
@@ -550,9 +540,9 @@ class _CsvSource:
                     text = lines[j].rstrip(b"\r").decode(self.decoder.encoding, errors="replace")
                     if width > 2 and len(_split_fields(text, self.sep, self.quote)) >= width:
                         row = None if tail_start else j + 1
-                        raise _err(
-                            self.file,
+                        raise InputError(
                             "a data line after the empty line that ends the table",
+                            file=self.file,
                             row=row,
                             hint="Remove the empty line (only footnotes may follow the table)",
                             code="data-after-table",
@@ -657,14 +647,16 @@ class _CsvSource:
             text = raw.rstrip(b"\r").decode(self.decoder.encoding, errors="replace")
             fields = _split_fields(text, self.sep, self.quote)
             if len(fields) != expected:
-                return _err(
-                    self.file,
+                return InputError(
                     f"{len(fields)} fields where the header has {expected}",
+                    file=self.file,
                     row=lineno,
                     hint=f"Check the separator ({self.sep!r}) and the quotes of this line",
                     code="bad-csv",
                 )
-        return _err(self.file, f"cannot parse the CSV data: {exc}", row=first, code="bad-csv")
+        return InputError(
+            f"cannot parse the CSV data: {exc}", file=self.file, row=first, code="bad-csv"
+        )
 
 
 def _nonblank_lines(chunk: bytes, first: int) -> np.ndarray:
@@ -724,9 +716,9 @@ class _XlsxSource:
         for i, r in enumerate(data[end:], start=end):
             filled = sum(1 for v in r[:width] if v is not None and _cell_text(v) != "")
             if width > 2 and filled >= width - 1:
-                raise _err(
-                    self.file,
+                raise InputError(
                     "a data row after the empty row that ends the table",
+                    file=self.file,
                     row=index + 2 + i,
                     hint=f"Remove the empty row {index + 2 + end} (only "
                     "footnotes may follow the table)",
@@ -738,19 +730,19 @@ class _XlsxSource:
         row = self.dialect.header.row
         if row is not None:
             if row > len(rows):
-                raise _err(
-                    self.file,
+                raise InputError(
                     f"no header: sheet {self.sheet!r} has fewer than {row} rows",
+                    file=self.file,
                     code="no-header",
                 )
             return row - 1
         for i, r in enumerate(rows[: self.dialect.header.search_rows]):
             if required([_cell_text(v) for v in r]):
                 return i
-        raise _err(
-            self.file,
+        raise InputError(
             f"no header row with the columns of dialect {self.dialect.name} in "
             f"the first {self.dialect.header.search_rows} rows of sheet {self.sheet!r}",
+            file=self.file,
             hint="Check the column names (see docs/dialects.md)",
             code="no-header",
         )
@@ -777,9 +769,9 @@ class _ParquetSource:
         try:
             self.pf = pq.ParquetFile(path)
         except (pa.ArrowException, OSError) as exc:
-            raise _err(
-                self.file,
+            raise InputError(
                 f"not a readable Parquet file ({exc})",
+                file=self.file,
                 hint="Copy or export the file again",
                 code="wrong-format",
             ) from None
@@ -796,9 +788,9 @@ class _ParquetSource:
                 yield _Raw(cols, batch.num_rows, first)
                 first += batch.num_rows
         except pa.ArrowException as exc:
-            raise _err(
-                self.file,
+            raise InputError(
                 f"cannot read the Parquet data ({exc})",
+                file=self.file,
                 hint="Copy or export the file again",
                 code="wrong-format",
             ) from None
@@ -931,9 +923,9 @@ class _Probe:
             try:
                 self._wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
             except Exception as exc:  # noqa: BLE001 - any unreadable workbook is the same problem
-                raise _err(
-                    str(self.path),
+                raise InputError(
                     f"cannot read the workbook ({type(exc).__name__}: {exc})",
+                    file=str(self.path),
                     hint="Open it in Excel and save it again as .xlsx",
                     code="wrong-format",
                 ) from None
@@ -964,9 +956,9 @@ def _candidates(path: Path, dialects: dict[str, Dialect]) -> list[Dialect]:
     found = [d for d in dialects.values() if ext in d.file_extensions]
     if not found:
         known = sorted({e for d in dialects.values() for e in d.file_extensions})
-        raise _err(
-            str(path),
+        raise InputError(
             f"unsupported file type {path.suffix or '(no extension)'!r}",
+            file=str(path),
             hint="Exports are read from " + ", ".join("." + e for e in known),
             code="wrong-format",
         )
@@ -1041,9 +1033,9 @@ def _detect_in(
             return d, src, lay, probe
         tied = [t[0].name for t in ok if score(t) == score(ok[0])]
         seen = ok[0][1].header
-        raise _err(
-            file,
+        raise InputError(
             f"ambiguous export: the header fits dialects {', '.join(tied)} equally",
+            file=file,
             row=seen.row,
             hint=f"Header seen: {_quote_list(seen.names, 12)}. Pass the "
             "dialect explicitly, or rename the file after its dialect",
@@ -1058,9 +1050,9 @@ def _detect_in(
             raise _missing(file, d, src.header, lay)
     if tried:
         seen = tried[0][1].header
-        raise _err(
-            file,
+        raise InputError(
             f"no dialect fits the header (tried {names})",
+            file=file,
             row=seen.row,
             hint=f"Header seen: {_quote_list(seen.names, 12)}. Check the column names "
             "(docs/dialects.md) or add a dialect in config/dialects/",
@@ -1073,9 +1065,9 @@ def _missing(file: str, d: Dialect, header: _Header, lay: _Layout) -> InputError
     role = lay.missing[0]
     if d.wide is not None and role in ("period", d.wide.columns) and role not in d.columns:
         what = "period" if role == "period" else f"{role} category"
-        return _err(
-            file,
+        return InputError(
             f"no {what} columns (dialect {d.name})",
+            file=file,
             row=header.row,
             hint=f"A wide export has one column per {what}; header seen: "
             f"{_quote_list(header.names, 12)}",
@@ -1083,9 +1075,9 @@ def _missing(file: str, d: Dialect, header: _Header, lay: _Layout) -> InputError
         )
     aliases = d.columns.get(role, [])
     also = f" (also accepted: {_quote_list(aliases[1:], 6)})" if aliases[1:] else ""
-    return _err(
-        file,
+    return InputError(
         f"missing required column {aliases[0]!r} ({role}) for dialect {d.name}",
+        file=file,
         row=header.row,
         hint=f"Add the column{also}; header seen: {_quote_list(header.names, 12)}",
         code="missing-column",
@@ -1231,15 +1223,15 @@ class _FileReader:
         self.file = str(path)
         self.ctx = ctx
         if not self.path.is_file():
-            raise _err(self.file, "no such file", code="no-file")
+            raise InputError("no such file", file=self.file, code="no-file")
         self.probe = None
         try:
             self._open(dialect, vintage)
         except OSError as exc:
             if self.probe is not None:
                 self.probe.close()
-            raise _err(
-                self.file, f"cannot read the file ({exc.strerror or exc})", code="unreadable"
+            raise InputError(
+                f"cannot read the file ({exc.strerror or exc})", file=self.file, code="unreadable"
             ) from None
         except BaseException:
             if self.probe is not None:
@@ -1256,11 +1248,11 @@ class _FileReader:
             d = get_dialect(dialect, ctx.config) if isinstance(dialect, str) else dialect
             ext = self.path.suffix.lower().lstrip(".")
             if ext not in d.file_extensions:
-                raise _err(
-                    self.file,
+                raise InputError(
                     f"dialect {d.name} reads "
                     f"{', '.join('.' + e for e in d.file_extensions)} files, not "
                     f"{self.path.suffix or '(no extension)'}",
+                    file=self.file,
                     code="wrong-format",
                 )
             _check_kind(self.path, d.format)
@@ -1314,9 +1306,9 @@ class _FileReader:
         d, lay, hdr = self.dialect, self.layout, self.header
         if lay.duplicate is not None:
             role, i = lay.duplicate
-            raise _err(
-                self.file,
+            raise InputError(
                 f"two columns for {role}: {self._col(lay.roles[role])!r} and {self._col(i)!r}",
+                file=self.file,
                 row=hdr.row,
                 column=self._col(i),
                 hint="Remove one of them",
@@ -1326,9 +1318,9 @@ class _FileReader:
             raise _missing(self.file, d, hdr, lay)
         if lay.unknown and d.unknown_columns == "error":
             i = lay.unknown[0]
-            raise _err(
-                self.file,
+            raise InputError(
                 f"unknown column for dialect {d.name}",
+                file=self.file,
                 row=hdr.row,
                 column=self._col(i),
                 hint=f"Remove the column, or add its name to "
@@ -1337,9 +1329,9 @@ class _FileReader:
             )
         if lay.not_period:
             i = lay.not_period[0]
-            raise _err(
-                self.file,
+            raise InputError(
                 "a period column whose header is not a period",
+                file=self.file,
                 row=hdr.row,
                 column=self._col(i),
                 hint=f"Write the period as the dialect expects, e.g. {self._examples()}",
@@ -1349,9 +1341,9 @@ class _FileReader:
             for _i, name in lay.values:
                 parsed = self._parse_period(name)
                 if parsed is None:
-                    raise _err(
-                        self.file,
+                    raise InputError(
                         "a period column whose header is not a valid period",
+                        file=self.file,
                         row=hdr.row,
                         column=name,
                         hint=f"Write the period as the dialect expects, e.g. {self._examples()}",
@@ -1381,9 +1373,9 @@ class _FileReader:
                     text = m.groupdict().get("date") or (m.group(1) if m.groups() else m.group(0))
                     found = parse_date(text)
                     if found is None:
-                        raise _err(
-                            self.file,
+                        raise InputError(
                             f"the extraction date {text!r} is not a date",
+                            file=self.file,
                             row=i,
                             hint="Write it as DD/MM/YYYY or YYYY-MM-DD",
                             code="bad-vintage",
@@ -1395,9 +1387,9 @@ class _FileReader:
                 text = m.groupdict().get("date") or (m.group(1) if m.groups() else m.group(0))
                 found = parse_date(text)
                 if found is None:
-                    raise _err(
-                        self.file,
+                    raise InputError(
                         f"the date {text!r} in the file name is not a date",
+                        file=self.file,
                         hint="Name the file <dialect>_<YYYY-MM-DD>.<ext>",
                         code="bad-vintage",
                     )
@@ -1410,9 +1402,9 @@ class _FileReader:
             if d.vintage.filename:
                 sources.append("no date in the file name")
             why = " and ".join(sources) or f"dialect {d.name} does not carry one"
-            raise _err(
-                self.file,
+            raise InputError(
                 f"missing vintage (extraction date): {why}",
+                file=self.file,
                 hint=f"Pass --vintage YYYY-MM-DD, or name the file "
                 f"{d.name}_<YYYY-MM-DD>{self.path.suffix}",
                 code="missing-vintage",
@@ -1543,9 +1535,9 @@ class _FileReader:
             i = m.locate(bad)
             if i is not None:
                 token = self._token(arr, i)
-                raise _err(
-                    self.file,
+                raise InputError(
                     f"unknown indicator {token!r}",
+                    file=self.file,
                     row=raw.row(i),
                     column=self._col(idx),
                     hint=self._indicator_hint(token),
@@ -1594,9 +1586,9 @@ class _FileReader:
 
     def _unknown_code(self, dim: str, token: str, row: int | None, column: str) -> InputError:
         if not token.strip():
-            return _err(
-                self.file,
+            return InputError(
                 f"empty {dim} value",
+                file=self.file,
                 row=row,
                 column=column,
                 hint="Write a code or label of config/codes.yaml, or 'Totaal' for the total",
@@ -1610,9 +1602,9 @@ class _FileReader:
         if not picked:
             picked = list(keys.values())[:6]
         shown = ", ".join(f"{c} ({codes.label(dim, c)})" for c in picked)
-        return _err(
-            self.file,
+        return InputError(
             f"unknown {dim} code {token!r}",
+            file=self.file,
             row=row,
             column=column,
             hint=f"Closest known codes: {shown}. Use a code or label of "
@@ -1667,9 +1659,9 @@ class _FileReader:
                 i = int(at[np.flatnonzero(bad)[0]])
                 token = self._token(raw.columns[nidx], i).strip()
                 if not token:
-                    raise _err(
-                        self.file,
+                    raise InputError(
                         f"empty NIS code and empty {self._col(nidx)!r}",
+                        file=self.file,
                         row=raw.row(i),
                         column=self._col(idx),
                         hint="Give the NIS code or the name of the municipality",
@@ -1680,9 +1672,9 @@ class _FileReader:
         else:
             i = m.locate(empty)
             what = "empty NIS code" if role == "geo" else "empty municipality name"
-            raise _err(
-                self.file,
+            raise InputError(
                 what,
+                file=self.file,
                 row=raw.row(i or 0),
                 column=self._col(idx),
                 hint="Give the 5-digit NIS code of the municipality",
@@ -1692,10 +1684,10 @@ class _FileReader:
             agg = rows == _GEO_AGG
             if agg.any():
                 i = int(np.flatnonzero(agg)[0])
-                raise _err(
-                    self.file,
+                raise InputError(
                     f"{self._token(arr, i).strip()!r} is not a municipality "
                     "but an aggregate (arrondissement, province, region or Belgium)",
+                    file=self.file,
                     row=raw.row(i),
                     column=self._col(idx),
                     hint="Give municipalities only: aggregates are computed from them",
@@ -1710,9 +1702,9 @@ class _FileReader:
             same = [c for c in munis if c[:2] == code[:2]] or list(munis)
             close = difflib.get_close_matches(code, same, n=3, cutoff=0.6)
             did = f"Did you mean: {', '.join(munis[c] for c in close)}? " if close else ""
-            return _err(
-                self.file,
+            return InputError(
                 f"unknown NIS code {token!r}",
+                file=self.file,
                 row=row,
                 column=column,
                 hint=f"{did}Give the 5-digit NIS code of a municipality",
@@ -1720,18 +1712,18 @@ class _FileReader:
             )
         _nis, why, sugg = _resolve_name(token)
         if why == "ambiguous":
-            return _err(
-                self.file,
+            return InputError(
                 f"ambiguous municipality name {token!r}",
+                file=self.file,
                 row=row,
                 column=column,
                 hint=f"It may be {', '.join(sugg)}; give the NIS code",
                 code="unknown-municipality",
             )
         did = f"Did you mean: {', '.join(sugg)}? " if sugg else ""
-        return _err(
-            self.file,
+        return InputError(
             f"unknown municipality {token!r}",
+            file=self.file,
             row=row,
             column=column,
             hint=f"{did}Give the NIS code, or the Dutch or French name",
@@ -1796,9 +1788,9 @@ class _FileReader:
         d = self.dialect
         allowed = ", ".join(repr(m) for m in d.numbers.masked) or "none"
         if status == _NEG:
-            return _err(
-                self.file,
+            return InputError(
                 f"negative count {token!r}",
+                file=self.file,
                 row=row,
                 column=column,
                 hint="A number of persons is never negative; a masked cell is written "
@@ -1806,9 +1798,9 @@ class _FileReader:
                 code="negative-count",
             )
         if status == _FOREIGN:
-            return _err(
-                self.file,
+            return InputError(
                 f"masked token {token!r} is not allowed by dialect {d.name}",
+                file=self.file,
                 row=row,
                 column=column,
                 hint=f"This dialect masks with: {allowed}. Fix "
@@ -1816,18 +1808,18 @@ class _FileReader:
                 code="masked-token",
             )
         if status == _EMPTY:
-            return _err(
-                self.file,
+            return InputError(
                 "empty count",
+                file=self.file,
                 row=row,
                 column=column,
                 hint=f"Write 0, or a masked token ({allowed})",
                 code="empty-count",
             )
         if status == _BIG:
-            return _err(
-                self.file,
+            return InputError(
                 f"implausible count {token!r}",
+                file=self.file,
                 row=row,
                 column=column,
                 hint=f"A number of persons is at most {_MAX_COUNT}; check the column",
@@ -1835,9 +1827,9 @@ class _FileReader:
             )
         seps = ", ".join(_SEP_NAMES.get(s, repr(s)) for s in d.numbers.thousands)
         fmt = "a whole number of persons" + (f" (thousands separator: {seps})" if seps else "")
-        return _err(
-            self.file,
+        return InputError(
             f"not a count: {token!r}",
+            file=self.file,
             row=row,
             column=column,
             hint=f"Write {fmt}, or a masked token ({allowed})",
@@ -1864,16 +1856,18 @@ class _FileReader:
         except KszError:
             raise
         except (pa.ArrowException, OSError) as exc:
-            raise _err(
-                self.file, f"cannot read the file ({type(exc).__name__}: {exc})", code="unreadable"
+            raise InputError(
+                f"cannot read the file ({type(exc).__name__}: {exc})",
+                file=self.file,
+                code="unreadable",
             ) from None
         finally:
             if self.probe is not None:
                 self.probe.close()
         if self.stats.rows == 0:
-            raise _err(
-                self.file,
+            raise InputError(
                 "no data rows below the header",
+                file=self.file,
                 row=self.header.row,
                 hint="Export the data again (the file holds only the header)",
                 code="header-only",
@@ -1932,9 +1926,9 @@ class _FileReader:
             tok = tokens[j] if by_header else tokens[int(pm.idx[r])]
             column = vcols[j][1] if by_header else self._col(lay.roles["period"])
             if table[0, tokens.index(tok)] == _P_UNPARSEABLE:
-                raise _err(
-                    self.file,
+                raise InputError(
                     f"unparseable period {tok!r}",
+                    file=self.file,
                     row=raw.row(r),
                     column=column,
                     hint=f"Write it as the dialect expects, e.g. {self._examples()}",
@@ -1942,9 +1936,9 @@ class _FileReader:
                 )
             ind_id = ctx.indicators[int(ind.rows()[r])]
             what = _FREQ_NAME[int(ctx.freq[int(ind.rows()[r])])]
-            raise _err(
-                self.file,
+            raise InputError(
                 f"period {tok!r} does not fit indicator {ind_id!r}, which is {what}",
+                file=self.file,
                 row=raw.row(r),
                 column=column,
                 hint="A yearly stock is "
@@ -2103,9 +2097,9 @@ class _FileReader:
         return out if len(out) else None
 
     def _no_breakdown(self, ind_id: str, dim: str, code: str, row: int, column: str) -> InputError:
-        return _err(
-            self.file,
+        return InputError(
             f"indicator {ind_id!r} has no breakdown by {dim} (value {code!r})",
+            file=self.file,
             row=row,
             column=column,
             hint=f"Write 'Totaal' (total) for "
@@ -2128,9 +2122,9 @@ class _FileReader:
         if bad.any():
             i = m.locate(bad)
             if i is not None:
-                raise _err(
-                    self.file,
+                raise InputError(
                     f"not a vintage date: {self._token(arr, i)!r}",
+                    file=self.file,
                     row=raw.row(i),
                     column=self._col(idx),
                     hint="Write the extraction date as YYYY-MM-DD",
@@ -2356,11 +2350,11 @@ def _duplicate_error(c: _Compact, files: np.ndarray, ctx: _Context, ra: int, rb:
         if fa == fb
         else "Keep one of the two files, or give them their own vintages"
     )
-    return _err(
-        fb,
+    return InputError(
         f"duplicate cell with two different values: {shown(rb)} here and "
         f"{shown(ra)} in {first} ({', '.join(key)}; vintage "
         f"{ctx.vintage.values[int(c.vintage[ra])]})",
+        file=fb,
         row=int(c.line[rb]),
         hint=hint,
         code="duplicate-cell",
