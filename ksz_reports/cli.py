@@ -102,7 +102,7 @@ def validate(
     Example:
       ksz-reports validate exports/ksz_dwh_long_2023-06-30.csv exports/podmi_*.csv
     """
-    from ksz_reports.ingest.exports import validate as validate_exports
+    from ksz_reports.ingest.validate import validate as validate_exports
 
     report = validate_exports(list(exports), vintage=vintage, config=_config(ctx))
     if as_json:

@@ -483,6 +483,15 @@ def _load(paths: tuple[tuple[Path, int, int], ...]) -> tuple[tuple[str, Dialect]
     return tuple((name, _validate(name, raw[name], files[name])) for name in sorted(raw))
 
 
+def _config(config: Any) -> Any:
+    """The :class:`~ksz_reports.core.config.Config` of ``config``: the environment's when None."""
+    if config is None:
+        from ksz_reports.core.config import default_config
+
+        return default_config()
+    return config
+
+
 def dialects_for(config: Any = None) -> dict[str, Dialect]:
     """The dialects of a :class:`~ksz_reports.core.config.Config` (its override folder included)."""
     if config is None:
@@ -503,16 +512,3 @@ def get_dialect(name: str | Dialect, config: Any = None) -> Dialect:
             code="unknown-dialect",
         )
     return known[name]
-
-
-def detect_dialect(path: str | Path, config: Any = None) -> Dialect:
-    """The dialect of an export, by its extension and its header.
-
-    Every dialect reading the file's extension parses the header its way; the one whose header
-    holds all its required columns wins (ties: the file name pattern, then the most recognised
-    columns). None or a tie raises :class:`~ksz_reports.core.errors.InputError` listing the dialects
-    tried and the header seen.
-    """
-    from ksz_reports.ingest.exports import _detect
-
-    return _detect(Path(path), dialects_for(config), config)
