@@ -44,8 +44,8 @@ _DIMS = ("sex", "age_class", "household_type", "origin", "nationality_group")
 
 
 def _labels() -> tuple[list[str], list[str], list[list[str]]]:
-    from ksz_reports.core.config import load_config
     from ksz_reports import geo
+    from ksz_reports.core.config import load_config
 
     cfg = load_config()
     indicators = [

@@ -70,7 +70,8 @@ def _config(ctx: click.Context):
     default=None,
     help="Scale the KSZ long export to about this many rows (benchmarks).",
 )
-def sample(out: Path, seed: int, rows: int | None) -> None:
+@click.pass_context
+def sample(ctx: click.Context, out: Path, seed: int, rows: int | None) -> None:
     """Write realistic sample exports for all municipalities, in every shipped dialect.
 
     \b
@@ -79,7 +80,7 @@ def sample(out: Path, seed: int, rows: int | None) -> None:
     """
     from ksz_reports.sample import generate_sample
 
-    summary = generate_sample(out, seed=seed, rows=rows)
+    summary = generate_sample(out, seed=seed, rows=rows, config=_config(ctx))
     click.echo(str(summary))
 
 
@@ -103,7 +104,7 @@ def validate(
     Example:
       ksz-reports validate exports/ksz_dwh_long_2023-06-30.csv exports/podmi_*.csv
     """
-    from ksz_reports.ingest.exports import validate as validate_exports
+    from ksz_reports.ingest.validate import validate as validate_exports
 
     report = validate_exports(list(exports), vintage=vintage, config=_config(ctx))
     if as_json:

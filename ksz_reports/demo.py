@@ -20,7 +20,7 @@ def main(out: Path, seed: int, municipality: str) -> None:
     """Run the whole pipeline on the sample data and print a summary."""
     import ksz_reports
     from ksz_reports.ingest.dataset import ingest
-    from ksz_reports.ingest.exports import validate
+    from ksz_reports.ingest.validate import validate
     from ksz_reports.report.model import prepare_publication, render_report
     from ksz_reports.sample import generate_sample
 

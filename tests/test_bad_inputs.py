@@ -15,7 +15,8 @@ import pytest
 
 from ksz_reports.core.errors import InputError
 from ksz_reports.ingest.dataset import ingest
-from ksz_reports.ingest.exports import read_export, validate
+from ksz_reports.ingest.reader import read_export
+from ksz_reports.ingest.validate import validate
 
 CORPUS = Path(__file__).parent / "bad_inputs"
 GOOD = Path(__file__).parent / "data" / "exports" / "ksz_dwh_long_2023-06-30.csv"

@@ -32,7 +32,7 @@ from ksz_reports.api import open as open_data
 from ksz_reports.cli import cli, main
 from ksz_reports.core.tables import frame_records
 from ksz_reports.ingest.dataset import ingest
-from ksz_reports.ingest.exports import validate
+from ksz_reports.ingest.validate import validate
 
 TESTS = Path(__file__).parent
 CORPUS = TESTS / "bad_inputs"

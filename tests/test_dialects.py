@@ -10,14 +10,14 @@ import pytest
 
 from ksz_reports.core.config import load_config
 from ksz_reports.core.errors import ConfigError, InputError
+from ksz_reports.ingest.detect import detect_dialect
 from ksz_reports.ingest.dialects import (
     Dialect,
     PeriodPattern,
-    detect_dialect,
     get_dialect,
     load_dialects,
 )
-from ksz_reports.ingest.exports import read_export
+from ksz_reports.ingest.reader import read_export
 
 FIXTURES = Path(__file__).parent / "data" / "exports"
 SHIPPED = {

@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 
 from ksz_reports.core.errors import InputError
 from ksz_reports.core.schema import CANONICAL_SCHEMA, groupby_masked_sum
-from ksz_reports.ingest import exports
-from ksz_reports.ingest.exports import iter_export, parse_date, read_export, validate
+from ksz_reports.ingest import sources
+from ksz_reports.ingest.periods import parse_date
+from ksz_reports.ingest.reader import iter_export, read_export
+from ksz_reports.ingest.validate import validate
 
 FIXTURES = Path(__file__).parent / "data" / "exports"
 VARIANTS = FIXTURES / "variants"
@@ -193,7 +195,7 @@ def test_masked_cells_are_never_summed_as_zero() -> None:
 
 
 def test_iter_export_streams_canonical_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(exports, "CHUNK_BYTES", 200)
+    monkeypatch.setattr(sources, "CHUNK_BYTES", 200)
     batches = list(iter_export(LONG))
     assert len(batches) > 3
     assert all(b.schema.equals(CANONICAL_SCHEMA) for b in batches)
@@ -224,7 +226,7 @@ def _big_long(path: Path, n: int, bad_at: int | None = None, blank_every: int = 
 
 
 def test_chunks_keep_exact_line_numbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(exports, "CHUNK_BYTES", 1000)
+    monkeypatch.setattr(sources, "CHUNK_BYTES", 1000)
     path = tmp_path / "ksz_dwh_long_2023-06-30.csv"
     line = _big_long(path, 600, bad_at=577)
     with pytest.raises(InputError) as info:
@@ -239,7 +241,7 @@ def test_blank_lines_inside_data_keep_line_numbers(
     (tmp_path / "dialects").mkdir()
     (tmp_path / "dialects" / "ksz_dwh_long.yaml").write_text("footnotes: none\n")
     monkeypatch.setenv("KSZ_REPORTS_CONFIG", str(tmp_path))
-    monkeypatch.setattr(exports, "CHUNK_BYTES", 1000)
+    monkeypatch.setattr(sources, "CHUNK_BYTES", 1000)
     path = tmp_path / "ksz_dwh_long_2023-06-30.csv"
     line = _big_long(path, 300, bad_at=250, blank_every=7)
     from ksz_reports.core.config import load_config

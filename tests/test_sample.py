@@ -476,7 +476,7 @@ def test_bad_arguments(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", [LONG, WIDE, PODMI_1, PODMI_2, BAROMETER])
 def test_reader_reads_samples(sample: tuple[Path, SampleSummary], name: str) -> None:
     """The shipped reader reads every sample file: one canonical row per cell, masks kept as null."""
-    exports = pytest.importorskip("ksz_reports.ingest.exports")
+    exports = pytest.importorskip("ksz_reports.ingest.reader")
     out, summary = sample
     table = exports.read_export(out / name)
     expected = summary.file(name)[0]

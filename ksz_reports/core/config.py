@@ -369,14 +369,3 @@ def _check_age_class(text: str, file: Path, key: str) -> None:
         parse_age_class(text)
     except ValueError as exc:
         raise ConfigError(str(exc), file=file, key=key) from None
-
-
-_default: Config | None = None
-
-
-def default_config() -> Config:
-    """The configuration of the environment (shipped + ``$KSZ_REPORTS_CONFIG``), loaded once."""
-    global _default
-    if _default is None:
-        _default = load_config()
-    return _default

@@ -1,6 +1,6 @@
 """The canonical dataset: every export of a run in one Parquet file, with its provenance.
 
-:func:`ingest` reads exports (streamed, see :mod:`ksz_reports.ingest.exports`), checks them — every
+:func:`ingest` reads exports (streamed, see :mod:`ksz_reports.ingest.reader`), checks them — every
 problem of SPEC §4, and duplicate cells across files (the same cell and vintage with two
 values) — and writes the folder ``out``::
 
@@ -34,13 +34,8 @@ from ksz_reports import __version__
 from ksz_reports.core.atomic import atomic_dir
 from ksz_reports.core.errors import InputError, UsageError
 from ksz_reports.core.schema import CANONICAL_SCHEMA
-from ksz_reports.ingest.exports import (
-    _collect,
-    _concat_columns,
-    _duplicates,
-    _sort_order,
-    _to_batch,
-)
+from ksz_reports.ingest.compact import _concat_columns, _duplicates, _sort_order, _to_batch
+from ksz_reports.ingest.validate import _collect
 
 DATA_FILE = "canonical.parquet"
 META_FILE = "ingest.json"

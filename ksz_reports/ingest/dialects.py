@@ -47,7 +47,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ksz_reports.core.config import _merge, _read_yaml, config_folders
+from ksz_reports.core.config import _merge, _read_yaml, config_folders, load_config
 from ksz_reports.core.errors import ConfigError, InputError
 from ksz_reports.core.resources import dialects_dir
 from ksz_reports.core.schema import DIMENSIONS
@@ -483,6 +483,12 @@ def _load(paths: tuple[tuple[Path, int, int], ...]) -> tuple[tuple[str, Dialect]
     return tuple((name, _validate(name, raw[name], files[name])) for name in sorted(raw))
 
 
+def _config(config: Any) -> Any:
+    """``config``, or the environment's configuration (shipped + ``$KSZ_REPORTS_CONFIG``), loaded
+    at the door of a public function when none is passed."""
+    return config if config is not None else load_config()
+
+
 def dialects_for(config: Any = None) -> dict[str, Dialect]:
     """The dialects of a :class:`~ksz_reports.core.config.Config` (its override folder included)."""
     if config is None:
@@ -503,16 +509,3 @@ def get_dialect(name: str | Dialect, config: Any = None) -> Dialect:
             code="unknown-dialect",
         )
     return known[name]
-
-
-def detect_dialect(path: str | Path, config: Any = None) -> Dialect:
-    """The dialect of an export, by its extension and its header.
-
-    Every dialect reading the file's extension parses the header its way; the one whose header
-    holds all its required columns wins (ties: the file name pattern, then the most recognised
-    columns). None or a tie raises :class:`~ksz_reports.core.errors.InputError` listing the dialects
-    tried and the header seen.
-    """
-    from ksz_reports.ingest.exports import _detect
-
-    return _detect(Path(path), dialects_for(config), config)

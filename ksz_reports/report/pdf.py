@@ -254,7 +254,9 @@ def page_counter_css(lang: str) -> str:
 def page_footer(lang: str):
     """The translated page counter of the running footer ("Pagina 3 van 33"), as a stylesheet."""
     weasyprint = _weasyprint()
-    return weasyprint.CSS(string=f"@page {{ @bottom-right {{ content: {page_counter_css(lang)}; }} }}")
+    return weasyprint.CSS(
+        string=f"@page {{ @bottom-right {{ content: {page_counter_css(lang)}; }} }}"
+    )
 
 
 _SCREEN_ONLY = re.compile(r'<details class="chart-data">.*?</details>\s*', re.S)

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ksz_reports.core.config import default_config
+from ksz_reports.core.config import Config, load_config
 from ksz_reports.core.errors import UsageError
 from ksz_reports.sample.calibration import MISSING_SHARE
 from ksz_reports.sample.ksz import _write_ksz_long, _write_ksz_wide
@@ -152,14 +152,20 @@ def _streams(seed: int) -> Iterator[np.random.Generator]:
 
 
 def generate_sample(
-    out: Path, *, seed: int = 1, rows: int | None = None, only: list[str] | None = None
+    out: Path,
+    *,
+    seed: int = 1,
+    rows: int | None = None,
+    only: list[str] | None = None,
+    config: Config | None = None,
 ) -> SampleSummary:
     """Write realistic sample exports for all 581 municipalities into ``out``.
 
     ``seed``: same seed, byte-identical files. ``rows``: scale ``ksz_dwh_long`` to about this many
     data rows by adding crossed tables (never fewer than the totals, 23,240 rows). ``only``: the
     dialects to write (:data:`DIALECTS`); the content of a file does not depend on ``only`` or
-    (except ``ksz_dwh_long``) on ``rows``.
+    (except ``ksz_dwh_long``) on ``rows``. ``config``: whose code labels the files use (default:
+    the shipped configuration and ``$KSZ_REPORTS_CONFIG``).
     """
     t_start = time.perf_counter()
     selected = list(DIALECTS) if only is None else list(dict.fromkeys(only))
@@ -172,7 +178,7 @@ def generate_sample(
         raise UsageError("rows must be a positive number")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    cfg = default_config()
+    cfg = config if config is not None else load_config()
     (world_rng, long_rng, long_mask, wide_rng, wide_mask, podmi_rng, podmi_mask, baro_rng) = (
         _streams(seed)
     )
@@ -212,13 +218,13 @@ def generate_sample(
                 present[MONTHS.index(month)] = lag >= share
             v1, v2 = names["podmi_monthly"]
             n1 = _write_podmi(
-                out / v1, world, first, present, range(len(MONTHS)), podmi_rng, uniform
+                out / v1, world, first, present, range(len(MONTHS)), podmi_rng, uniform, cfg
             )
             record(v1, "podmi_monthly", n1, n1, t0)
             t0 = time.perf_counter()
             last_year = range(MONTHS.index("2022-01"), len(MONTHS))
             n2 = _write_podmi(
-                out / v2, world, final, np.ones_like(present), last_year, podmi_rng, uniform
+                out / v2, world, final, np.ones_like(present), last_year, podmi_rng, uniform, cfg
             )
             record(v2, "podmi_monthly", n2, n2, t0)
         if "podmi_barometer_xlsx" in selected:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ksz_reports.core.atomic import atomic_path
-from ksz_reports.core.config import default_config
+from ksz_reports.core.config import Config
 from ksz_reports.core.schema import TOTAL
 from ksz_reports.sample.calibration import (
     AR_PHI,
@@ -247,6 +247,7 @@ def _write_podmi(
     months: Sequence[int],
     rng: np.random.Generator,
     uniform: np.ndarray,
+    config: Config,
 ) -> int:
     """One ``podmi_monthly`` vintage: the muni-months where ``present``; returns the rows."""
     cells = _podmi_cells()
@@ -262,7 +263,7 @@ def _write_podmi(
         "Nationaliteit",
         "Aantal",
     ]
-    codes = default_config().codes
+    codes = config.codes
     dims = ("family_category", "sex", "age_class", "nationality_group")
     cell_fields = [
         csv.fields([c[0], *(codes.label(d, v, "nl") for d, v in zip(dims, c[1:], strict=True))])
