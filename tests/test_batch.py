@@ -23,17 +23,21 @@ from pathlib import Path
 import fake_builder
 import pytest
 
-from ksz_reports.batch import run as batch_mod
-from ksz_reports.batch.run import (
+from ksz_reports import __version__
+from ksz_reports.batch import (
     MANIFEST,
     BatchResult,
+    PublicationRecord,
     load_entries,
     merge_outputs,
     parse_shard,
     render_index,
+    resolve_scope,
     run_batch,
     shard_of,
 )
+from ksz_reports.batch.files import _utcnow
+from ksz_reports.batch.workers import _peak_rss_mb
 from ksz_reports.core.errors import (
     EXIT_FAILURES,
     EXIT_LOCKED,
@@ -41,6 +45,7 @@ from ksz_reports.core.errors import (
     NotFoundError,
     UsageError,
 )
+from ksz_reports.core.fingerprints import file_sha256
 from ksz_reports.core.lock import BatchLock
 from ksz_reports.core.progress import LogProgress
 
@@ -169,7 +174,7 @@ def test_renders_every_report_in_recycled_workers(data, tmp_path):
         for f in e["files"]:
             content = (out / nis / f["name"]).read_bytes()
             assert content.endswith(FOOTER + b"\n")
-            assert batch_mod.file_sha256(out / nis / f["name"]) == f["sha256"]
+            assert file_sha256(out / nis / f["name"]) == f["sha256"]
             assert len(content) == f["bytes"]
         assert e["inputs"]["publication"] == result.publication["hash"]
         assert e["report_hash"] and e["config"] and e["version"] and e["duration"] >= 0
@@ -302,7 +307,7 @@ def test_slow_report_hashes_are_spread_over_processes(data, tmp_path, monkeypatc
     out = tmp_path / "out"
     batch(data, out, scope=SCOPE)
     monkeypatch.setenv("KSZ_FAKE_HASH_SLEEP", "0.15")
-    monkeypatch.setattr(batch_mod, "HASH_POOL_AFTER", 0.1)
+    monkeypatch.setattr("ksz_reports.batch.pool.HASH_POOL_AFTER", 0.1)
     stream = io.StringIO()
     result = batch(data, out, scope=SCOPE, jobs=2, progress=LogProgress(stream))
     assert "report hashes in 2 processes" in stream.getvalue()
@@ -383,7 +388,7 @@ def test_kill_9_mid_run_then_rerun_completes_and_matches_a_clean_run(data, tmp_p
     monkeypatch.setenv("KSZ_FAKE_SALT", "v1")
     batch(data, out, jobs=1)
     old = report_files(out)
-    start = batch_mod._utcnow()
+    start = _utcnow()
     proc = start_batch(data, out, env_v2, jobs=2, force=True)
     seen_incomplete: list[str] = []
 
@@ -506,11 +511,11 @@ def test_index_links_every_report_and_escapes_names(data, tmp_path):
     assert '<td class="n">123</td>' in index  # primary suppressions
     assert '<td class="n">45</td>' in index  # secondary suppressions
     assert "not stable yet" in index  # the cut periods
-    assert batch_mod.__version__ in index
+    assert __version__ in index
 
 
 def test_render_index_counts_outdated_and_missing():
-    pub = batch_mod.PublicationRecord(
+    pub = PublicationRecord(
         Path("."), "new", ["11001", "11002", "11004"], {"primary": 1, "secondary": 2}, []
     )
     entries = {
@@ -540,11 +545,11 @@ def test_scope_by_province_region_names_and_errors(data, tmp_path, monkeypatch):
 
     geo = geography()
     codes = list(geo.codes)
-    assert batch_mod.resolve_scope(None, codes) == codes
-    assert batch_mod.resolve_scope("all", codes) == codes
-    assert batch_mod.resolve_scope("10000", codes) == geo.members("10000")  # province Antwerpen
-    assert batch_mod.resolve_scope("04000", codes) == geo.members("04000")  # Brussels region
-    assert batch_mod.resolve_scope(["Gent", "aartselaar", 11002], codes) == [
+    assert resolve_scope(None, codes) == codes
+    assert resolve_scope("all", codes) == codes
+    assert resolve_scope("10000", codes) == geo.members("10000")  # province Antwerpen
+    assert resolve_scope("04000", codes) == geo.members("04000")  # Brussels region
+    assert resolve_scope(["Gent", "aartselaar", 11002], codes) == [
         "11001",
         "11002",
         "44021",
@@ -683,7 +688,7 @@ def test_end_to_end_kill_and_rerun_with_the_real_renderer(limburg_data, tmp_path
                            force=True, progress="log").exit_code)
         """
     )
-    start = batch_mod._utcnow()
+    start = _utcnow()
     proc = subprocess.Popen(
         [sys.executable, "-c", script, str(data), str(out), ",".join(scope)],
         env=subprocess_env(),
@@ -764,8 +769,8 @@ def test_worker_peak_memory_is_its_own_not_its_parents():
     import multiprocessing
 
     ballast = b"x" * (150 * 2**20)  # written, so resident in this process
-    parent = batch_mod._peak_rss_mb()
+    parent = _peak_rss_mb()
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        worker = pool.apply(batch_mod._peak_rss_mb)
+        worker = pool.apply(_peak_rss_mb)
     assert len(ballast) and parent > 150
     assert worker < parent - 100
