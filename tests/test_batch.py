@@ -647,31 +647,14 @@ def test_corrupt_manifest_is_ignored_with_a_warning(data, tmp_path):
 # end to end, with the real report module
 
 
-def _real_builder_available() -> bool:
-    try:
-        from ksz_reports.report import model as report
-    except ImportError:
-        return False
-    builder = getattr(report, "ReportBuilder", None)
-    return (
-        builder is not None
-        and hasattr(builder, "render")
-        and hasattr(builder, "warm_up")
-        and hasattr(report, "prepare_publication")
-    )
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not _real_builder_available(), reason="ksz_reports.report.model lacks ReportBuilder.render"
-)
 def test_end_to_end_kill_and_rerun_with_the_real_renderer(limburg_data, tmp_path):
     import shutil
 
     pypdf = pytest.importorskip("pypdf")
     data = tmp_path / "data"
     shutil.copytree(limburg_data, data)
-    scope = ["71022", "73028", "72043"]  # Hasselt, Herstappe (tiny), Pelt (merged in 2019)
+    scope = ["71072", "73028", "72043"]  # Hasselt (with Kortessem since 2025), Herstappe, Pelt (2019)
     out, clean = tmp_path / "out", tmp_path / "clean"
     # The publication is prepared once (the slow part) and shared with the clean run.
     first = run_batch(data, out, scope=scope[:1], jobs=1, progress="quiet")
