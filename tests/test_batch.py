@@ -654,7 +654,8 @@ def test_end_to_end_kill_and_rerun_with_the_real_renderer(limburg_data, tmp_path
     pypdf = pytest.importorskip("pypdf")
     data = tmp_path / "data"
     shutil.copytree(limburg_data, data)
-    scope = ["71072", "73028", "72043"]  # Hasselt (with Kortessem since 2025), Herstappe, Pelt (2019)
+    # Hasselt (with Kortessem since 2025), Herstappe (tiny), Pelt (merged in 2019)
+    scope = ["71072", "73028", "72043"]
     out, clean = tmp_path / "out", tmp_path / "clean"
     # The publication is prepared once (the slow part) and shared with the clean run.
     first = run_batch(data, out, scope=scope[:1], jobs=1, progress="quiet")
