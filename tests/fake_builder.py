@@ -13,6 +13,7 @@ that every process of a batch (the batch itself and its spawned workers) behaves
 ``KSZ_FAKE_SALT``           mixed into every report's hash and content ("a new dataset")
 ``KSZ_FAKE_SALT_NIS``       ``44021=x,11001=y``: per-report salts ("one changed input")
 ``KSZ_FAKE_PREPARE_SLEEP``  seconds ``prepare_publication`` takes
+``KSZ_FAKE_WARM_SLEEP``     seconds a worker's ``warm_up`` takes (a slow worker start)
 ``KSZ_FAKE_CALLS``          a file to which ``prepare_publication`` appends one line per call
 
 Every file ends with :data:`FOOTER` so a test can tell a complete file from a truncated one.
@@ -95,6 +96,7 @@ class FakeBuilder:
         self.warmed = False
 
     def warm_up(self) -> None:
+        time.sleep(float(os.environ.get("KSZ_FAKE_WARM_SLEEP", "0") or 0))
         self.warmed = True
 
     def report_hash(self, nis: str, formats=("html", "pdf"), lang: str = "nl") -> str:

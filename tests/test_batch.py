@@ -303,6 +303,14 @@ def test_a_hanging_report_is_killed_after_the_timeout(data, tmp_path, monkeypatc
     assert len(result.rendered) == 3
 
 
+def test_a_slow_worker_start_does_not_count_against_the_report_timeout(data, tmp_path, monkeypatch):
+    # Building and warming up the real renderer takes seconds; a timeout shorter than that must
+    # not kill healthy reports (it did: the clock started at submission).
+    monkeypatch.setenv("KSZ_FAKE_WARM_SLEEP", "3")
+    result = batch(data, tmp_path / "out", jobs=2, scope=SCOPE[:4], report_timeout=1.0)
+    assert result.failures == [] and sorted(result.rendered) == SCOPE[:4]
+
+
 def test_slow_report_hashes_are_spread_over_processes(data, tmp_path, monkeypatch):
     out = tmp_path / "out"
     batch(data, out, scope=SCOPE)

@@ -37,6 +37,10 @@ from ksz_reports.core.progress import Progress
 
 #: Compute report hashes in ``jobs`` processes when doing it here would take longer than this.
 HASH_POOL_AFTER = 10.0
+
+#: Seconds a fresh worker may take to start (spawn, imports, building and warming up the
+#: renderer) on top of the report timeout before its report is failed as hanging.
+START_GRACE = 300.0
 _HASH_SAMPLE = 5
 
 
@@ -97,7 +101,10 @@ class _Slot:
 
     def __init__(self, ctx: Any, initargs: tuple, recycle_after: int | None):
         self.ctx = ctx
-        self.initargs = initargs
+        #: When the worker began the current report (its monotonic clock, the same on one host):
+        #: a report's timeout counts from there, not from the slow start of a fresh worker.
+        self.started = ctx.Value("d", 0.0, lock=False)
+        self.initargs = (*initargs, self.started)
         self.recycle_after = recycle_after
         self.executor: ProcessPoolExecutor | None = None
         self.tasks = 0
@@ -114,10 +121,21 @@ class _Slot:
                 1, mp_context=self.ctx, initializer=_worker_init, initargs=self.initargs
             )
             self.tasks = 0
+        self.started.value = 0.0
         self.future = self.executor.submit(_worker_render, nis, str(out), formats, lang)
         self.nis = nis
         self.submitted = time.monotonic()
         self.tasks += 1
+
+    def overdue(self, now: float, timeout: float) -> bool:
+        """The current report has run longer than ``timeout``, or its worker has not even
+        begun it after :data:`START_GRACE` more seconds (a hanging start)."""
+        if self.future is None:
+            return False
+        started = self.started.value
+        if started > 0.0:
+            return now - started > timeout
+        return now - self.submitted > timeout + START_GRACE
 
     def retire(self, kill: bool = False) -> None:
         ex, self.executor = self.executor, None
@@ -197,7 +215,7 @@ def _render_pool(
             now = time.monotonic()
             if o.report_timeout is not None:
                 for s in slots:
-                    if s.future is not None and now - s.submitted > o.report_timeout:
+                    if s.overdue(now, o.report_timeout):
                         nis = s.nis or ""
                         s.future, s.nis = None, None
                         s.retire(kill=True)

@@ -40,11 +40,14 @@ class PublicationRecord:
     disclosure: dict[str, Any]
     cutoffs: list[str]
     reused: bool = False
+    #: The id of the publication's geography (``2025``, ``2019``); empty for an old record.
+    geography: str = ""
 
     def summary(self) -> dict[str, Any]:
         """The manifest's and the JSON summary's ``publication`` block."""
         return {
             "hash": self.hash,
+            "geography": self.geography,
             "municipalities": len(self.municipalities),
             "disclosure": self.disclosure,
             "cutoffs": self.cutoffs,
@@ -80,6 +83,7 @@ def load_publication(
             dict(rec.get("disclosure") or {}),
             [str(c) for c in rec.get("cutoffs") or []],
             reused=True,
+            geography=str((rec.get("inputs") or {}).get("geography") or ""),
         )
     except (KeyError, TypeError):
         return None
@@ -103,7 +107,13 @@ def _record_publication(out: Path, info: Any, inputs: dict[str, str]) -> Publica
     }
     _write_json(out / PUBLICATION_RECORD, rec)
     return PublicationRecord(
-        path, rec["hash"], rec["municipalities"], rec["disclosure"], rec["cutoffs"], reused=False
+        path,
+        rec["hash"],
+        rec["municipalities"],
+        rec["disclosure"],
+        rec["cutoffs"],
+        reused=False,
+        geography=str(inputs.get("geography") or ""),
     )
 
 

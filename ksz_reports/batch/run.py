@@ -231,7 +231,8 @@ def run_batch(
     ``prepare_publication``) replace the report module, e.g. in tests; with ``jobs > 1`` the
     factory must be importable by name (a module-level function or ``"module:function"``).
     ``recycle_after``: reports per worker process before it is replaced (None: never).
-    ``report_timeout``: seconds before a report in a worker is killed and failed (None: never).
+    ``report_timeout``: seconds a report may run in a worker before it is killed and failed
+    (None: never); counted from when the worker begins it, not from its slow start.
 
     Raises LockedError (exit 3) when another batch holds ``out``, UsageError/NotFoundError
     (exit 2) for a bad scope or option, and whatever the publication step raises for bad data.

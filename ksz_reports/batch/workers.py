@@ -171,8 +171,11 @@ def _watch_parent(parent: int) -> None:
             os._exit(75)
 
 
-def _worker_init(factory: Any, publication_path: str, config: Any, parent: int) -> None:
-    """Per worker: ignore the batch's signals (the batch decides), build the builder, warm up."""
+def _worker_init(
+    factory: Any, publication_path: str, config: Any, parent: int, started: Any = None
+) -> None:
+    """Per worker: ignore the batch's signals (the batch decides), build the builder, warm up.
+    ``started``: a shared double where each report writes when it begins (for its timeout)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     threading.Thread(
@@ -180,6 +183,7 @@ def _worker_init(factory: Any, publication_path: str, config: Any, parent: int) 
     ).start()
     _WORKER.clear()
     _WORKER["tasks"] = 0
+    _WORKER["started"] = started
     try:
         make = _resolve_callable(factory, default_builder_factory)
         builder = make(Path(publication_path), config)
@@ -194,6 +198,9 @@ def _worker_init(factory: Any, publication_path: str, config: Any, parent: int) 
 
 
 def _worker_render(nis: str, out: str, formats: tuple[str, ...], lang: str) -> dict[str, Any]:
+    started = _WORKER.get("started")
+    if started is not None:
+        started.value = time.monotonic()
     _WORKER["tasks"] = _WORKER.get("tasks", 0) + 1
     if "init_error" in _WORKER:
         return {

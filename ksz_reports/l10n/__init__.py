@@ -9,7 +9,7 @@ labels and footnotes of hidden values), :mod:`~ksz_reports.l10n.locales` (langua
 """
 
 from ksz_reports.l10n.catalogs import N_, gettext, ngettext
-from ksz_reports.l10n.dates import fmt_date, fmt_period
+from ksz_reports.l10n.dates import fmt_date, fmt_geography, fmt_period
 from ksz_reports.l10n.flags import (
     FLAG_SYMBOLS,
     UNRELIABLE,
@@ -56,6 +56,7 @@ __all__ = [
     "fmt_cell",
     "fmt_count",
     "fmt_date",
+    "fmt_geography",
     "fmt_growth",
     "fmt_index",
     "fmt_number",

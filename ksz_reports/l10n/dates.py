@@ -7,6 +7,8 @@ import re
 
 from babel.dates import format_date
 
+from ksz_reports.geo import Geography
+from ksz_reports.l10n.catalogs import gettext
 from ksz_reports.l10n.locales import babel_locale as _locale
 
 _PERIOD = re.compile(r"^(?P<year>\d{4})(?:Q(?P<quarter>[1-4])|-(?P<month>0[1-9]|1[0-2]))?$")
@@ -35,3 +37,13 @@ def fmt_period(period: str, lang: str) -> str:
             _dt.date(year, int(m["month"]), 1), format="MMMM y", locale=_locale(lang)
         )
     return str(year)
+
+
+def fmt_geography(geography: Geography, lang: str) -> str:
+    """Which municipalities a publication uses: ``de 565 gemeenten van 1 januari 2025``,
+    ``les 565 communes du 1 janvier 2025``, ``the 565 municipalities of January 1, 2025``."""
+    _ = gettext(lang)
+    return _("the %(count)s municipalities of %(date)s") % {
+        "count": len(geography),
+        "date": fmt_date(geography.valid_from, lang),
+    }

@@ -610,11 +610,13 @@ class ReportRenderer:
             {
                 "title": _("Municipal mergers"),
                 "paragraphs": [
+                    _("Geography: %(geography)s.")
+                    % {"geography": l10n.fmt_geography(model.geography, self.lang)},
                     _(
                         "Series are shown on the municipalities of the reference date. Numbers of earlier "
                         "periods are summed over the former municipalities before protection; rates are "
                         "recomputed, never summed."
-                    )
+                    ),
                 ],
             },
             {
