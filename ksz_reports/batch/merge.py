@@ -20,7 +20,7 @@ from ksz_reports.batch.manifest import (
 )
 from ksz_reports.batch.record import PublicationRecord, load_publication
 from ksz_reports.core.lock import BatchLock
-from ksz_reports.geo import Geography, geographies
+from ksz_reports.geo import geography
 
 MERGE_LOCK = ".merge.lock"
 
@@ -74,17 +74,13 @@ def merge_outputs(
             manifest, _manifest_doc(entries, shard=None, inputs=inputs, publication=publication)
         )
         index = out / INDEX
-        geo = _geography(publication.geography) if publication is not None else None
+        geo = geography(publication.geography) if publication and publication.geography else None
         _write_text(index, render_index(entries, publication=publication, lang=lang, geography=geo))
         if remove_parts:
             for p in parts:
                 with contextlib.suppress(FileNotFoundError):
                     p.unlink()
     return manifest, index
-
-
-def _geography(geo_id: str) -> Geography | None:
-    return next((g for g in geographies() if g.id == geo_id), None)
 
 
 __all__ = ["MERGE_LOCK", "merge_outputs"]
