@@ -11,6 +11,14 @@ from pathlib import Path
 
 import click
 
+import ksz_reports
+from ksz_reports.core.config import load_config
+from ksz_reports.disclosure.publication import prepare_publication, publication_geography
+from ksz_reports.ingest.dataset import ingest
+from ksz_reports.ingest.validate import validate
+from ksz_reports.report.builder import render_report
+from ksz_reports.sample import generate_sample
+
 
 @click.command()
 @click.option("--out", default="demo-out", type=click.Path(file_okay=False, path_type=Path))
@@ -18,12 +26,6 @@ import click
 @click.option("--municipality", default="Gent", show_default=True)
 def main(out: Path, seed: int, municipality: str) -> None:
     """Run the whole pipeline on the sample data and print a summary."""
-    import ksz_reports
-    from ksz_reports.ingest.dataset import ingest
-    from ksz_reports.ingest.validate import validate
-    from ksz_reports.report.model import prepare_publication, render_report
-    from ksz_reports.sample import generate_sample
-
     t0 = time.perf_counter()
     exports = out / "exports"
     data = out / "data"
@@ -46,7 +48,8 @@ def main(out: Path, seed: int, municipality: str) -> None:
     if len(ks.cutoffs.lines()) > 6:
         click.echo(f"   ... {len(ks.cutoffs.lines()) - 6} more cut periods")
     reports = out / "reports"
-    info = prepare_publication(data, reports)
+    config = load_config()
+    info = prepare_publication(data, reports, config, publication_geography(config, None))
     d = info.disclosure
     click.echo(
         f"   disclosure: {d.get('cells', 0):,} cells, {d.get('primary', 0):,} suppressed, "
@@ -59,7 +62,10 @@ def main(out: Path, seed: int, municipality: str) -> None:
             f"= {r.rate:.1f} per 1000"
         )
     click.echo(f"5. report of {municipality} -> {reports}")
-    for path in render_report(data, municipality, reports, formats=("html", "pdf")):
+    paths = render_report(
+        data, municipality, reports, formats=("html", "pdf"), config=config, on_note=click.echo
+    )
+    for path in paths:
         click.echo(f"   {path}")
     click.echo(f"done in {time.perf_counter() - t0:.1f} s; outputs under {out}")
 

@@ -135,3 +135,12 @@ def test_long_modules_say_why():
     assert not long, (
         f"modules over {MAX_LINES} lines without 'One module because …' in the docstring: {long}"
     )
+
+
+def test_every_module_imports():
+    """A moved name breaks its importers at once, not when ``make demo`` finally runs one."""
+    import importlib
+
+    for module in MODULES:
+        if module != "ksz_reports.__main__":
+            importlib.import_module(module)
