@@ -42,6 +42,9 @@ SPEC_COLUMNS = [
     "ses_position",
     "family_category",
     "value",
+    # the range a source gave for a cell it masked (SPEC §6: "the protection is judged from it")
+    "lower",
+    "upper",
     "source",
     "vintage",
 ]

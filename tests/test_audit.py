@@ -99,7 +99,9 @@ def test_primary_only_is_caught_and_protected_is_clean():
     assert m1.lo.tolist() == [1.0, 2.0] and m1.hi.tolist() == [1.0, 2.0]
     clean = audit_cells(published_cells(cells, HIER), 5, HIER)
     assert clean.ok, clean.problems
-    assert clean.counts["checked"] == clean.counts["primary"] >= 2
+    c = clean.counts
+    assert clean.attacked["primary"]["attacked"] == c["primary"] >= 2
+    assert c["checked"] == c["primary"] + c["secondary"] + c["not_available"] + c["unknown"]
     assert (clean.intervals.width >= 5).all() and clean.intervals.exact.all()
     json.dumps(clean.to_dict())
     json.dumps(leaky.to_dict())
@@ -130,8 +132,12 @@ def test_masked_cell_makes_a_relation_useless():
     frame["flag"] = ["suppressed", "not_available", "", ""]
     report = audit_cells(frame, 5, {})
     assert report.ok
-    assert report.intervals.lo.tolist() == [0.0] and report.intervals.hi.tolist() == [15.0]
+    # both hidden counts are attacked; neither is narrowed
+    assert report.intervals.lo.tolist() == [0.0, 0.0]
+    assert report.intervals.hi.tolist() == [15.0, 15.0]
     assert report.counts["not_available"] == 1
+    assert report.attacked["masked"] == {"attacked": 1, "recovered": 0, "narrow": 0}
+    assert report.attacked["primary"] == {"attacked": 1, "recovered": 0, "narrow": 0}
 
 
 def test_derived_leaks_and_small_counts_shown():
@@ -299,7 +305,7 @@ def test_reference_table_protected_passes_the_audit():
     out = f[list(KEY_COLUMNS)].assign(
         table="t", kind="count", value=f["published"], flag=p.flags().to_numpy()
     )
-    report = audit_cells(out, 5, hier, all_suppressed=True)
+    report = audit_cells(out, 5, hier)
     assert report.ok
     assert report.counts["checked"] == 2370 + p.n_secondary
     assert (report.intervals.loc[report.intervals.status == SUPPRESSED, "width"] >= 5).all()

@@ -608,8 +608,14 @@ def test_audit_finds_a_recoverable_cell_and_exits_1(tmp_path: Path, capsys) -> N
     assert (code, stderr) == (1, "")
     assert _without_seconds(stdout).splitlines() == [
         "cells read: 3 rows from 1 file(s); 3 distinct counts, 1 relations",
-        "suppressed: 1 primary + 0 secondary (0 not available at source)",
-        "checked: 1 suppressed counts by linear programming (0 components, 0 LPs)",
+        "hidden: 1 primary + 0 secondary + 0 masked at the source + 0 unknown",
+        "checked: 1 hidden counts by linear programming (0 components, 0 LPs)",
+        "  primary   attacked       1; recovered exactly     1; narrower than required     0",
+        "  secondary attacked       0; recovered exactly     0; narrower than required     0"
+        " (not sensitive)",
+        "  masked    attacked       0; recovered exactly     0; narrower than required     0",
+        "  unknown   attacked       0; recovered exactly     0; narrower than required     0"
+        " (not sensitive)",
         "recoverable: 1 exactly; narrower than 5: 0",
         "derived leaks: 0; small counts shown: 0; inconsistent: 0",
         "<t>",
@@ -637,7 +643,11 @@ def test_audit_of_a_safe_publication_exits_0(tmp_path: Path) -> None:
     result = invoke("audit", str(out))
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[1] == "suppressed: 1 primary + 1 secondary (0 not available at source)"
+    assert lines[1] == "hidden: 1 primary + 1 secondary + 0 masked at the source + 0 unknown"
+    assert (
+        lines[3].split()
+        == "primary attacked 1; recovered exactly 0; narrower than required 0".split()
+    )
     assert lines[-1] == "audit: OK"
 
 

@@ -93,7 +93,7 @@ def test_open_dataset(dataset: tuple[Path, object]) -> None:
     ]
     assert ds.periods("ll") == ["2022-10", "2022-11", "2022-12"]
     assert ds.periods("nope") == []
-    assert ds.meta["format_version"] == 1
+    assert ds.meta["format_version"] == 2
     assert open_dataset(out / "canonical.parquet").table.num_rows == 68
 
 

@@ -6,9 +6,15 @@
 | period | string | ``2023`` (year), ``2023Q4`` (quarter), ``2023-10`` (month) |
 | geo | dictionary<string> | 5-digit NIS code of the municipality, leading zeros kept |
 | sex … family_category | dictionary<string> | canonical code, or ``total`` |
-| value | int64, nullable | persons; **null = masked at source** (never 0) |
+| value | int64, nullable | persons; **null = no value** (never read as 0) |
+| lower | int64, nullable | a cell **masked at the source**: the least value the source allows (0 without a band) |
+| upper | int64, nullable | a masked cell's greatest value (``1-3``: 3, ``<5``: 4); null = none given |
 | source | dictionary<string> | file the row came from |
 | vintage | date32 | extraction date of the export |
+
+A cell without a value is *masked at the source* (hidden by its supplier because it is small:
+sensitive) when ``lower`` is given, and *unknown* (e.g. not covered by the source: not sensitive)
+when it is null (:func:`is_masked`, :func:`is_unknown`).
 
 The exact reference date of a period is its last day (:func:`period_end`): a stock of 31/12/2022
 is period ``2022`` whatever label the producer printed (the label convention is a setting).
@@ -41,7 +47,7 @@ DIMENSIONS: tuple[str, ...] = (
 KEY_COLUMNS: tuple[str, ...] = ("indicator", "period", "geo", *DIMENSIONS)
 
 #: All canonical columns, in order.
-CANONICAL_COLUMNS: tuple[str, ...] = (*KEY_COLUMNS, "value", "source", "vintage")
+CANONICAL_COLUMNS: tuple[str, ...] = (*KEY_COLUMNS, "value", "lower", "upper", "source", "vintage")
 
 _dict = pa.dictionary(pa.int32(), pa.string())
 
@@ -52,6 +58,8 @@ CANONICAL_SCHEMA = pa.schema(
         pa.field("geo", _dict, nullable=False),
         *[pa.field(d, _dict, nullable=False) for d in DIMENSIONS],
         pa.field("value", pa.int64(), nullable=True),
+        pa.field("lower", pa.int64(), nullable=True),
+        pa.field("upper", pa.int64(), nullable=True),
         pa.field("source", _dict, nullable=False),
         pa.field("vintage", pa.date32(), nullable=False),
     ]
@@ -101,6 +109,19 @@ def months_of(year: int) -> list[str]:
 def empty_frame() -> pd.DataFrame:
     """An empty canonical table as a pandas DataFrame (Arrow-backed types)."""
     return CANONICAL_SCHEMA.empty_table().to_pandas()
+
+
+def is_masked(frame: pd.DataFrame) -> np.ndarray:
+    """Rows masked at the source: no value, a range (sensitive)."""
+    missing = frame["value"].isna().to_numpy()
+    if "lower" not in frame.columns:
+        return missing
+    return missing & frame["lower"].notna().to_numpy()
+
+
+def is_unknown(frame: pd.DataFrame) -> np.ndarray:
+    """Rows without a value that are not masked at the source (not sensitive)."""
+    return frame["value"].isna().to_numpy() & ~is_masked(frame)
 
 
 def masked_sum(values: pd.Series) -> float | None:

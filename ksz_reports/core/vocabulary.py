@@ -39,13 +39,22 @@ INTEGER_KINDS = frozenset({"count", "population"})
 # Flags: why a value is not shown ("" = shown).
 SUPPRESSED = "suppressed"  # primary: 1 ≤ n < threshold
 SECONDARY = "secondary"  # hidden so that no suppressed count can be recomputed
-NOT_AVAILABLE = "not_available"  # masked at the source
+NOT_AVAILABLE = "not_available"  # masked at the source because it is small: sensitive
+UNKNOWN = "unknown"  # no value for another reason (not covered by the source): not sensitive
 UNSTABLE = "unstable"  # not final yet
 INCOMPLETE = "incomplete"  # not every municipality (or month) has data
 #: Every flag of a hidden value, in the order of ``cells.csv``'s documentation.
-FLAGS: tuple[str, ...] = ("", SUPPRESSED, SECONDARY, UNSTABLE, INCOMPLETE, NOT_AVAILABLE)
+FLAGS: tuple[str, ...] = (
+    "",
+    SUPPRESSED,
+    SECONDARY,
+    UNSTABLE,
+    INCOMPLETE,
+    NOT_AVAILABLE,
+    UNKNOWN,
+)
 #: Flags of counts hidden by disclosure control or by the source.
-HIDDEN_COUNT_FLAGS = frozenset({SUPPRESSED, SECONDARY, NOT_AVAILABLE})
+HIDDEN_COUNT_FLAGS = frozenset({SUPPRESSED, SECONDARY, NOT_AVAILABLE, UNKNOWN})
 
 
 def _check(value: str, allowed: tuple[str, ...], what: str) -> str:

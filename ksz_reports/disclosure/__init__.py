@@ -12,16 +12,25 @@ explicitly (a merged municipality = its predecessors; ``12 × yearly average ≈
 ``tol = 6`` for an average rounded to an integer). The relations are a sparse matrix. Suppression is
 decided once, on the linked table of the whole publication.
 
-**Primary suppression.** A count with ``0 < n < threshold`` is *suppressed*; zero is published; a
-count masked at the source is *not available*: unknown to us as to anybody, never shown, never read
-as 0, and an unknown term of every relation that uses it.
+**Primary suppression.** A count with ``0 < n < threshold`` is *suppressed*; zero is published.
+
+**Masked at the source.** A count its supplier hid (``<5``, ``x``, ``c``, ``-99997``, a band such
+as ``1-3``) is *not available*: unknown to us as to anybody, never shown, never read as 0, an
+unknown term of every relation that uses it — and *sensitive*: the supplier hid it because it is
+small, so it is protected exactly like a primary cell (publishing its total and the other
+categories would give it back by subtraction). Its a-priori range is the one the source gave
+(``[1, 3]`` for the band ``1-3``, ``[0, 4]`` for ``<5``, ``[0, ∞)`` for ``x``), and the attacker
+knows it; the requirement is ``hi − lo ≥ threshold``, or the whole range when that is narrower.
+A sum with a masked term is masked, its range the sum of the ranges. A count *unknown* for another
+reason (``-99999``: not covered by the source; a sum with such a term) is not sensitive: it is an
+unknown term, never a target.
 
 **Attacker and requirement.** The attacker knows every published cell, every relation and that
 every cell is ≥ 0, and solves linear programs: for each suppressed cell the least and greatest
-value compatible with all of that, ``[lo, hi]``. A primary cell is protected when
+value compatible with all of that, ``[lo, hi]``. A sensitive cell is protected when
 ``hi − lo ≥ threshold`` (width in the units of the count): it can be neither recomputed
 (``hi = lo``) nor narrowed to an interval shorter than the threshold. The a-priori bounds are
-``[0, ∞)`` for every cell. An attacker who knows the rule also knows that a cell flagged
+``[0, ∞)`` for every cell but those masked at the source (above). An attacker who knows the rule also knows that a cell flagged
 *suppressed* lies in ``[1, threshold − 1]``; that range is what the publication "fewer than
 `threshold`" says by itself, so it is not put into the attacker's model — with it no primary cell
 could ever be ``threshold`` wide and the criterion would be void. The criterion guarantees that the
@@ -98,13 +107,14 @@ from ksz_reports.disclosure.linked import (
     default_geo_hierarchy,
     make_linked_table,
 )
-from ksz_reports.disclosure.protection import Protection, primary_mask, protect
+from ksz_reports.disclosure.protection import Protection, primary_mask, protect, required_width
 from ksz_reports.disclosure.status import (
     NOT_AVAILABLE,
     PUBLISHED,
     SECONDARY,
     STATUSES,
     SUPPRESSED,
+    UNKNOWN,
 )
 
 __all__ = [
@@ -112,6 +122,7 @@ __all__ = [
     "SUPPRESSED",
     "SECONDARY",
     "NOT_AVAILABLE",
+    "UNKNOWN",
     "STATUSES",
     "Relation",
     "GroupRelations",
@@ -124,5 +135,6 @@ __all__ = [
     "attacker_intervals",
     "primary_mask",
     "protect",
+    "required_width",
     "blank_derived",
 ]

@@ -87,8 +87,10 @@ def attacker_intervals(
     unknown: np.ndarray,
     targets: np.ndarray,
     *,
-    threshold: float | None = None,
+    threshold: float | np.ndarray | None = None,
     exact: bool = True,
+    lower: np.ndarray | None = None,
+    upper: np.ndarray | None = None,
 ) -> Intervals:
     """The attacker's interval ``[min, max]`` of every target cell by linear programming.
 
@@ -104,6 +106,10 @@ def attacker_intervals(
     ``threshold`` only the verdict is exact: a cell proven ``max − min ≥ threshold`` by two
     feasible tables, or proven narrower by ``upper bound − 0 < threshold``, gets no LP of its own
     (see :class:`Intervals` for what ``lo``/``hi`` then hold).
+
+    ``lower``/``upper`` (per cell; default ``0`` and ``inf``) are what the attacker knows of each
+    unknown before the publication: the range a source gave for a cell it masked (a band such
+    as ``1-3``). ``threshold`` may be one number or one per cell.
     """
     t0 = time.perf_counter()
     matrix = sp.csr_matrix(matrix, dtype=np.float64)
@@ -112,6 +118,11 @@ def attacker_intervals(
     targets = np.asarray(targets, dtype=bool) & unknown
     tol = np.asarray(tol, dtype=np.float64)
     n = matrix.shape[1]
+    lower = np.zeros(n) if lower is None else np.nan_to_num(np.asarray(lower, np.float64), nan=0.0)
+    upper = np.full(n, np.inf) if upper is None else np.asarray(upper, np.float64).copy()
+    upper[np.isnan(upper)] = np.inf
+    if threshold is not None:
+        threshold = np.broadcast_to(np.asarray(threshold, dtype=np.float64), (n,))
     lo = np.full(n, np.nan)
     hi = np.full(n, np.nan)
     lo_seen = np.full(n, np.nan)
@@ -169,12 +180,14 @@ def attacker_intervals(
         # two relations giving two different values: inconsistent publication
         xf = np.repeat(x[first], np.diff(np.append(np.flatnonzero(first), len(j))))
         clash = np.abs(x - xf) > 1e-6 * row_scale[single][r_local]
-        negative = x < -1e-6 * row_scale[single][r_local]
+        slack = 1e-6 * row_scale[single][r_local]
+        cell = unk_idx[j]
+        negative = (x < lower[cell] - slack) | (x > upper[cell] + slack)
         if clash.any() or negative.any():
             bad_rows.append(row_ids[single[r_local[clash | negative]]])
             bad_cells[unk_idx[j[clash | negative]]] = True
         known_u[j[first]] = True
-        val_u[j[first]] = np.maximum(_clean(x[first]), 0.0)
+        val_u[j[first]] = np.maximum(_clean(x[first]), lower[unk_idx[j[first]]])
     peeled = unk_idx[known_u]
     lo[peeled] = val_u[known_u]
     hi[peeled] = val_u[known_u]
@@ -199,10 +212,10 @@ def attacker_intervals(
     row_ids = row_ids[act]
     cell_of = unk_idx[rem_u]  # table position of each remaining unknown
     tgt = targets[cell_of]
-    # unknown cells in no relation: anything ≥ 0
+    # unknown cells in no relation: anything in their range (≥ 0)
     free = np.diff(ar.tocsc().indptr) == 0
-    lo[cell_of[free]] = 0.0
-    hi[cell_of[free]] = np.inf
+    lo[cell_of[free]] = lower[cell_of[free]]
+    hi[cell_of[free]] = upper[cell_of[free]]
     is_exact[cell_of[free]] = True
 
     m_r, n_r = ar.shape
@@ -224,15 +237,26 @@ def attacker_intervals(
         singles = np.flatnonzero(has_target & (sizes == 1))
         if singles.size:
             s_cols = col_order[col_bounds[singles]]
-            _single_cell_bounds(ar, bl, bu, s_cols, cell_of, lo, hi, is_exact, bad_cells)
+            _single_cell_bounds(
+                ar, bl, bu, s_cols, cell_of, lo, hi, is_exact, bad_cells, lower, upper
+            )
         for k in np.flatnonzero(has_target & (sizes > 1)):
             cols = np.sort(col_order[col_bounds[k] : col_bounds[k + 1]])
             rows = np.sort(row_order[row_bounds[k] : row_bounds[k + 1]])
             sub = ar[rows][:, cols]
-            res = _component_bounds(sub, bl[rows], bu[rows], tgt[cols], threshold, exact)
+            pos = cell_of[cols]
+            res = _component_bounds(
+                sub,
+                bl[rows],
+                bu[rows],
+                tgt[cols],
+                None if threshold is None else threshold[pos],
+                exact,
+                lower[pos],
+                upper[pos],
+            )
             solves += res["solves"]
             n_comp += 1
-            pos = cell_of[cols]
             if res["infeasible"]:
                 bad_cells[pos] = True
                 bad_rows.append(row_ids[rows])
@@ -274,8 +298,10 @@ def _single_cell_bounds(
     hi: np.ndarray,
     is_exact: np.ndarray,
     bad_cells: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
 ) -> None:
-    """Closed-form interval of cells that are alone in their component."""
+    """Closed-form interval of cells that are alone in their component (within their range)."""
     csc = ar.tocsc()
     starts, ends = csc.indptr[cols], csc.indptr[cols + 1]
     counts = ends - starts
@@ -288,12 +314,12 @@ def _single_cell_bounds(
     b = bu[r] / c
     low = np.where(c > 0, a, b)
     up = np.where(c > 0, b, a)
-    lows = np.zeros(len(cols))
-    ups = np.full(len(cols), np.inf)
+    pos = cell_of[cols]
+    lows = lower[pos].copy()
+    ups = upper[pos].copy()
     np.maximum.at(lows, owner, low)
     np.minimum.at(ups, owner, up)
-    lows, ups = _clean(np.maximum(lows, 0.0)), _clean(ups)
-    pos = cell_of[cols]
+    lows, ups = _clean(np.maximum(lows, lower[pos])), _clean(ups)
     ok = lows <= ups + 1e-6
     lo[pos] = np.where(ok, lows, np.nan)
     hi[pos] = np.where(ok, ups, np.nan)
@@ -326,20 +352,24 @@ def _component_bounds(
     bl: np.ndarray,
     bu: np.ndarray,
     target: np.ndarray,
-    threshold: float | None,
+    threshold: np.ndarray | None,
     exact: bool,
+    col_lower: np.ndarray,
+    col_upper: np.ndarray,
 ) -> dict[str, Any]:
-    """Intervals of the target columns of one connected component (see attacker_intervals).
+    """Intervals of the target columns of one connected component (see attacker_intervals);
+    ``threshold`` per column, ``col_lower``/``col_upper`` the range each unknown is known in.
 
     Returns a dict with ``lo, hi, exact, lo_seen, hi_seen`` (per column), ``solves`` and
     ``infeasible``.
     """
     k = sub.shape[1]
-    upper = _clean(_implied_upper(sub, bl, bu))
-    finite = np.concatenate([bl[np.isfinite(bl)], bu[np.isfinite(bu)]])
-    cap = 10.0 * (float(np.abs(finite).sum()) + (threshold or 0.0) + 1.0)
+    upper = _clean(np.minimum(_implied_upper(sub, bl, bu), col_upper))
+    finite = np.concatenate([bl[np.isfinite(bl)], bu[np.isfinite(bu)], col_lower])
+    t_max = float(threshold.max()) if threshold is not None and len(threshold) else 0.0
+    cap = 10.0 * (float(np.abs(finite).sum()) + t_max + 1.0)
     capped = np.where(np.isfinite(upper), upper, cap)
-    lp = _LP(sub, np.zeros(k), upper, bl, bu, primal=True)
+    lp = _LP(sub, col_lower, upper, bl, bu, primal=True)
     best_lo = np.full(k, np.inf)
     best_hi = np.full(k, -np.inf)
     lo = np.full(k, np.nan)
@@ -348,7 +378,7 @@ def _component_bounds(
     done_hi = np.zeros(k, dtype=bool)
     out: dict[str, Any] = {"solves": 0, "infeasible": False}
     quick = not exact and threshold is not None
-    t = float(threshold) if threshold is not None else 0.0
+    t = threshold if threshold is not None else np.zeros(k)
 
     def finish(infeasible: bool = False) -> dict[str, Any]:
         out.update(solves=lp.solves, infeasible=infeasible, lo=lo, hi=hi)
@@ -358,8 +388,8 @@ def _component_bounds(
     def absorb(x: np.ndarray) -> None:
         np.minimum(best_lo, x, out=best_lo)
         np.maximum(best_hi, x, out=best_hi)
-        z = ~done_lo & (best_lo <= 1e-7)
-        lo[z] = 0.0
+        z = ~done_lo & (best_lo <= col_lower + 1e-7)
+        lo[z] = col_lower[z]
         done_lo[z] = True
         u = ~done_hi & np.isfinite(upper) & (best_hi >= upper - 1e-7)
         hi[u] = upper[u]
@@ -370,7 +400,7 @@ def _component_bounds(
         need = target & ~(done_lo & done_hi)
         if quick:
             wide = best_hi - best_lo >= t - EPS
-            narrow = upper < t - EPS  # max − min ≤ upper − 0 < threshold, proven without LP
+            narrow = upper - col_lower < t - EPS  # max − min ≤ upper − lower < threshold
             need &= ~wide & ~narrow
         return need
 
@@ -417,7 +447,7 @@ def _component_bounds(
                 absorb(r.x)
                 value = float(_clean(np.array([r.objective]))[0])
                 if side == "lo":
-                    lo[j] = max(value, 0.0)
+                    lo[j] = max(value, col_lower[j])
                     done_lo[j] = True
                 else:
                     hi[j] = value
@@ -438,6 +468,6 @@ def _component_bounds(
         lo[wide] = np.where(done_lo[wide], lo[wide], _clean(best_lo[wide]))
         hi[wide] = np.where(done_hi[wide], hi[wide], _clean(best_hi[wide]))
         narrow = rest & ~wide
-        lo[narrow] = np.where(done_lo[narrow], lo[narrow], 0.0)
+        lo[narrow] = np.where(done_lo[narrow], lo[narrow], col_lower[narrow])
         hi[narrow] = np.where(done_hi[narrow], hi[narrow], upper[narrow])
     return finish()

@@ -5,14 +5,19 @@ publication: the same count shown by several tables or reports is one variable (
 values for one key is an *inconsistent publication*). From the keys it rebuilds the additive
 relations with the same builder as :mod:`ksz_reports.disclosure.linked` (breakdown totals, crossings,
 geography up to Belgium, plus explicit extra relations) and computes, by linear programming, the
-interval ``[lo, hi]`` an attacker can derive for each suppressed count: published counts are
-constants, suppressed and not-available counts are unknowns ``≥ 0``.
+interval ``[lo, hi]`` an attacker can derive for every count that is not shown: published counts
+are constants, hidden counts are unknowns ``≥ 0`` (a count masked at the source within the range
+the source gave, when the publication's store says it). Every hidden count is attacked and the
+outcome is counted per kind: ``primary`` (suppressed), ``secondary``, ``masked`` (masked at the
+source; sensitive like a primary count) and ``unknown`` (no value for another reason; not
+sensitive).
 
 A problem is any of:
 
-* ``recoverable``: a suppressed (primary) count is computed exactly (``hi = lo``), including one
-  shown elsewhere in the publication;
-* ``narrow``: its interval is shorter than the threshold (``hi − lo < threshold``);
+* ``recoverable``: a sensitive count (primary, or masked at the source) is computed exactly
+  (``hi = lo``), including one shown elsewhere in the publication;
+* ``narrow``: its interval is shorter than the threshold (``hi − lo < threshold``; for a masked
+  count whose source range is narrower, shorter than that range);
 * ``derived_leak``: a rate, share, growth, index or interval is shown for a suppressed count;
 * ``small_count_published``: a count ``0 < n < threshold`` is shown;
 * ``inconsistent_publication``: one key published with two values;
@@ -51,12 +56,29 @@ from ksz_reports.disclosure.linked import (
     build_linked_table,
 )
 from ksz_reports.disclosure.publication import PUBLICATION_DIR, Publication, publication_geography
-from ksz_reports.disclosure.status import NOT_AVAILABLE, PUBLISHED, SECONDARY, SUPPRESSED
+from ksz_reports.disclosure.status import (
+    NOT_AVAILABLE,
+    PUBLISHED,
+    SECONDARY,
+    SUPPRESSED,
+    UNKNOWN,
+)
 
 __all__ = ["AuditReport", "audit_cells", "audit_dir", "audit_output"]
 
+#: Kinds of hidden counts the audit attacks, in report order; ``primary`` and ``masked`` are
+#: sensitive.
+ATTACK_KINDS: tuple[str, ...] = ("primary", "secondary", "masked", "unknown")
+_KIND_OF_STATUS = {
+    SUPPRESSED: "primary",
+    SECONDARY: "secondary",
+    NOT_AVAILABLE: "masked",
+    UNKNOWN: "unknown",
+}
+
 PROBLEM_COLUMNS: tuple[str, ...] = (
     "problem",
+    "status",
     "table",
     *KEY_COLUMNS,
     "kind",
@@ -81,6 +103,7 @@ class AuditReport:
     intervals: pd.DataFrame
     problems: pd.DataFrame
     counts: dict[str, int] = field(default_factory=dict)
+    attacked: dict[str, dict[str, int]] = field(default_factory=dict)
     seconds: float = 0.0
     lp_seconds: float = 0.0
 
@@ -119,6 +142,7 @@ class AuditReport:
             "threshold": self.threshold,
             "min_width": self.min_width,
             "counts": dict(self.counts),
+            "attacked": {k: dict(v) for k, v in self.attacked.items()},
             "problem_counts": self.problem_counts(),
             "seconds": round(self.seconds, 3),
             "lp_seconds": round(self.lp_seconds, 3),
@@ -132,10 +156,17 @@ class AuditReport:
         lines = [
             f"cells read: {c.get('rows', 0):,} rows from {c.get('files', 0):,} file(s); "
             f"{c.get('counts', 0):,} distinct counts, {c.get('relations', 0):,} relations",
-            f"suppressed: {c.get('primary', 0):,} primary + {c.get('secondary', 0):,} secondary"
-            f" ({c.get('not_available', 0):,} not available at source)",
-            f"checked: {c.get('checked', 0):,} suppressed counts by linear programming "
+            f"hidden: {c.get('primary', 0):,} primary + {c.get('secondary', 0):,} secondary"
+            f" + {c.get('not_available', 0):,} masked at the source"
+            f" + {c.get('unknown', 0):,} unknown",
+            f"checked: {c.get('checked', 0):,} hidden counts by linear programming "
             f"({c.get('components', 0):,} components, {c.get('lp_solves', 0):,} LPs)",
+            *(
+                f"  {kind:<9} attacked {a.get('attacked', 0):>7,}; recovered exactly "
+                f"{a.get('recovered', 0):>5,}; narrower than required {a.get('narrow', 0):>5,}"
+                + ("" if kind in ("primary", "masked") else " (not sensitive)")
+                for kind, a in self.attacked.items()
+            ),
             f"recoverable: {pc.get('recoverable', 0):,} exactly; narrower than "
             f"{self.min_width:g}: {pc.get('narrow', 0):,}",
             f"derived leaks: {pc.get('derived_leak', 0):,}; small counts shown: "
@@ -245,8 +276,8 @@ def audit_cells(
     groups: Iterable[GroupRelations] = (),
     extra_relations: Iterable[RelationLike] = (),
     min_width: float | None = None,
-    all_suppressed: bool = False,
     exact: bool = True,
+    bounds: pd.DataFrame | None = None,
 ) -> AuditReport:
     """Audit published cells in the ``cells.csv`` layout (SPEC §8).
 
@@ -254,9 +285,11 @@ def audit_cells(
     none); ``groups`` and ``extra_relations`` add relations the keys cannot show (mergers,
     averages of months; see :func:`ksz_reports.disclosure.linked.build_linked_table`). A primary
     suppressed count must keep an attacker interval ``hi − lo ≥ min_width`` (default: the
-    threshold). With ``all_suppressed`` the intervals of secondary cells are computed and reported
-    too (they are no problem: those counts are not small). ``exact=False`` skips the LPs of cells
-    already proven wide enough (their bounds are then inner bounds); verdicts are the same.
+    threshold); so must a count masked at the source, or its whole source range when that is
+    narrower. Secondary and unknown counts are attacked and counted too (they are no problem:
+    those counts are not small). ``bounds`` (key columns, ``lower``, ``upper``) gives the range the
+    source published for masked counts (without it: ``[0, ∞)``). ``exact=False`` skips the LPs of
+    cells already proven wide enough (their bounds are then inner bounds); verdicts are the same.
     """
     t0 = time.perf_counter()
     required = float(threshold if min_width is None else min_width)
@@ -297,24 +330,26 @@ def audit_cells(
             "p": (counts["flag"] == SUPPRESSED).to_numpy(),
             "s": (counts["flag"] == SECONDARY).to_numpy(),
             "n": (counts["flag"] == NOT_AVAILABLE).to_numpy(),
+            "u": (counts["flag"] == UNKNOWN).to_numpy(),
             "value": counts["value"].to_numpy(),
         }
     )
     for c in KEY_COLUMNS:
         marks[c] = counts[c].to_numpy()
     grouped = marks.groupby(list(KEY_COLUMNS), sort=True)
-    flags = grouped[["p", "s", "n"]].any()
+    flags = grouped[["p", "s", "n", "u"]].any()
     value = grouped["value"].first()  # the first shown value (NaN if never shown)
     keys = flags.index.to_frame(index=False)
     is_primary = flags["p"].to_numpy()
     is_secondary = flags["s"].to_numpy() & ~is_primary
     is_na = flags["n"].to_numpy() & ~is_primary & ~is_secondary
+    is_unk = flags["u"].to_numpy() & ~is_primary & ~is_secondary & ~is_na
     values = value.to_numpy(dtype=np.float64)
     unknown = np.isnan(values)
-    status = np.where(
-        is_primary,
-        SUPPRESSED,
-        np.where(is_secondary, SECONDARY, np.where(is_na, NOT_AVAILABLE, PUBLISHED)),
+    status = np.select(
+        [is_primary, is_secondary, is_na, is_unk],
+        [SUPPRESSED, SECONDARY, NOT_AVAILABLE, UNKNOWN],
+        PUBLISHED,
     ).astype(object)
 
     # -- small counts shown
@@ -341,6 +376,7 @@ def audit_cells(
     table_in = keys.copy()
     table_in["value"] = pd.array(values, dtype="Float64")
     table_in["value"] = table_in["value"].where(~unknown, pd.NA)
+    table_in["lower"], table_in["upper"] = _source_ranges(keys, is_na & unknown, bounds)
     linked = build_linked_table(
         table_in,
         hierarchy,
@@ -358,17 +394,21 @@ def audit_cells(
     lunknown[order] = unknown
     lprimary = np.zeros(linked.n_cells, dtype=bool)
     lprimary[order] = is_primary
-    lsecondary = np.zeros(linked.n_cells, dtype=bool)
-    lsecondary[order] = is_secondary
-    targets = lunknown & (lprimary | (lsecondary if all_suppressed else False))
+    lmasked = linked.masked & lunknown
+    lower, upper = linked.bounds
+    with np.errstate(invalid="ignore"):
+        need = np.where(lmasked, np.minimum(required, upper - lower), required)
+    targets = lunknown.copy()
     iv = attacker_intervals(
         linked.matrix,
         linked.tol,
         lvalues,
         lunknown,
         targets,
-        threshold=required,
+        threshold=need,
         exact=exact,
+        lower=lower,
+        upper=upper,
     )
     lp_seconds = time.perf_counter() - tl
 
@@ -383,18 +423,27 @@ def audit_cells(
     intervals["exact"] = iv.exact[targets]
     intervals = intervals.reset_index(drop=True)
 
-    prim_t = lprimary & targets
-    rec = prim_t & iv.recovered()
-    nar = prim_t & iv.narrow(required) & ~rec
+    recovered = targets & iv.recovered()
+    narrowed = targets & iv.narrow(need) & ~recovered
+    attacked = {}
+    for st, kind in _KIND_OF_STATUS.items():
+        mine = targets & (lstatus == st)
+        attacked[kind] = {
+            "attacked": int(mine.sum()),
+            "recovered": int((mine & recovered).sum()),
+            "narrow": int((mine & narrowed).sum()),
+        }
+    sensitive = targets & ((lstatus == SUPPRESSED) | (lstatus == NOT_AVAILABLE))
     src = _sources(counts)
     for mask, name, text in (
-        (rec, "recoverable", "computed exactly from the published cells"),
-        (nar, "narrow", f"interval shorter than {required:g}"),
+        (sensitive & recovered, "recoverable", "computed exactly from the published cells"),
+        (sensitive & narrowed, "narrow", f"interval shorter than {required:g}"),
     ):
         if mask.any():
             rows = cellframe[mask].copy()
             rows["kind"] = "count"
             rows["value"] = np.nan
+            rows["status"] = lstatus[mask]
             rows = rows.merge(src, on=list(KEY_COLUMNS), how="left")
             problems.append(_problem_frame(rows, name, lo=iv.lo[mask], hi=iv.hi[mask], detail=text))
     # primary counts shown elsewhere in the publication: the attacker reads them
@@ -402,6 +451,7 @@ def audit_cells(
     if elsewhere.any():
         rows = cellframe[elsewhere].copy()
         rows["kind"] = "count"
+        rows["status"] = SUPPRESSED
         rows["value"] = lvalues[elsewhere]
         rows = rows.merge(src, on=list(KEY_COLUMNS), how="left")
         problems.append(
@@ -440,6 +490,7 @@ def audit_cells(
         "primary": int(is_primary.sum()),
         "secondary": int(is_secondary.sum()),
         "not_available": int(is_na.sum()),
+        "unknown": int(is_unk.sum()),
         "checked": int(targets.sum()),
         "recovered_without_lp": int(iv.peeled.sum()),
         "components": int(iv.components),
@@ -451,9 +502,33 @@ def audit_cells(
         intervals=intervals,
         problems=allp.reset_index(drop=True),
         counts=report_counts,
+        attacked=attacked,
         seconds=time.perf_counter() - t0,
         lp_seconds=lp_seconds,
     )
+
+
+def _source_ranges(
+    keys: pd.DataFrame, masked: np.ndarray, bounds: pd.DataFrame | None
+) -> tuple[pd.arrays.FloatingArray, pd.arrays.FloatingArray]:
+    """``lower``/``upper`` per count: for a count masked at the source the range its source gave
+    (``bounds``), else ``[0, ∞)``; NA lower for every other count (a hidden count that is not
+    masked at the source is not sensitive)."""
+    n = len(keys)
+    lower = np.full(n, np.nan)
+    upper = np.full(n, np.nan)
+    lower[masked] = 0.0
+    if bounds is not None and not bounds.empty and masked.any():
+        b = bounds.astype({c: str for c in KEY_COLUMNS}).drop_duplicates(list(KEY_COLUMNS))
+        pos = pd.MultiIndex.from_frame(b[list(KEY_COLUMNS)]).get_indexer(
+            pd.MultiIndex.from_frame(keys.astype(str))
+        )
+        hit = masked & (pos >= 0)
+        lo = b["lower"].to_numpy(dtype=np.float64, na_value=np.nan)[pos[hit]]
+        hi = b["upper"].to_numpy(dtype=np.float64, na_value=np.nan)[pos[hit]]
+        lower[hit] = np.nan_to_num(lo, nan=0.0)
+        upper[hit] = hi
+    return pd.array(lower, dtype="Float64"), pd.array(upper, dtype="Float64")
 
 
 def _sources(counts: pd.DataFrame) -> pd.DataFrame:

@@ -76,8 +76,8 @@ def disclose(
 ) -> pd.DataFrame:
     """The measure table with every value that may not be published blanked and flagged.
 
-    ``flag``: ``suppressed`` (primary), ``secondary``, ``not_available`` (masked at source), or
-    empty. The returned frame carries ``attrs["disclosure"]`` with the run's figures.
+    ``flag``: ``suppressed`` (primary), ``secondary``, ``not_available`` (masked at source:
+    protected like a primary count), ``unknown``, or empty. The returned frame carries ``attrs["disclosure"]`` with the run's figures.
     """
     if measures.empty:
         out = measures.copy()
@@ -89,6 +89,13 @@ def disclose(
         m[c] = m[c].astype(str)
     cells = m[list(KEY_COLUMNS)].copy()
     cells["value"] = m["count"].astype("Float64")
+    # Sensitive without a value: masked at the source (the range it gave); every other missing
+    # count (unknown, incomplete) has no range and is not sensitive.
+    masked = (m["flag"].astype(str) == disclosure.NOT_AVAILABLE).to_numpy()
+    for col in ("lower", "upper"):
+        bound = m[col] if col in m else pd.Series(np.nan, index=m.index)
+        cells[col] = bound.astype("Float64").where(masked, pd.NA)
+    cells.loc[masked & cells["lower"].isna().to_numpy(), "lower"] = 0.0
     table = disclosure.build_linked_table(
         cells, geo_hierarchy(geography), groups=(*direct_groups(geography), *extra_groups)
     )

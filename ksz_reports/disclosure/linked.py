@@ -92,8 +92,12 @@ class GroupRelations:
 class LinkedTable:
     """Cells and the additive relations between them.
 
-    ``cells`` is indexed by the unique cell id and has ``value`` (float, NaN = masked at source)
-    and ``weight`` (cost of suppressing the cell), plus any key columns it was built from.
+    ``cells`` is indexed by the unique cell id and has ``value`` (float, NaN = no value) and
+    ``weight`` (cost of suppressing the cell), plus any key columns it was built from. A cell
+    without a value is *masked at the source* (sensitive, protected like a primary cell) when it
+    has a ``lower`` bound — the range ``[lower, upper]`` the source gave (``upper`` NaN: none) —
+    and *unknown* (not covered by the source: not sensitive) when ``lower`` is NaN. Without a
+    ``lower`` column every cell without a value is masked at the source, with range ``[0, ∞)``.
     ``matrix`` (relations × cells, CSR) and ``tol`` encode ``|matrix @ x| ≤ tol``; ``relations``
     describes each row (``kind``, ``total`` = position of the aggregate cell or −1, ``size``).
     """
@@ -117,6 +121,34 @@ class LinkedTable:
     def values(self) -> np.ndarray:
         """Cell values as float64, NaN where masked at source."""
         return self.cells["value"].to_numpy(dtype=np.float64, na_value=np.nan)
+
+    @property
+    def masked(self) -> np.ndarray:
+        """Cells masked at the source: no value, but a range (sensitive, see the class doc)."""
+        missing = np.isnan(self.values)
+        if "lower" not in self.cells.columns:
+            return missing
+        lower = self.cells["lower"].to_numpy(dtype=np.float64, na_value=np.nan)
+        return missing & ~np.isnan(lower)
+
+    @property
+    def unknown(self) -> np.ndarray:
+        """Cells without a value that are not masked at the source (not sensitive)."""
+        return np.isnan(self.values) & ~self.masked
+
+    @property
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """What anybody knows of each cell before the publication: ``[lower, upper]`` given by the
+        source for a masked cell, ``[0, ∞)`` for every other cell."""
+        n = self.n_cells
+        lower, upper = np.zeros(n), np.full(n, np.inf)
+        masked = self.masked
+        if "lower" in self.cells.columns:
+            lower[masked] = self.cells["lower"].to_numpy(dtype=np.float64, na_value=0.0)[masked]
+        if "upper" in self.cells.columns:
+            up = self.cells["upper"].to_numpy(dtype=np.float64, na_value=np.inf)
+            upper[masked] = up[masked]
+        return lower, upper
 
     @property
     def weights(self) -> np.ndarray:
@@ -227,6 +259,15 @@ def _cell_frame(cells: pd.DataFrame) -> pd.DataFrame:
     if (values < 0).any():
         raise DisclosureError("cell values must not be negative")
     out["value"] = values
+    for col in ("lower", "upper"):
+        if col in out.columns:
+            try:
+                out[col] = pd.to_numeric(out[col], errors="raise").astype("Float64")
+            except (TypeError, ValueError) as exc:
+                raise DisclosureError(f"cell {col} bounds must be numbers or empty: {exc}") from exc
+    both = "lower" in out.columns and "upper" in out.columns
+    if both and ((out["upper"] < out["lower"]) | (out["lower"] < 0)).fillna(False).any():
+        raise DisclosureError("a masked cell's range must satisfy 0 ≤ lower ≤ upper")
     return out
 
 
@@ -393,7 +434,8 @@ def _canonical_keys(cells: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in KEY_COLUMNS if c not in cells.columns]
     if missing:
         raise DisclosureError(f"the cell table lacks key column(s) {', '.join(missing)}")
-    frame = _cell_frame(cells[[*KEY_COLUMNS, "value", *(["weight"] if "weight" in cells else [])]])
+    extra = [c for c in ("weight", "lower", "upper") if c in cells]
+    frame = _cell_frame(cells[[*KEY_COLUMNS, "value", *extra]])
     for c in KEY_COLUMNS:
         frame[c] = frame[c].astype(str)
     frame = frame.drop_duplicates(subset=[*KEY_COLUMNS, "value"])

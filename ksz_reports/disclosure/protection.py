@@ -1,8 +1,12 @@
 """Primary and secondary suppression (SPEC §6): :func:`protect` decides the status of every cell of a
 linked table and verifies the result with the attacker's LP audit.
 
-The primary rule (:func:`primary_mask`) suppresses ``0 < n < threshold``; then :func:`protect`
-loops: the audit (:func:`ksz_reports.disclosure.attacker.attacker_intervals`) finds the primary
+The primary rule (:func:`primary_mask`) suppresses ``0 < n < threshold``. The *sensitive* cells are
+the primary ones and those masked at the source (:attr:`LinkedTable.masked`): a source masks a
+cell because it is small, so publishing its total and the other categories must not give it back.
+A sensitive cell needs an attacker interval at least ``threshold`` wide — a masked cell whose
+source gave a narrower range ``[lower, upper]`` needs that whole range. :func:`protect` loops: the
+audit (:func:`ksz_reports.disclosure.attacker.attacker_intervals`) finds the sensitive
 cells whose interval is too narrow, and for each of them one complement LP on a neighbourhood of
 the cell (the LP relaxation of Fischetti & Salazar's model for one sensitive cell) chooses the
 published cells to suppress as well, until the audit is clean. The outcome is a
@@ -30,15 +34,24 @@ from ksz_reports.disclosure.status import (
     SECONDARY,
     STATUS_DTYPE,
     SUPPRESSED,
+    UNKNOWN,
 )
 
 __all__ = ["Protection", "primary_mask", "protect"]
 
 #: Status codes of :data:`~ksz_reports.disclosure.status.STATUS_DTYPE` (positions in ``STATUSES``).
-_PUB, _SUP, _SEC, _NA = 0, 1, 2, 3
+_PUB, _SUP, _SEC, _NA, _UNK = 0, 1, 2, 3, 4
 
 #: Extra width the protection LP asks for, so that rounding never fails the audit.
 _MARGIN = 1e-4
+
+
+def required_width(table: LinkedTable, min_width: float) -> np.ndarray:
+    """The interval width each cell must keep: ``min_width``, or for a cell masked at the source
+    with a narrower range ``[lower, upper]``, that range (the source itself gave it away)."""
+    lower, upper = table.bounds
+    with np.errstate(invalid="ignore"):
+        return np.where(table.masked, np.minimum(min_width, upper - lower), min_width)
 
 
 def primary_mask(values: np.ndarray, threshold: float) -> np.ndarray:
@@ -74,8 +87,18 @@ class Protection:
 
     @property
     def n_not_available(self) -> int:
-        """Cells masked at the source."""
+        """Cells masked at the source (sensitive)."""
         return int((self.status == NOT_AVAILABLE).sum())
+
+    @property
+    def n_unknown(self) -> int:
+        """Cells without a value that are not sensitive (e.g. not covered by the source)."""
+        return int((self.status == UNKNOWN).sum())
+
+    @property
+    def sensitive(self) -> np.ndarray:
+        """Primary cells and cells masked at the source."""
+        return ((self.status == SUPPRESSED) | (self.status == NOT_AVAILABLE)).to_numpy()
 
     @property
     def loss_cells(self) -> int:
@@ -90,9 +113,9 @@ class Protection:
 
     @property
     def ok(self) -> bool:
-        """Every primary cell has an attacker interval at least ``min_width`` wide."""
-        prim = (self.status == SUPPRESSED).to_numpy()
-        return not bool((self.intervals.narrow(self.min_width) & prim).any())
+        """Every sensitive cell keeps its required attacker interval (:func:`required_width`)."""
+        narrow = self.intervals.narrow(required_width(self.table, self.min_width))
+        return not bool((narrow & self.sensitive).any())
 
     def published_values(self) -> pd.Series:
         """The value to show per cell: the true value if published, else NA (never 0)."""
@@ -124,6 +147,7 @@ class Protection:
             "primary": self.n_primary,
             "secondary": self.n_secondary,
             "not_available": self.n_not_available,
+            "unknown": self.n_unknown,
             "loss_cells": self.loss_cells,
             "loss_value": self.loss_value,
             "rounds": self.rounds,
@@ -144,8 +168,9 @@ def protect(
     """Primary and secondary suppression of a linked table, verified by the LP audit.
 
     Returns a :class:`Protection` with per cell ``published``, ``suppressed`` (primary),
-    ``secondary`` or ``not_available`` (masked at source). Every primary cell ends with an
-    attacker interval ``hi − lo ≥ min_width`` (default: ``threshold``, the product's rule; a
+    ``secondary``, ``not_available`` (masked at source) or ``unknown``. Every sensitive cell
+    (primary or masked at the source) ends with an attacker interval ``hi − lo ≥ min_width``, or
+    its whole source range when that is narrower (default: ``threshold``, the product's rule; a
     smaller value, e.g. 1 = "not exactly recoverable", exists for comparisons with other tools).
     With ``secondary=False`` only the primary rule is applied (the result's intervals then show
     what leaks). Raises :class:`DisclosureError` when the audit is not clean after
@@ -158,9 +183,13 @@ def protect(
         raise DisclosureError("the required interval width must be positive")
     t0 = time.perf_counter()
     values = table.values
-    masked = np.isnan(values)
+    masked = table.masked
+    lower, upper = table.bounds
     primary = primary_mask(values, threshold)
+    sensitive = primary | masked
+    need = required_width(table, required)
     code = np.full(table.n_cells, _PUB, dtype=np.int8)
+    code[table.unknown] = _UNK
     code[masked] = _NA
     code[primary] = _SUP
     solves = 0
@@ -176,9 +205,11 @@ def protect(
             table.tol,
             values,
             code != _PUB,
-            primary,
-            threshold=required,
+            sensitive,
+            threshold=need,
             exact=False,
+            lower=lower,
+            upper=upper,
         )
         timings["audit"] += time.perf_counter() - ta
         solves += iv.lp_solves
@@ -187,7 +218,7 @@ def protect(
                 "the cell values contradict the relations of the linked table; "
                 "cannot protect an inconsistent publication"
             )
-        failing = primary & iv.narrow(required)
+        failing = sensitive & iv.narrow(need)
         if not secondary or not failing.any():
             break
         if rounds > max_rounds:
@@ -198,9 +229,7 @@ def protect(
         tc = time.perf_counter()
         if components is None:
             components = _components(table.matrix)
-        added, n_lp = _add_complements(
-            table, code, values, failing, iv, required, margin, components
-        )
+        added, n_lp = _add_complements(table, code, values, failing, iv, need, margin, components)
         solves += n_lp
         timings["complements"] += time.perf_counter() - tc
         if not added:
@@ -237,7 +266,7 @@ def _add_complements(
     values: np.ndarray,
     failing: np.ndarray,
     iv: Intervals,
-    threshold: float,
+    threshold: np.ndarray,
     margin: float,
     components: tuple[int, np.ndarray],
 ) -> tuple[int, int]:
@@ -252,7 +281,8 @@ def _add_complements(
     component, zeros last. Cells the optimum moves are suppressed. When a table with ``x_i = 0`` is
     known, one table ``x⁺`` with ``x⁺_i ≥ threshold`` suffices; otherwise two tables ``x⁺, x⁻``
     with ``x⁺_i − x⁻_i ≥ threshold``. Every LP solution is kept as a certificate: a later failing
-    cell already spread by ``threshold`` over the kept tables needs no LP.
+    cell already spread by ``threshold`` over the kept tables needs no LP. ``threshold`` is the
+    required width per cell (:func:`required_width`); unknown cells move within their range.
     """
     m, n = table.matrix.shape
     _, labels = components
@@ -271,6 +301,7 @@ def _add_complements(
     solves = 0
     a_all = np.nan_to_num(values, nan=0.0)
     masked = np.isnan(values)
+    lower, upper = table.bounds
     has_masked = bool(masked.any())
     totals = table.relations["total"].to_numpy()
     is_total = np.zeros(n, dtype=bool)
@@ -278,7 +309,7 @@ def _add_complements(
     csr = table.matrix
     csc = table.matrix.tocsc()
     for i in fail_idx:
-        if pt_max[i] - pt_min[i] >= threshold - EPS:
+        if pt_max[i] - pt_min[i] >= threshold[i] - EPS:
             continue
         # neighbourhoods: ring k = cells at most k relations away from i (computed on demand)
         depth = max(2, int(csc.indptr[i + 1] - csc.indptr[i]))  # a corner of a d-dim cube
@@ -289,7 +320,7 @@ def _add_complements(
                 rings.append(_cells_of(csr, _rows_of(csc, rings[-1], m), n))
             return rings[k]
 
-        low = 0.0 if pt_min[i] <= EPS else np.inf
+        low = lower[i] if pt_min[i] <= lower[i] + EPS else np.inf
         res = None
         widened = False
         scopes = (
@@ -315,8 +346,9 @@ def _add_complements(
                 cand = cand[a_all[cand] > 0]
             rows = _rows_of(csc, cells, m)
             solves += 1
+            width = min(threshold[i] + margin, upper[i] - lower[i])  # a band: all of it
             found = _complement_lp(
-                table, a_all, rows, cells[~pub], cand, i, threshold + margin, low
+                table, a_all, rows, cells[~pub], cand, i, width, low, lower, upper
             )
             if found is not None:
                 res = found  # a wider scope's optimum is never more expensive
@@ -375,6 +407,8 @@ def _complement_lp(
     i: int,
     width: float,
     low: float,
+    lower: np.ndarray,
+    upper: np.ndarray,
 ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]] | None:
     """One protection LP; returns the cells to suppress and the tables, or None if infeasible.
 
@@ -383,7 +417,8 @@ def _complement_lp(
     cell of the relations ``rows`` keeps its true value (masked cells must all be in ``unk``):
     ``|A_unk x + A_cand (p − q)| ≤ tol − A_fixed·a_fixed − A_cand·a_cand``. When a table with
     ``x_i = low`` is already known (``low`` = 0), only ``x⁺`` is needed: ``x⁺_i ≥ low + width``;
-    otherwise (``low`` = inf) both, with ``x⁺_i − x⁻_i ≥ width``.
+    otherwise (``low`` = inf) both, with ``x⁺_i − x⁻_i ≥ width``. The unknown cells stay within
+    their range ``[lower, upper]`` (:attr:`LinkedTable.bounds`).
     """
     a_rows = table.matrix[rows]
     fixed = a_all.copy()
@@ -395,8 +430,8 @@ def _complement_lp(
     new_row = np.cumsum(hit) - 1
     m = int(hit.sum())
     tol = table.tol[rows][hit]
-    lower = -tol - const[hit]
-    upper = tol - const[hit]
+    row_lo = -tol - const[hit]
+    row_hi = tol - const[hit]
     nu, nk = len(unk), len(cand)
     ptr, ind, dat = sub.indptr, new_row[sub.indices], sub.data
     cut = ptr[nu]
@@ -404,8 +439,10 @@ def _complement_lp(
     block_c = (ptr[nu:] - cut, ind[cut:], dat[cut:])
     a_c = a_all[cand]
     w = table.weights[cand]
-    inf_u = np.full(nu, np.inf)
+    lo_u = lower[unk]
+    inf_u = upper[unk]
     inf_c = np.full(nk, np.inf)
+    zero_c = np.zeros(nk)
     li = int(np.searchsorted(unk, i))
     two = not np.isfinite(low)
     if two:
@@ -421,15 +458,17 @@ def _complement_lp(
             2 * m,
         )
         col_upper = np.concatenate([inf_u, inf_u, inf_c, a_c, inf_c, a_c])
+        col_lower = np.concatenate([lo_u, lo_u, zero_c, zero_c, zero_c, zero_c])
         cost = np.concatenate([np.zeros(2 * nu), w, w, w, w])
-        lp = _LP(model, np.zeros(len(cost)), col_upper, np.tile(lower, 2), np.tile(upper, 2))
+        lp = _LP(model, col_lower, col_upper, np.tile(row_lo, 2), np.tile(row_hi, 2))
         lp.set_cost(cost)
         lp.add_row(np.array([li, nu + li]), np.array([1.0, -1.0]), width, np.inf)
     else:
         model = _hstack_csc([(block_u, 0, 1.0), (block_c, 0, 1.0), (block_c, 0, -1.0)], m)
         col_upper = np.concatenate([inf_u, inf_c, a_c])
+        col_lower = np.concatenate([lo_u, zero_c, zero_c])
         cost = np.concatenate([np.zeros(nu), w, w])
-        lp = _LP(model, np.zeros(len(cost)), col_upper, lower, upper)
+        lp = _LP(model, col_lower, col_upper, row_lo, row_hi)
         lp.set_cost(cost)
         lp.add_row(np.array([li]), np.array([1.0]), low + width, np.inf)
     res = lp.solve()

@@ -2,20 +2,29 @@
 audit and the publication.
 
 ``published`` (shown), ``suppressed`` (primary: ``0 < n < threshold``), ``secondary`` (suppressed
-to protect a primary cell) and ``not_available`` (masked at the source: unknown to us as to
-anybody, never shown, never read as 0). The method is described in :mod:`ksz_reports.disclosure`.
+to protect a sensitive cell), ``not_available`` (masked at the source because it is small: unknown
+to us as to anybody, never shown, never read as 0, and protected like a primary cell) and
+``unknown`` (no value for another reason, e.g. not covered by the source: not sensitive). The
+method is described in :mod:`ksz_reports.disclosure`.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["PUBLISHED", "SUPPRESSED", "SECONDARY", "NOT_AVAILABLE", "STATUSES", "STATUS_DTYPE"]
+from ksz_reports.core.vocabulary import NOT_AVAILABLE, SECONDARY, SUPPRESSED, UNKNOWN
+
+__all__ = [
+    "PUBLISHED",
+    "SUPPRESSED",
+    "SECONDARY",
+    "NOT_AVAILABLE",
+    "UNKNOWN",
+    "STATUSES",
+    "STATUS_DTYPE",
+]
 
 PUBLISHED = "published"
-SUPPRESSED = "suppressed"
-SECONDARY = "secondary"
-NOT_AVAILABLE = "not_available"
 #: Every status a cell can get, in code order.
-STATUSES: tuple[str, ...] = (PUBLISHED, SUPPRESSED, SECONDARY, NOT_AVAILABLE)
+STATUSES: tuple[str, ...] = (PUBLISHED, SUPPRESSED, SECONDARY, NOT_AVAILABLE, UNKNOWN)
 STATUS_DTYPE = pd.CategoricalDtype(list(STATUSES))

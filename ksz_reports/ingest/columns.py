@@ -1,4 +1,4 @@
-"""Cell values → canonical ids, one family per canonical column: indicator, breakdown, geo, value.
+"""Cell values → canonical ids, one family per canonical column: indicator, breakdown, geo.
 
 A raw column arrives as a dictionary array (of bytes, for a CSV file): :class:`_Cells` decodes
 its *unique values* with the file's encoding and maps each through a token → id function once
@@ -9,9 +9,9 @@ its *unique values* with the file's encoding and maps each through a token → i
 - :class:`_Breakdowns`: the dimension columns, packed into one key per cell (and the headers of
   a wide-by-category export);
 - :class:`_Geography`: NIS codes and municipality names (:mod:`ksz_reports.geo`);
-- :class:`_Counts`: the value columns: numbers, zero and masked tokens, empty cells.
 
-Periods and dates are read by :mod:`ksz_reports.ingest.periods`. Every problem raises an
+Counts are read by :mod:`ksz_reports.ingest.counts`, periods and dates by
+:mod:`ksz_reports.ingest.periods`. Every problem raises an
 :class:`~ksz_reports.core.errors.InputError` naming the row and the column as the user sees them,
 and what to do.
 """
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -34,23 +33,9 @@ from ksz_reports.core.schema import DIMENSIONS
 from ksz_reports.core.text import normalize
 from ksz_reports.geo import AmbiguousNameError, geographies, geography
 from ksz_reports.ingest.compact import _Context
-from ksz_reports.ingest.dialects import KNOWN_MASKED_TOKENS, Dialect
+from ksz_reports.ingest.dialects import Dialect
 from ksz_reports.ingest.sources import _Decoder, _Raw
 
-_SEP_NAMES = {
-    " ": "space",
-    "\u00a0": "no-break space",
-    "\u202f": "narrow no-break space",
-    ".": "'.'",
-    ",": "','",
-    "'": "apostrophe",
-}
-
-# value status per cell (>= _BAD: an error)
-_OK, _MASKED, _DROP, _BAD, _NEG, _FOREIGN, _EMPTY, _BIG = 0, 1, 2, 3, 4, 5, 6, 7
-_EMPTY_STATUS = {"missing": _DROP, "zero": _OK, "masked": _MASKED, "error": _EMPTY}
-#: Largest count accepted (the compact value is int32; Belgium has < 12 million inhabitants).
-_MAX_COUNT = 2**31 - 1
 # geo status (negative ids)
 _GEO_EMPTY, _GEO_AGG, _GEO_UNKNOWN = -1, -2, -3
 
@@ -548,176 +533,4 @@ class _Geography(_Column):
             column=column,
             hint=f"{did}Give the NIS code, or the Dutch or French name",
             code="unknown-municipality",
-        )
-
-
-# ------------------------------------------------------------------------------------------
-# counts
-
-
-@cache
-def _masked_union(tokens: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(tokens))
-
-
-def _all_masked_tokens(dialects: dict[str, Dialect]) -> tuple[str, ...]:
-    tokens = list(KNOWN_MASKED_TOKENS)
-    for d in dialects.values():
-        tokens.extend(m.strip() for m in d.numbers.masked)
-    return _masked_union(tuple(tokens))
-
-
-class _Counts(_Column):
-    """The value of every cell: a whole number of persons (the dialect's thousands separators
-    and zero tokens), or masked at source (the dialect's masked tokens; those of other producers
-    are refused), an empty cell as the dialect says."""
-
-    def __init__(self, cells: _Cells, dialect: Dialect, ctx: _Context):
-        super().__init__(cells, dialect, ctx)
-        d = dialect
-        masked = [m.strip().lower() for m in d.numbers.masked]
-        self._masked = pa.array(masked, pa.string())
-        foreign = [t.lower() for t in _all_masked_tokens(ctx.dialects) if t.lower() not in masked]
-        self._foreign = pa.array(foreign, pa.string())
-        self._zero = pa.array([z.strip().lower() for z in d.numbers.zero_tokens], pa.string())
-        if d.numbers.thousands:
-            cls = "[" + "".join(re.escape(c) for c in d.numbers.thousands) + "]"
-            self._thousands = cls
-            self._number = rf"^-?(\d{{1,18}}|\d{{1,3}}({cls}\d{{3}}){{1,5}})$"
-        else:
-            self._thousands = None
-            self._number = r"^-?\d{1,18}$"
-
-    def map(self, raw: _Raw, vcols: list) -> tuple[np.ndarray, np.ndarray | None]:
-        """The value of every cell (int32, -1 = masked at source; column after column for a wide
-        export), and which cells are dropped (empty where the dialect says ``missing``), or None."""
-        n, k = raw.n, len(vcols)
-        value_parts, drop_parts = [], []
-        for ci, name in vcols:
-            vm, sm = self._parse(raw.columns[ci], raw, name)
-            bad = sm.table >= _BAD
-            if bad.any():
-                i = sm.locate(bad)
-                if i is not None:
-                    raise self._error(
-                        int(sm.table[sm.idx[i] if sm.idx is not None else i]),
-                        self.cells.token(raw.columns[ci], i),
-                        raw.row(i),
-                        name,
-                    )
-            value_parts.append(vm.rows())
-            dropm = sm.table == _DROP
-            drop_parts.append(
-                dropm[sm.idx]
-                if dropm.any() and sm.idx is not None
-                else dropm
-                if dropm.any()
-                else None
-            )
-        value = np.concatenate(value_parts) if k > 1 else value_parts[0]
-        drop = None
-        if any(p is not None for p in drop_parts):
-            drop = np.concatenate([p if p is not None else np.zeros(n, bool) for p in drop_parts])
-        return value, drop
-
-    def _parse(self, arr: pa.Array, raw: _Raw, column: str) -> tuple[_Mapped, _Mapped]:
-        """Values (int32, -1 = masked) and statuses, parsed on the dictionary's unique values."""
-        if pa.types.is_integer(arr.type):
-            return self._ints(arr, raw.n)
-        d = self.dialect.numbers
-        text = self.cells.text(arr, raw, column)
-        t = pc.utf8_trim_whitespace(text)
-        low = pc.utf8_lower(t)
-        st = np.full(len(t), _BAD, np.int8)
-        digits = pc.replace_substring_regex(t, self._thousands, "") if self._thousands else t
-        isnum = pc.match_substring_regex(t, self._number).to_numpy(zero_copy_only=False)
-        num = pc.cast(pc.if_else(pa.array(isnum), digits, "0"), pa.int64()).to_numpy().copy()
-        st[isnum] = _OK
-        st[isnum & (num < 0)] = _NEG
-        st[isnum & (num > _MAX_COUNT)] = _BIG
-        empty = pc.utf8_length(t).to_numpy(zero_copy_only=False) == 0
-        st[empty] = _EMPTY_STATUS[d.empty]
-        if len(self._zero):
-            zero = pc.is_in(low, self._zero).to_numpy(zero_copy_only=False)
-            st[zero] = _OK
-            num[zero] = 0
-        foreign = pc.is_in(low, self._foreign).to_numpy(zero_copy_only=False)
-        foreign |= pc.match_substring_regex(low, r"^<\s*\d+$").to_numpy(zero_copy_only=False)
-        st[foreign] = _FOREIGN
-        st[pc.is_in(low, self._masked).to_numpy(zero_copy_only=False)] = _MASKED
-        num[st != _OK] = 0
-        num[st == _MASKED] = -1
-        idx = self.cells.indices(arr)
-        return _Mapped(num.astype(np.int32), idx, raw.n), _Mapped(st, idx, raw.n)
-
-    def _ints(self, arr: pa.Array, n: int) -> tuple[_Mapped, _Mapped]:
-        d = self.dialect.numbers
-        values = pc.fill_null(arr.cast(pa.int64()), 0).to_numpy().copy()
-        st = np.zeros(len(values), np.int8)
-        if arr.null_count:
-            st[arr.is_null().to_numpy(zero_copy_only=False)] = _EMPTY_STATUS[d.empty]
-        neg = values < 0
-        if neg.any():
-            allowed = {int(m) for m in d.masked if re.fullmatch(r"-\d+", m.strip())}
-            known = {
-                int(m) for m in _all_masked_tokens(self.ctx.dialects) if re.fullmatch(r"-\d+", m)
-            }
-            st[neg] = _NEG
-            st[neg & np.isin(values, list(known - allowed))] = _FOREIGN
-            st[neg & np.isin(values, list(allowed))] = _MASKED
-        st[values > _MAX_COUNT] = _BIG
-        values[st != _OK] = 0
-        values[st == _MASKED] = -1
-        return _Mapped(values.astype(np.int32), None, n), _Mapped(st, None, n)
-
-    def _error(self, status: int, token: str, row: int, column: str) -> InputError:
-        d = self.dialect
-        allowed = ", ".join(repr(m) for m in d.numbers.masked) or "none"
-        if status == _NEG:
-            return InputError(
-                f"negative count {token!r}",
-                file=self.file,
-                row=row,
-                column=column,
-                hint="A number of persons is never negative; a masked cell is written "
-                f"as one of the dialect's masked tokens ({allowed})",
-                code="negative-count",
-            )
-        if status == _FOREIGN:
-            return InputError(
-                f"masked token {token!r} is not allowed by dialect {d.name}",
-                file=self.file,
-                row=row,
-                column=column,
-                hint=f"This dialect masks with: {allowed}. Fix "
-                f"the file, or add the token to numbers.masked in {d.where}",
-                code="masked-token",
-            )
-        if status == _EMPTY:
-            return InputError(
-                "empty count",
-                file=self.file,
-                row=row,
-                column=column,
-                hint=f"Write 0, or a masked token ({allowed})",
-                code="empty-count",
-            )
-        if status == _BIG:
-            return InputError(
-                f"implausible count {token!r}",
-                file=self.file,
-                row=row,
-                column=column,
-                hint=f"A number of persons is at most {_MAX_COUNT}; check the column",
-                code="not-a-number",
-            )
-        seps = ", ".join(_SEP_NAMES.get(s, repr(s)) for s in d.numbers.thousands)
-        fmt = "a whole number of persons" + (f" (thousands separator: {seps})" if seps else "")
-        return InputError(
-            f"not a count: {token!r}",
-            file=self.file,
-            row=row,
-            column=column,
-            hint=f"Write {fmt}, or a masked token ({allowed})",
-            code="not-a-number",
         )

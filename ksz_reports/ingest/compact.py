@@ -3,8 +3,9 @@
 Every file of a read (:func:`~ksz_reports.ingest.reader.read_export`,
 :func:`~ksz_reports.ingest.validate.validate`, :func:`~ksz_reports.ingest.dataset.ingest`) becomes
 compact integer arrays (:class:`_Compact`): ids into dictionaries shared by all files of the read
-(:class:`_Context`), the seven breakdown codes packed in one int32, the value as int32 with -1 =
-masked. This module turns them into canonical Arrow batches
+(:class:`_Context`), the seven breakdown codes packed in one int32, the value as int32 with a
+negative code for a cell without a value (:func:`masked_code`, :func:`band_code`,
+:data:`UNKNOWN_CODE`). This module turns them into canonical Arrow batches
 (:data:`~ksz_reports.core.schema.CANONICAL_SCHEMA`), orders them (indicator, geo, period, then
 breakdown and vintage) and finds duplicate cells: an identical one is dropped, one with another
 value raises naming both rows.
@@ -95,6 +96,41 @@ class _Context:
         return self._decode
 
 
+# The int32 value of a cell without one: masked at the source (sensitive), with or without the
+# range the source gave, or unknown (not sensitive). Canonically: value null, and lower/upper the
+# range (a masked cell) or null (an unknown cell).
+MASKED_CODE = -1  # masked at the source, range [0, ∞)
+UNKNOWN_CODE = -2  # no value, not masked because small (e.g. not covered by the source)
+_BAND_BASE = 16
+_BAND_RADIX = 1024  # a band's bounds are below this (bands are for small counts)
+
+
+def band_code(lower: Any, upper: Any) -> Any:
+    """The value code of a cell masked at the source within ``[lower, upper]`` (numbers or
+    arrays); ValueError for a range that is not ``0 ≤ lower ≤ upper < 1024``."""
+    lo, hi = np.asarray(lower, np.int64), np.asarray(upper, np.int64)
+    if not np.all((lo >= 0) & (lo <= hi) & (hi < _BAND_RADIX)):
+        raise ValueError(f"a band is 0 ≤ lower ≤ upper < {_BAND_RADIX}")
+    code = -(_BAND_BASE + lo * _BAND_RADIX + hi)
+    return int(code) if code.ndim == 0 else code
+
+
+def decode_values(value: np.ndarray) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """Canonical ``value``, ``lower``, ``upper`` (int64, nullable) of int32 value codes."""
+    v = value.astype(np.int64)
+    missing = v < 0
+    band = v <= -_BAND_BASE
+    k = np.where(band, -v - _BAND_BASE, 0)
+    lower = np.where(band, k // _BAND_RADIX, 0)
+    upper = np.where(band, k % _BAND_RADIX, 0)
+    masked = missing & (v != UNKNOWN_CODE)
+
+    def arr(x: np.ndarray, null: np.ndarray) -> pa.Array:
+        return pa.array(x, pa.int64(), mask=null if null.any() else None)
+
+    return arr(v, missing), arr(lower, ~masked), arr(upper, ~band)
+
+
 @dataclass
 class _Compact:
     """Canonical cells of one batch as small integer arrays (ids into the context's lists)."""
@@ -145,15 +181,16 @@ def _to_batch(
 
     period_values = pa.array(ctx.period.values, pa.string())
     vint = np.array([(v - _EPOCH).days for v in ctx.vintage.values], np.int32)
-    value = col(c.value)
-    masked = value < 0
+    value, lower, upper = decode_values(col(c.value))
     dims = _unpack_dims(col(c.dkey), ctx)
     arrays = [
         dict_col("indicator", col(c.ind), ctx.indicators),
         period_values.take(pa.array(col(c.period))),
         dict_col("geo", col(c.geo), ctx.geo.values),
         *[dict_col(dim, a, ctx.dim_values[dim]) for dim, a in zip(DIMENSIONS, dims, strict=True)],
-        pa.array(value.astype(np.int64), pa.int64(), mask=masked if masked.any() else None),
+        value,
+        lower,
+        upper,
         dict_col("source", col(c.source), ctx.source.values),
         pa.array(vint[col(c.vintage)], pa.date32()),
     ]
@@ -265,7 +302,10 @@ def _duplicates(
 
 def _duplicate_error(c: _Compact, files: np.ndarray, ctx: _Context, ra: int, rb: int) -> InputError:
     def shown(r: int) -> str:
-        return "masked" if c.value[r] < 0 else str(int(c.value[r]))
+        v = int(c.value[r])
+        if v >= 0:
+            return str(v)
+        return "unknown" if v == UNKNOWN_CODE else "masked"
 
     fa, fb = ctx.files[int(files[ra])], ctx.files[int(files[rb])]
     key = [

@@ -40,7 +40,7 @@ from ksz_reports.ingest.validate import _collect
 DATA_FILE = "canonical.parquet"
 META_FILE = "ingest.json"
 FORMAT = "ksz_reports canonical dataset"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: lower and upper (the range of a cell masked at the source)
 #: Rows per Parquet row group.
 ROW_GROUP = 1 << 20
 #: The table's sort order (string order of each column); statistics are written for these.
@@ -314,6 +314,15 @@ def open_dataset(path: str | Path) -> Dataset:
         raise _not_dataset(path, f"{META_FILE} is not valid JSON ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise _not_dataset(path, f"{META_FILE} does not describe a {FORMAT}")
+    version = meta.get("format_version")
+    if isinstance(version, int) and version != FORMAT_VERSION:
+        raise InputError(
+            f"dataset format {version} is not the format {FORMAT_VERSION} of this version",
+            file=path,
+            hint="Ingest the exports again: `ksz-reports ingest EXPORT... --out FOLDER` "
+            "(format 2 keeps the range of cells masked at the source)",
+            code="old-dataset",
+        )
     try:
         table = pq.read_table(data)
     except (pa.ArrowException, OSError) as exc:

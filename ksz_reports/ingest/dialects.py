@@ -61,12 +61,15 @@ ROLES: tuple[str, ...] = (
     "geo_name",
     *DIMENSIONS,
     "value",
+    "lower",
+    "upper",
     "vintage",
     "source",
 )
 
-#: Masked-at-source tokens any producer uses (SPEC §4). A token of this list that a dialect does
-#: not declare is reported as "not allowed by the dialect" rather than as a bad number.
+#: Tokens of a cell without a number that producers use (masked, unknown or absent, SPEC §4, §10).
+#: A token of this list that a dialect does not declare is reported as "not allowed by the
+#: dialect" rather than as a bad number.
 KNOWN_MASKED_TOKENS: tuple[str, ...] = ("<5", "x", "c", "-99997", "-99999", "-99998", "-99996")
 
 _DEFAULT_EXTENSIONS = {
@@ -234,12 +237,34 @@ class PeriodOptions(_Strict):
 
 
 class NumberOptions(_Strict):
-    """How counts are written."""
+    """How counts are written, and what a cell without a number means (``docs/domain.md``).
+
+    ``masked``: tokens of a cell its supplier hid because it is small (``x``, ``<5``, ``-99997``):
+    sensitive, protected like a primary cell; a token ``<n`` gives the range ``[0, n−1]``.
+    ``bands``: a range ``a-b`` (``1-3``) is a masked cell within it. ``unknown``: no value for
+    another reason (``-99999``: not covered by the source): breaks every sum, not sensitive.
+    ``absent``: nothing can be there (``-99998`` not applicable, ``-99996`` empty): the row is
+    left out, as if it were not in the file, and breaks no sum.
+    """
 
     thousands: list[str] = []
     zero_tokens: list[str] = []
-    empty: Literal["missing", "zero", "masked", "error"] = "error"
+    empty: Literal["missing", "zero", "masked", "unknown", "error"] = "error"
     masked: list[str] = []
+    bands: bool = False
+    unknown: list[str] = []
+    absent: list[str] = []
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> NumberOptions:
+        seen: dict[str, str] = {}
+        for role in ("zero_tokens", "masked", "unknown", "absent"):
+            for token in getattr(self, role):
+                key = token.strip().lower()
+                if key in seen:
+                    raise ValueError(f"token {token!r} is both in {seen[key]} and in {role}")
+                seen[key] = role
+        return self
 
     @field_validator("thousands")
     @classmethod

@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from ksz_reports.core.errors import InputError, KszError
 from ksz_reports.core.schema import CANONICAL_SCHEMA
-from ksz_reports.ingest.columns import _Breakdowns, _Cells, _Counts, _Geography, _Indicators
+from ksz_reports.ingest.columns import _Breakdowns, _Cells, _Geography, _Indicators
 from ksz_reports.ingest.compact import (
     _Compact,
     _concat_columns,
@@ -41,6 +41,7 @@ from ksz_reports.ingest.compact import (
     _sort_order,
     _to_batch,
 )
+from ksz_reports.ingest.counts import _Counts
 from ksz_reports.ingest.detect import _detect_with, _open_with
 from ksz_reports.ingest.dialects import Dialect
 from ksz_reports.ingest.header import _missing
@@ -253,6 +254,8 @@ class _FileReader:
             dkey = rep(dkey)
         period = self.periods.map(raw, ind, used_ind, vcols)
         value, drop = self.counts.map(raw, vcols)
+        if "lower" in lay.roles:  # the canonical table: the range of a cell masked at source
+            value = self.counts.with_ranges(raw, value, lay.roles["lower"], lay.roles.get("upper"))
         keep = None
         if drop is not None:
             self.stats.dropped_empty += int(drop.sum())

@@ -2,7 +2,9 @@
 growth and index, for municipalities and the aggregates above them.
 
 The input is the cut table of :mod:`ksz_reports.measures.cutoffs` (one value per cell, kept periods only).
-Every step keeps masked-at-source cells masked: a sum that uses one is masked, never read as 0.
+Every step keeps masked-at-source cells masked: a sum that uses one is masked, never read as 0,
+and it carries the range the source gave (``lower``/``upper``, see :func:`with_ranges`); a sum
+that uses an unknown cell (no value, no range) is unknown.
 The output is the *measure table*: one row per (indicator, period, geo, breakdown cell) with
 ``count``, ``population``, ``rate`` and what derives from it. Nothing here decides what is
 published; :mod:`ksz_reports.disclosure` does, on this table.
@@ -28,6 +30,8 @@ MEASURE_COLUMNS = (
     "level",
     *DIMENSIONS,
     "count",
+    "lower",
+    "upper",
     "population",
     "population_year",
     "per",
@@ -54,30 +58,55 @@ def population_year(indicator: Indicator, period: str) -> int:
     return int(period[:4])
 
 
+RANGE_COLUMNS = ("value", "lower", "upper")
+
+
+def with_ranges(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with ``lower`` and ``upper`` on every row: the value itself where there is one,
+    the range the source gave for a cell it masked (``[0, ∞)``, upper null, without a band), and
+    null for an unknown cell. Summed column by column with "one null makes the sum null", the
+    three give the sum, the range of a masked sum, and unknown sums (null lower)."""
+    out = rows.copy()
+    value = out["value"].astype("Float64")
+    if "lower" in out.columns:
+        lower = out["lower"].astype("Float64")
+        upper = (
+            out["upper"].astype("Float64")
+            if "upper" in out.columns
+            else pd.Series(pd.NA, index=out.index, dtype="Float64")
+        )
+    else:  # a table without ranges: every missing value is masked at the source, [0, ∞)
+        lower = value.fillna(0.0)
+        upper = value.copy()
+    out["lower"] = value.fillna(lower)
+    out["upper"] = value.fillna(upper)
+    return out
+
+
 def yearly_average(frame: pd.DataFrame, years: list[int] | None = None) -> pd.DataFrame:
     """Monthly average per year of a monthly measure: the mean of its 12 months.
 
     A cell is averaged only when all 12 months are present and unmasked; otherwise its value is
-    missing (null) — a masked month makes the average masked, a missing month makes it incomplete.
+    missing (null) — a masked month makes the average masked (its range is the mean of the
+    months' ranges), a missing month makes it incomplete.
     """
     if frame.empty:
         return frame
-    df = frame.copy()
+    df = with_ranges(frame)
     df["year"] = df["period"].astype(str).str[:4]
     if years is not None:
         df = df[df["year"].isin([str(y) for y in years])]
     keys = ["indicator", "year", "geo", *DIMENSIONS]
-    grouped = df.groupby(keys, observed=True, sort=True)["value"]
-    out = grouped.sum(min_count=1).rename("total").to_frame()
-    out["n"] = grouped.count()
-    out["size"] = grouped.size()
-    full = df.groupby(keys, observed=True, sort=True)["period"].agg(
-        lambda p: len(set(p.astype(str)))
-    )
-    out["complete"] = (out["n"] == out["size"]) & (full == 12)
-    out["value"] = np.where(out["complete"], out["total"].astype(float) / 12.0, np.nan)
+    grouped = df.groupby(keys, observed=True, sort=True)
+    size = grouped.size()
+    full = grouped["period"].agg(lambda p: len(set(p.astype(str))))
+    out = pd.DataFrame(index=size.index)
+    for col in RANGE_COLUMNS:
+        complete = (grouped[col].count() == size) & (full == 12)
+        total = grouped[col].sum(min_count=1).astype(float)
+        out[col] = np.where(complete, total / 12.0, np.nan)
     out = out.reset_index().rename(columns={"year": "period"})
-    return out[["indicator", "period", "geo", *DIMENSIONS, "value"]]
+    return out[["indicator", "period", "geo", *DIMENSIONS, *RANGE_COLUMNS]]
 
 
 def _denominator_keys(
@@ -126,7 +155,10 @@ def compute(
         known = ", ".join(d.id for d in ind.denominators)
         raise UsageError(f"indicator {ind.id!r} has no denominator {denominator!r}; known: {known}")
     rows = table[table["indicator"].astype(str) == ind.id]
-    rows = rows[[c for c in ("indicator", "period", "geo", *DIMENSIONS, "value") if c in rows]]
+    rows = rows[
+        [c for c in ("indicator", "period", "geo", *DIMENSIONS, *RANGE_COLUMNS) if c in rows]
+    ]
+    rows = with_ranges(rows)
     if ind.frequency == "month":
         wanted = set(periods) if periods else None
         month_rows = rows if wanted is None else rows[rows["period"].isin(wanted)]
@@ -140,7 +172,7 @@ def compute(
     if rows.empty:
         return pd.DataFrame(columns=list(MEASURE_COLUMNS))
 
-    cells = geo_sums.aggregate(geography, rows, levels=levels)
+    cells = geo_sums.aggregate(geography, rows, levels=levels, value_cols=RANGE_COLUMNS)
     cells["per"] = den.per
     cells["population_year"] = [population_year(ind, p) for p in cells["period"].astype(str)]
 
@@ -192,9 +224,14 @@ def compute(
 
     r = config.settings.reliability
     cells["unreliable"] = (population < r.min_denominator) | (count < r.min_count)
-    cells["flag"] = np.where(
-        cells["incomplete"], "incomplete", np.where(cells["count"].isna(), "not_available", "")
+    missing = cells["count"].isna().to_numpy()
+    masked = missing & cells["lower"].notna().to_numpy()
+    cells["flag"] = np.select(
+        [cells["incomplete"].to_numpy(dtype=bool), masked, missing],
+        ["incomplete", "not_available", "unknown"],
+        "",
     )
+    cells.loc[~masked, ["lower", "upper"]] = np.nan
     cells.loc[cells["population"].isna() & cells["count"].notna(), "flag"] = "no_population"
     return (
         cells[list(MEASURE_COLUMNS) + ["population_year_used"]]
