@@ -63,3 +63,31 @@ def limburg_data(sample_data: Path, tmp_path_factory: pytest.TempPathFactory) ->
     pq.write_table(table.filter(keep), out / "canonical.parquet")
     shutil.copy(sample_data / "ingest.json", out / "ingest.json")
     return out
+
+
+@pytest.fixture(scope="session")
+def oost_vlaanderen_data(sample_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample dataset cut to province Oost-Vlaanderen (40000) of today's geography: the
+    2019–2024 codes of its 55 municipalities (61 codes, Zwijndrecht 11056 of province Antwerpen
+    included, since it is part of Beveren-Kruibeke-Zwijndrecht), and those of the neighbours of
+    Gent and Merelbeke-Melle (all inside the province today). Its publication is prepared in
+    about 10 s. Aggregates above the province are incomplete there. Do not modify."""
+    import shutil
+
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from ksz_reports.geo import geography
+
+    today = geography()
+    wanted = set(today.members("40000"))
+    for nis in ("44021", "44088"):  # Gent, Merelbeke-Melle
+        wanted |= set(today.neighbours(nis))
+    members = {old for new in wanted for old in today.predecessors(new)}
+    out = tmp_path_factory.mktemp("oost_vlaanderen") / "data"
+    out.mkdir()
+    table = pq.read_table(sample_data / "canonical.parquet")
+    keep = pd.Series(table.column("geo").to_pylist()).isin(members).to_numpy()
+    pq.write_table(table.filter(keep), out / "canonical.parquet")
+    shutil.copy(sample_data / "ingest.json", out / "ingest.json")
+    return out
