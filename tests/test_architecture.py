@@ -144,3 +144,16 @@ def test_every_module_imports():
     for module in MODULES:
         if module != "ksz_reports.__main__":
             importlib.import_module(module)
+
+
+def test_every_public_name_is_the_documented_object_after_every_module_is_imported():
+    """``ksz_reports.ingest`` names both a package and a function: whichever Python binds last, the
+    public name must still be callable as the API documents it."""
+    import importlib
+
+    for module in MODULES:
+        if module != "ksz_reports.__main__":
+            importlib.import_module(module)
+    for name in ksz_reports.__all__:
+        if name != "__version__":
+            assert callable(getattr(ksz_reports, name)), name

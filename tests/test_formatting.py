@@ -231,7 +231,15 @@ def test_flag_footnotes_in_fixed_order_and_translated():
     assert [n.symbol for n in notes] == ["x", "\u2026", "( )"]
     assert "minder dan 5 personen" in notes[0].text
     fr = f.flag_footnotes(["not_available"], "fr", threshold=10)
-    assert fr == [f.Footnote(":", "non disponible")]
+    assert fr == [
+        f.Footnote(
+            ":", "non disponible : masqué par la source, qui ne publie pas les petits nombres"
+        )
+    ]
+    unknown = f.flag_footnotes(["unknown", "not_available"], "nl", threshold=5)
+    assert [n.symbol for n in unknown] == [":", "?"]
+    assert unknown[1].text == "onbekend: de bron geeft geen cijfer"
+    assert f.flag_symbol("unknown") == "?" and not f.is_shown("unknown")
     assert "fewer than 10 persons" in f.flag_footnotes(["secondary"], "en", threshold=10)[0].text
 
 

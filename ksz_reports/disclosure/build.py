@@ -89,9 +89,13 @@ def disclose(
         m[c] = m[c].astype(str)
     cells = m[list(KEY_COLUMNS)].copy()
     cells["value"] = m["count"].astype("Float64")
-    # Sensitive without a value: masked at the source (the range it gave); every other missing
-    # count (unknown, incomplete) has no range and is not sensitive.
-    masked = (m["flag"].astype(str) == disclosure.NOT_AVAILABLE).to_numpy()
+    # Sensitive without a value: a municipality's count masked at the source (the range it gave).
+    # An aggregate masked because one of its municipalities is, is no small count itself: its
+    # masked parts are protected one by one. Every other missing count (unknown, incomplete) has
+    # no range and is not sensitive.
+    masked = (
+        (m["flag"].astype(str) == disclosure.NOT_AVAILABLE) & (m["level"] == "municipality")
+    ).to_numpy()
     for col in ("lower", "upper"):
         bound = m[col] if col in m else pd.Series(np.nan, index=m.index)
         cells[col] = bound.astype("Float64").where(masked, pd.NA)

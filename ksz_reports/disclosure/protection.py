@@ -47,11 +47,45 @@ _MARGIN = 1e-4
 
 
 def required_width(table: LinkedTable, min_width: float) -> np.ndarray:
-    """The interval width each cell must keep: ``min_width``, or for a cell masked at the source
-    with a narrower range ``[lower, upper]``, that range (the source itself gave it away)."""
-    lower, upper = table.bounds
-    with np.errstate(invalid="ignore"):
-        return np.where(table.masked, np.minimum(min_width, upper - lower), min_width)
+    """The interval width each cell must keep: ``min_width``, or for a cell whose range the
+    source's own ranges already make narrower (a band; a total of banded parts), that range: the
+    source gave it away, the publication must not narrow it further (:func:`source_ranges`)."""
+    lower, upper = source_ranges(table)
+    return np.minimum(min_width, upper - lower)
+
+
+def source_ranges(table: LinkedTable, passes: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """What the ranges the source gave imply alone (no published value used): each cell's
+    :attr:`LinkedTable.bounds`, and for the total of a relation ``c·total = Σ parts`` whose parts
+    all have a range, ``[Σ lower / c, Σ upper / c]`` (repeated ``passes`` times up the relations)."""
+    lower, upper = (b.copy() for b in table.bounds)
+    totals = table.relations["total"].to_numpy()
+    rows = np.flatnonzero(totals >= 0)
+    if not rows.size or not table.masked.any():
+        return lower, upper
+    m = table.matrix[rows].tocsr()
+    tot = totals[rows]
+    c_tot = np.asarray(m[np.arange(len(rows)), tot]).ravel()
+    parts = (m - sp.csr_matrix((c_tot, (np.arange(len(rows)), tot)), shape=m.shape)).tocsr()
+    parts.eliminate_zeros()
+    entry_row = np.repeat(np.arange(len(rows)), np.diff(parts.indptr))
+    ok = np.ones(len(rows), dtype=bool)
+    ok[entry_row[parts.data > 0]] = False  # only totals of sums of parts
+    ok &= c_tot > 0
+    rows_ok = np.flatnonzero(ok)
+    weight = abs(parts[rows_ok])
+    tol = table.tol[rows][rows_ok]
+    for _ in range(passes):
+        unbounded = (weight @ np.isinf(upper).astype(np.float64)) > 0
+        s_up = weight @ np.where(np.isinf(upper), 0.0, upper)
+        new_up = np.where(unbounded, np.inf, (s_up + tol) / c_tot[rows_ok])
+        new_lo = (weight @ lower - tol) / c_tot[rows_ok]
+        before = (lower.copy(), upper.copy())
+        np.minimum.at(upper, tot[rows_ok], new_up)
+        np.maximum.at(lower, tot[rows_ok], np.maximum(new_lo, 0.0))
+        if np.array_equal(before[0], lower) and np.array_equal(before[1], upper):
+            break
+    return lower, upper
 
 
 def primary_mask(values: np.ndarray, threshold: float) -> np.ndarray:
@@ -302,6 +336,9 @@ def _add_complements(
     a_all = np.nan_to_num(values, nan=0.0)
     masked = np.isnan(values)
     lower, upper = table.bounds
+    src_lower, src_upper = source_ranges(table)
+    with np.errstate(invalid="ignore"):
+        span = src_upper - src_lower
     has_masked = bool(masked.any())
     totals = table.relations["total"].to_numpy()
     is_total = np.zeros(n, dtype=bool)
@@ -346,7 +383,7 @@ def _add_complements(
                 cand = cand[a_all[cand] > 0]
             rows = _rows_of(csc, cells, m)
             solves += 1
-            width = min(threshold[i] + margin, upper[i] - lower[i])  # a band: all of it
+            width = min(threshold[i] + margin, span[i] - 1e-7)  # a source range: all of it
             found = _complement_lp(
                 table, a_all, rows, cells[~pub], cand, i, width, low, lower, upper
             )

@@ -11,11 +11,12 @@ from typing import Any
 
 from ksz_reports.l10n.catalogs import N_, gettext
 
-#: Flags of a value that is *not shown* (SPEC §8 ``flag``) → the symbol a table shows instead.
+#: Flags of a value that is *not shown* (``cells.csv``'s ``flag``) → the symbol a table shows instead.
 FLAG_SYMBOLS: dict[str, str] = {
     "suppressed": "x",
     "secondary": "x",
     "not_available": ":",
+    "unknown": "?",
     "unstable": "\u2026",  # HORIZONTAL ELLIPSIS
     "incomplete": "\u2026",
 }
@@ -34,7 +35,12 @@ _FOOTNOTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         ),
         ("suppressed", "secondary"),
     ),
-    (":", N_("not available"), ("not_available",)),
+    (
+        ":",
+        N_("not available: masked at the source, which does not publish small numbers"),
+        ("not_available",),
+    ),
+    ("?", N_("unknown: the source gives no figure"), ("unknown",)),
     (
         "\u2026",
         N_("not published: the figure is not final yet or not complete"),
@@ -71,6 +77,7 @@ def is_shown(flag: str | None) -> bool:
 _FLAG_TITLES = {
     "x": N_("not published"),
     ":": N_("not available"),
+    "?": N_("unknown"),
     "\u2026": N_("not final or not complete"),
     "( )": N_("unreliable"),
 }

@@ -604,6 +604,13 @@ class ReportRenderer:
                         "can derive from all published numbers is at least %(t)s wide."
                     )
                     % {"t": threshold},
+                    _(
+                        "A number the source itself does not publish because it is small (masked at "
+                        "the source, shown as :) is protected in the same way: it cannot be recomputed "
+                        "from the totals or the other categories either. A number the source does not "
+                        "give for another reason (unknown, shown as ?) or a period that is not final or "
+                        "not complete (shown as …) is not a small number and needs no protection."
+                    ),
                     _("Published totals are the true totals; a hidden number is never shown as 0."),
                 ],
             },
@@ -613,7 +620,7 @@ class ReportRenderer:
                     _("Geography: %(geography)s.")
                     % {"geography": l10n.fmt_geography(model.geography, self.lang)},
                     _(
-                        "Series are shown on the municipalities of the reference date. Numbers of earlier "
+                        "Series are shown on the municipalities of this geography. Numbers of earlier "
                         "periods are summed over the former municipalities before protection; rates are "
                         "recomputed, never summed."
                     ),
