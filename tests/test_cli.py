@@ -1,4 +1,4 @@
-"""The command line (README "Command line", SPEC §9): outputs, errors and exit codes.
+"""The command line (README "Command line"): outputs, errors and exit codes.
 
 In the style of sqlite-utils' tests: whole outputs are compared where practical, and the JSON a
 command prints is the library's result. Three ways in:
@@ -675,7 +675,7 @@ def test_audit_of_an_empty_folder_is_bad_input(tmp_path: Path, capsys) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# exit codes (SPEC §9): 0 done, 1 failures (an audit leak), 2 bad input or usage, 3 locked
+# exit codes (README "Command line"): 0 done, 1 failures (an audit leak), 2 bad input or usage, 3 locked
 
 
 def test_exit_codes(tmp_path: Path, capsys) -> None:

@@ -1,4 +1,4 @@
-"""Reading exports into the canonical table: every shipped dialect and every SPEC §4 variant."""
+"""Reading exports into the canonical table: every shipped dialect and every variant of docs/domain.md#raw-exports."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ import json
 import re
 import subprocess
 import sys
+from html import unescape
 from pathlib import Path
 
 import pandas as pd
@@ -123,6 +124,41 @@ def test_pdf_is_tagged_with_our_font_embedded(rendered):
     # the shipped DejaVu subset (named KSZ-Sans), embedded as TrueType in every font
     assert fonts and all(name.split("+")[1].startswith("KSZ-Sans") for name in fonts)
     assert all("/FontFile2" in d for d in fonts.values())
+
+
+#: Headings and captions of the report's HTML: a line of the PDF equal to one of them is a heading.
+_HEADINGS = re.compile(
+    r'<(h2|h3|caption)\b[^>]*>(.*?)</\1>|<span class="chart-title">(.*?)</span>', re.DOTALL
+)
+
+
+def stranded_headings(pdf_path: Path, html: str) -> list[str]:
+    """Pages that end with a heading (h2, h3, a table or figure caption) whose content is on the
+    next page: the heading is the last line of the page, or only one line of its block follows it
+    (the Gent PDF had "Verklaring van de tekens" and an "x" at the foot of a page, the legend on the
+    next). The running footer (title, page counter) is not content."""
+    headings = set()
+    for m in _HEADINGS.finditer(html):
+        text = re.sub(r"<[^>]+>", "", m.group(2) or m.group(3) or "")
+        text = " ".join(unescape(text).split())
+        if text:
+            headings.add(text)
+    pages = PdfReader(pdf_path).pages
+    stranded = []
+    for number, page in enumerate(pages[:-1], start=1):
+        lines = [" ".join(line.split()) for line in page.extract_text().splitlines()]
+        lines = [line for line in lines if line and line != "•"]
+        if lines and re.search(r"\b\d+\D+\d+$", lines[-1]) and number > 1:
+            lines = lines[:-1]  # the running footer: "<title> Pagina N van M"
+        last = max((i for i, line in enumerate(lines) if line in headings), default=None)
+        if last is not None and len(lines) - last <= 2:
+            stranded.append(f"page {number} ends with {' / '.join(lines[last:])!r}")
+    return stranded
+
+
+def test_no_page_ends_with_a_heading_whose_content_is_on_the_next_page(rendered):
+    html = (rendered / NIS / "report.html").read_text(encoding="utf-8")
+    assert stranded_headings(rendered / NIS / "report.pdf", html) == []
 
 
 def test_html_is_self_contained(rendered):

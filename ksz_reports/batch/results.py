@@ -1,5 +1,5 @@
 """What :func:`~ksz_reports.batch.run.run_batch` returns: the reports rendered, skipped, failed
-and not done, per-report outcomes, timings, and the exit code (SPEC §9)."""
+and not done, per-report outcomes, timings, and the exit code (README.md#command-line)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ class ReportOutcome:
 
 @dataclass
 class BatchResult:
-    """The outcome of :func:`run_batch`. ``exit_code`` follows SPEC §9."""
+    """The outcome of :func:`run_batch`. ``exit_code`` follows README.md#command-line."""
 
     out: Path
     shard: Shard | None

@@ -3,7 +3,7 @@
 One function per chart family, all with the same contract:
 
 - input: tidy rows (a sequence of mappings, or a pandas DataFrame) with a ``value`` and a
-  ``flag`` (SPEC §8). A value whose flag hides it (``suppressed``, ``secondary``,
+  ``flag`` (docs/domain.md#flags-and-symbols). A value whose flag hides it (``suppressed``, ``secondary``,
   ``not_available``, ``unstable``, ``incomplete``) is **never plotted**, whatever the row's
   ``value`` holds: a gap in a line, no bar, no point — with the flag's symbol in its place. A value
   that is None/NaN without a flag counts as ``not_available`` (:mod:`~ksz_reports.charts.points`).

@@ -1,4 +1,4 @@
-"""The tidy input rows as points (SPEC §8): a hidden flag wins over any value, a value that is
+"""The tidy input rows as points (docs/domain.md#flags-and-symbols): a hidden flag wins over any value, a value that is
 None/NaN without a flag counts as ``not_available``; how a point is written in the data table and
 in running text, the default axis label of a value kind, and the note on what is not drawn."""
 

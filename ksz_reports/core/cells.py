@@ -1,4 +1,4 @@
-"""The ``cells.csv`` contract (``docs/domain.md`` §8): every number a report shows, one row per
+"""The ``cells.csv`` contract (``docs/architecture.md#the-cellscsv-contract``): every number a report shows, one row per
 cell, written by the reports and read by the audit.
 
 Columns ``table, indicator, period, geo, sex, age_class, household_type, origin,

@@ -2,8 +2,8 @@
 
 The shipped defaults live in ``config/`` (package data ``ksz_reports.configdata``):
 
-- ``codes.yaml``: canonical code lists with labels in nl, fr and en (SPEC §3);
-- ``indicators.yaml``: indicators, denominators, lags and revision limits (SPEC §2, §5, §7);
+- ``codes.yaml``: canonical code lists with labels in nl, fr and en (docs/domain.md#the-canonical-table);
+- ``indicators.yaml``: indicators, denominators, lags and revision limits (docs/domain.md#sources-and-measures, docs/domain.md#periods-and-cutoffs, docs/domain.md#denominators-and-rates-per-1000);
 - ``settings.yaml``: thresholds, cutoffs, rounding, benchmark, year label convention;
 - ``dialects/*.yaml``: column mappings of each export dialect (see :mod:`ksz_reports.ingest.dialects`).
 

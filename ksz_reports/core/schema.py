@@ -1,4 +1,4 @@
-"""The canonical long table (SPEC §3): one row per cell, whatever the export dialect.
+"""The canonical long table (docs/domain.md#the-canonical-table): one row per cell, whatever the export dialect.
 
 | column | Arrow type | meaning |
 |---|---|---|

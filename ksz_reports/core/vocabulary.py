@@ -1,5 +1,5 @@
 """The product's vocabulary, in one place: report languages, geographic levels, output formats,
-the kinds and flags of a published cell (``cells.csv``, see ``docs/domain.md`` §8).
+the kinds and flags of a published cell (``cells.csv``, see ``docs/architecture.md#the-cellscsv-contract``).
 
 Every layer uses these names; a value coming from a user (CLI option, API argument) is checked
 once, at the door, by the ``check_*`` functions, which raise a typed

@@ -1,4 +1,4 @@
-"""Small-cell protection of everything a batch publishes (SPEC §6): primary and secondary suppression.
+"""Small-cell protection of everything a batch publishes (docs/domain.md#primary-suppression, docs/domain.md#secondary-suppression): primary and secondary suppression.
 
 Methodology
 -----------

@@ -1,4 +1,4 @@
-"""The attacker (SPEC §6): the interval ``[lo, hi]`` an attacker can derive for each suppressed cell
+"""The attacker (docs/domain.md#secondary-suppression): the interval ``[lo, hi]`` an attacker can derive for each suppressed cell
 by linear programming, from every published cell, every relation and ``x ≥ 0``.
 
 :func:`attacker_intervals` drops relations without unknowns, peels relations with a single

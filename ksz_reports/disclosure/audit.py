@@ -1,6 +1,6 @@
-"""The disclosure audit (SPEC §6): try to recover every suppressed count from what is published.
+"""The disclosure audit (docs/domain.md#the-audit): try to recover every suppressed count from what is published.
 
-``ksz-reports audit OUT`` reads every report's ``cells.csv`` (SPEC §8) under ``OUT`` as one
+``ksz-reports audit OUT`` reads every report's ``cells.csv`` (docs/architecture.md#the-cellscsv-contract) under ``OUT`` as one
 publication: the same count shown by several tables or reports is one variable (two different
 values for one key is an *inconsistent publication*). From the keys it rebuilds the additive
 relations with the same builder as :mod:`ksz_reports.disclosure.linked` (breakdown totals, crossings,
@@ -279,7 +279,7 @@ def audit_cells(
     exact: bool = True,
     bounds: pd.DataFrame | None = None,
 ) -> AuditReport:
-    """Audit published cells in the ``cells.csv`` layout (SPEC §8).
+    """Audit published cells in the ``cells.csv`` layout (docs/architecture.md#the-cellscsv-contract).
 
     ``hierarchy`` is the geography (``None``: Belgium, from the shipped reference list; ``{}``:
     none); ``groups`` and ``extra_relations`` add relations the keys cannot show (mergers,

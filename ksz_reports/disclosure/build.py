@@ -2,8 +2,8 @@
 
 Suppression is decided **once for the whole publication** — every municipality, every aggregate,
 every indicator, breakdown and period that any report shows — so that reports agree with each
-other and nothing suppressed in one report can be recomputed from another (``docs/domain.md``
-§6). A single ad-hoc report is cut from the same publication as the batch, so it shows the same
+other and nothing suppressed in one report can be recomputed from another (``docs/domain.md#secondary-suppression``).
+A single ad-hoc report is cut from the same publication as the batch, so it shows the same
 numbers.
 
 :func:`disclose` is the only gate between :mod:`ksz_reports.measures.indicators` and any output

@@ -1,4 +1,4 @@
-"""Derived values (SPEC §6): a rate, share, growth, index or interval is blanked, with the flag of
+"""Derived values (docs/domain.md#derived-values): a rate, share, growth, index or interval is blanked, with the flag of
 its count, when a count it depends on is not published (:func:`blank_derived`).
 """
 

@@ -1,4 +1,4 @@
-"""The linked table (SPEC §6): every published count is one cell, every way to compute a count from
+"""The linked table (docs/domain.md#secondary-suppression): every published count is one cell, every way to compute a count from
 others is a linear relation ``|Σ coef_i · x_i| ≤ tol``, held as a sparse relation matrix.
 
 :func:`make_linked_table` builds one from cells with ids and explicit relations;

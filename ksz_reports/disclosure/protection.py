@@ -1,4 +1,4 @@
-"""Primary and secondary suppression (SPEC §6): :func:`protect` decides the status of every cell of a
+"""Primary and secondary suppression (docs/domain.md#primary-suppression, docs/domain.md#secondary-suppression): :func:`protect` decides the status of every cell of a
 linked table and verifies the result with the attacker's LP audit.
 
 The primary rule (:func:`primary_mask`) suppresses ``0 < n < threshold``. The *sensitive* cells are

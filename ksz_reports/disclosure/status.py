@@ -1,4 +1,4 @@
-"""The status of a published cell (SPEC §6), shared by the suppression, the derived values, the
+"""The status of a published cell (docs/domain.md#flags-and-symbols), shared by the suppression, the derived values, the
 audit and the publication.
 
 ``published`` (shown), ``suppressed`` (primary: ``0 < n < threshold``), ``secondary`` (suppressed

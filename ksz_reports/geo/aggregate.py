@@ -1,5 +1,5 @@
 """Counts on a geography: predecessors summed onto it, municipalities summed into the units above
-them, and the population of every area (``docs/domain.md`` §3, §7).
+them, and the population of every area (``docs/domain.md#geography``, ``docs/domain.md#denominators-and-rates-per-1000``).
 
 - Aggregates (arrondissement, province, region, Belgium ``01000``) are computed from
   municipalities, never read. Brussels has no province: its municipalities roll up

@@ -1,10 +1,10 @@
 """The canonical dataset: every export of a run in one Parquet file, with its provenance.
 
 :func:`ingest` reads exports (streamed, see :mod:`ksz_reports.ingest.reader`), checks them — every
-problem of SPEC §4, and duplicate cells across files (the same cell and vintage with two
+problem of docs/domain.md#raw-exports, and duplicate cells across files (the same cell and vintage with two
 values) — and writes the folder ``out``::
 
-    out/canonical.parquet   the canonical long table (SPEC §3): zstd, row groups, dictionary-
+    out/canonical.parquet   the canonical long table (docs/domain.md#the-canonical-table): zstd, row groups, dictionary-
                             encoded dimensions, sorted by indicator, geo, period
     out/ingest.json         inputs (path, sha256, dialect, rows, vintage), software version,
                             configuration hash, and the summary

@@ -1,4 +1,4 @@
-"""Export dialects: declarative mappings from a raw export to the canonical long table (SPEC §4).
+"""Export dialects: declarative mappings from a raw export to the canonical long table (docs/domain.md#raw-exports).
 
 A dialect is one YAML file ``config/dialects/<name>.yaml`` (see ``docs/dialects.md`` for the
 shipped ones). It says how to read the file (format, encodings, separator, where the header is,
@@ -67,9 +67,9 @@ ROLES: tuple[str, ...] = (
     "source",
 )
 
-#: Tokens of a cell without a number that producers use (masked, unknown or absent, SPEC §4, §10).
-#: A token of this list that a dialect does not declare is reported as "not allowed by the
-#: dialect" rather than as a bad number.
+#: Tokens of a cell without a number that producers use (masked, unknown or absent,
+#: docs/domain.md#raw-exports). A token of this list that a dialect does not declare is reported
+#: as "not allowed by the dialect" rather than as a bad number.
 KNOWN_MASKED_TOKENS: tuple[str, ...] = ("<5", "x", "c", "-99997", "-99999", "-99998", "-99996")
 
 _DEFAULT_EXTENSIONS = {

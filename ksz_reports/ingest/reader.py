@@ -1,4 +1,4 @@
-"""Reading one export into the canonical long table (SPEC §3, §4).
+"""Reading one export into the canonical long table (docs/domain.md#the-canonical-table, docs/domain.md#raw-exports).
 
 :func:`read_export` returns one file as a canonical Arrow table (:data:`~ksz_reports.core.schema.
 CANONICAL_SCHEMA`); :func:`iter_export` streams it as canonical record batches

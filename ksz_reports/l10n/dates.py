@@ -20,7 +20,7 @@ def fmt_date(date: _dt.date, lang: str) -> str:
 
 
 def fmt_period(period: str, lang: str) -> str:
-    """A canonical period (SPEC §3) as a label.
+    """A canonical period (docs/domain.md#periods-and-cutoffs) as a label.
 
     ``2021`` → ``2021``; ``2017-10`` → ``oktober 2017`` / ``octobre 2017`` / ``October 2017``;
     ``2021Q4`` → ``2021 K4`` / ``2021 T4`` / ``2021 Q4``.

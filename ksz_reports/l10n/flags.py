@@ -1,4 +1,4 @@
-"""Flags of a value that is not shown (``cells.csv``'s ``flag``, see ``docs/domain.md`` §8):
+"""Flags of a value that is not shown (``cells.csv``'s ``flag``, see ``docs/domain.md#flags-and-symbols``):
 the symbol a table or chart shows instead of the value, its short translated label and the
 footnote that explains it. A hidden value is never shown as 0 and never left blank.
 """
@@ -11,7 +11,8 @@ from typing import Any
 
 from ksz_reports.l10n.catalogs import N_, gettext
 
-#: Flags of a value that is *not shown* (``cells.csv``'s ``flag``) → the symbol a table shows instead.
+#: Flags of a value that is *not shown* (``flag``, docs/domain.md#flags-and-symbols) → the
+#: symbol a table shows instead.
 FLAG_SYMBOLS: dict[str, str] = {
     "suppressed": "x",
     "secondary": "x",

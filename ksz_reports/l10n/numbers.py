@@ -1,4 +1,4 @@
-"""Numbers: one rounding rule, one set of locale marks (``docs/domain.md`` §7).
+"""Numbers: one rounding rule, one set of locale marks (``docs/domain.md#denominators-and-rates-per-1000``).
 
 Every number a report shows — table cells, prose, chart ticks, value labels, map legends — goes
 through this module, so a table and the chart beside it can never disagree.

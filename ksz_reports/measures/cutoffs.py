@@ -1,4 +1,4 @@
-"""Stability and completeness cutoffs (SPEC §5).
+"""Stability and completeness cutoffs (docs/domain.md#periods-and-cutoffs).
 
 - **Stability**: a period is published only when it is old enough to be final — period end +
   ``lag_months`` ≤ extraction date (vintage) — and, where the period is in two vintages, when its

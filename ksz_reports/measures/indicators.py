@@ -1,4 +1,4 @@
-"""Indicators (SPEC §7): counts, rates per 1000 (or shares in %), intervals, significance,
+"""Indicators (docs/domain.md#denominators-and-rates-per-1000): counts, rates per 1000 (or shares in %), intervals, significance,
 growth and index, for municipalities and the aggregates above them.
 
 The input is the cut table of :mod:`ksz_reports.measures.cutoffs` (one value per cell, kept periods only).

@@ -5,7 +5,7 @@ The numbers come from the **publication** (:mod:`ksz_reports.disclosure.publicat
 measures of every indicator for the whole geography, decided once. :func:`prepare_publication`
 computes it and stores it beside the reports (``OUT/.publication/``); a :class:`ReportBuilder`
 loads it once and cuts one report after another from it. Every number a report shows is a row
-of its ``cells.csv`` (SPEC §8): the tables, charts and maps are built from those cells only.
+of its ``cells.csv`` (docs/architecture.md#the-cellscsv-contract): the tables, charts and maps are built from those cells only.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class ReportModel:
     meta: dict
 
     def cells(self) -> pd.DataFrame:
-        """Every number the report shows, one row per cell (SPEC §8 ``cells.csv``)."""
+        """Every number the report shows, one row per cell (docs/architecture.md#the-cellscsv-contract)."""
         frames = [self.key_figures]
         for t in self.topics:
             frames += list(t.tables.values())

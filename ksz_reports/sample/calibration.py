@@ -1,6 +1,6 @@
 """The calibration of the sample: published Belgian levels and the model parameters drawn on.
 
-The levels come from SPEC §2 and the brief of the sample: POD MI leefloon averages and the other
+The levels come from docs/domain.md#sources-and-measures and the brief of the sample: POD MI leefloon averages and the other
 measures relative to it, the KSZ indicator models (age- and sex-specific rates and the published
 shares or counts they are rescaled to), the household / origin / nationality distributions, the
 socio-economic position shares, the POD MI breakdowns, and how often cells are masked at source.
