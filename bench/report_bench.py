@@ -28,8 +28,8 @@ PROVINCE = "70000"
 def _dataset(workdir: Path) -> Path:
     import pandas as pd
     import pyarrow.parquet as pq
-    from ksz_reports.geo.tables import Geography
 
+    from ksz_reports.geo import geography
     from ksz_reports.ingest.dataset import ingest
     from ksz_reports.sample import generate_sample
 
@@ -39,7 +39,7 @@ def _dataset(workdir: Path) -> Path:
     exports, full = workdir / "exports", workdir / "data"
     generate_sample(exports, seed=1)
     ingest(sorted(p for p in exports.iterdir() if p.is_file()), full)
-    members = set(Geography("2021-12-31").members(PROVINCE))
+    members = set(geography(2019).members(PROVINCE))
     data.mkdir(parents=True)
     table = pq.read_table(full / "canonical.parquet")
     keep = pd.Series(table.column("geo").to_pylist()).isin(members).to_numpy()
@@ -50,15 +50,18 @@ def _dataset(workdir: Path) -> Path:
 
 def run(workdir: Path = WORKDIR) -> dict[str, Any]:
     """Per-stage seconds of each report and the ratio of the non-PDF stages to the PDF stage."""
-    from ksz_reports.report.model import ReportBuilder, prepare_publication
+    from ksz_reports.core.config import load_config
+    from ksz_reports.disclosure.publication import prepare_publication
+    from ksz_reports.report.builder import ReportBuilder
 
     workdir.mkdir(parents=True, exist_ok=True)
     data = _dataset(workdir)
     out = workdir / "out"
     t0 = time.perf_counter()
-    info = prepare_publication(data, out, force=True)
+    config = load_config()
+    info = prepare_publication(data, out, config, force=True)
     publication_s = time.perf_counter() - t0
-    builder = ReportBuilder(info)
+    builder = ReportBuilder(info, config)
     t0 = time.perf_counter()
     builder.warm_up()
     warm_up_s = time.perf_counter() - t0

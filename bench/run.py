@@ -17,7 +17,14 @@ import traceback
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
-BENCHES = ["ingest_bench", "disclosure_bench", "render_bench", "report_bench", "batch_bench"]
+BENCHES = [
+    "ingest_bench",
+    "disclosure_bench",
+    "render_bench",
+    "report_bench",
+    "interactive_bench",
+    "batch_bench",
+]
 
 
 def main(names: list[str]) -> int:

@@ -149,7 +149,10 @@ class KszData:
             raise NotFoundError(
                 f"period not published for {indicator!r}: {why}", [p for p in sorted(kept)[-3:]]
             )
-        pub = self.published(geography).frame()
+        # only the row groups of this indicator and these periods, not the whole publication
+        pub = self.published(geography).frame(
+            filters=[("indicator", "==", indicator), ("period", "in", list(periods))]
+        )
         return pub[(pub["indicator"] == indicator) & pub["period"].isin(periods)]
 
     # -- tidy tables ----------------------------------------------------------------------------

@@ -31,7 +31,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ksz_reports import __version__
@@ -146,10 +148,21 @@ class Publication:
 def _write(folder: Path, frame: pd.DataFrame, meta: dict) -> Publication:
     """Write a publication folder atomically: complete or not at all."""
     with atomic_dir(folder) as tmp:
-        frame.to_parquet(tmp / DATA_FILE, index=False)
+        _write_by_indicator(tmp / DATA_FILE, frame)
         meta = {**meta, "hash": file_sha256(tmp / DATA_FILE)}
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
     return Publication(folder, meta)
+
+
+def _write_by_indicator(path: Path, frame: pd.DataFrame) -> None:
+    """The frame as Parquet, one row group per run of one indicator (rows keep their order), so
+    that ``compare`` and the API read the row groups of one indicator only."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    indicator = frame["indicator"].astype(str).to_numpy()
+    starts = [0, *(np.flatnonzero(indicator[1:] != indicator[:-1]) + 1).tolist(), len(frame)]
+    with pq.ParquetWriter(path, table.schema) as writer:
+        for start, stop in zip(starts[:-1], starts[1:], strict=True):
+            writer.write_table(table.slice(start, stop - start))
 
 
 def _copy(src: Publication, folder: Path) -> Publication:

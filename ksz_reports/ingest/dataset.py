@@ -242,13 +242,26 @@ def ingest(
 class Dataset:
     """A canonical dataset folder written by :func:`ingest`."""
 
-    def __init__(self, path: Path, table: pa.Table, meta: dict):
+    def __init__(self, path: Path, table: pa.Table | None, meta: dict, *, rows: int | None = None):
         self.path = path
-        self.table = table
+        self._table = table
         self.meta = meta
+        self.rows = table.num_rows if table is not None else rows
+
+    @property
+    def table(self) -> pa.Table:
+        """The canonical table, read on first use: a command that finds its publication cached
+        never reads the dataset (its schema was checked from the Parquet footer at open)."""
+        if self._table is None:
+            try:
+                self._table = pq.read_table(self.path / DATA_FILE)
+            except (pa.ArrowException, OSError) as exc:
+                raise _not_dataset(self.path, f"{DATA_FILE} cannot be read ({exc})") from None
+            _check_schema(self.path, self._table.schema)
+        return self._table
 
     def __repr__(self) -> str:
-        return f"<Dataset {self.path}: {self.table.num_rows} cells>"
+        return f"<Dataset {self.path}: {self.rows} cells>"
 
     def frame(self) -> pd.DataFrame:
         """The table as pandas: categorical dimensions, ``value`` nullable Int64 (NA = masked)."""
@@ -324,11 +337,12 @@ def open_dataset(path: str | Path) -> Dataset:
             code="old-dataset",
         )
     try:
-        table = pq.read_table(data)
+        footer = pq.read_metadata(data)
+        schema, rows = footer.schema.to_arrow_schema(), footer.num_rows
     except (pa.ArrowException, OSError) as exc:
         raise _not_dataset(path, f"{DATA_FILE} cannot be read ({exc})") from None
-    _check_schema(path, table.schema)
-    return Dataset(path, table, meta)
+    _check_schema(path, schema)
+    return Dataset(path, None, meta, rows=rows)
 
 
 def _check_schema(path: Path, schema: pa.Schema) -> None:

@@ -1,0 +1,62 @@
+"""Interactive use (issue 15): with the dataset's publication cached, ``report`` and ``compare``
+(CLI and API) read what they need from the publication; they never build it again, never run the
+cutoffs and never read the canonical table. Counted by making each of those raise."""
+
+from __future__ import annotations
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+import ksz_reports
+from ksz_reports.cli import cli
+from ksz_reports.disclosure import publication
+from ksz_reports.ingest.dataset import Dataset
+
+
+@pytest.fixture()
+def cached(limburg_data, monkeypatch):
+    """``limburg_data`` with its publication in the dataset's cache, and every expensive step
+    replaced by one that fails the test."""
+    ks = ksz_reports.open(limburg_data)
+    ks.published()  # made once (or found) — the state an analyst's second command starts from
+
+    def forbidden(what):
+        def fail(*args, **kwargs):
+            raise AssertionError(f"{what} ran although the publication is cached")
+
+        return fail
+
+    monkeypatch.setattr(publication, "compute_publication", forbidden("compute_publication"))
+    monkeypatch.setattr(publication, "apply_cutoffs", forbidden("apply_cutoffs"))
+    monkeypatch.setattr("ksz_reports.api.apply_cutoffs", forbidden("apply_cutoffs"))
+    monkeypatch.setattr(Dataset, "table", property(forbidden("reading canonical.parquet")))
+    return limburg_data
+
+
+def test_compare_and_the_api_on_a_cached_publication_read_only_the_publication(cached):
+    ks = ksz_reports.open(cached)
+    rates = ks.indicator("pension", level="province")
+    assert rates["geo"].tolist() == ["70000"]
+    assert ks.periods("pension")
+    result = CliRunner().invoke(
+        cli, ["compare", "--data", str(cached), "--indicator", "ll", "--level", "arrondissement"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0].startswith("indicator,period,geo,name,level,count")
+
+
+def test_a_report_on_a_cached_publication_does_not_build_it_again(cached, tmp_path):
+    written = ksz_reports.render_report(cached, "73028", tmp_path / "out", formats="html")
+    assert {p.name for p in written} == {"cells.csv", "report.html"}
+
+
+def test_the_publication_has_one_row_group_per_indicator(cached):
+    found = ksz_reports.open(cached).published()
+    table = pq.ParquetFile(found.path / "publication.parquet")
+    groups = [
+        set(table.read_row_group(i, columns=["indicator"]).column(0).to_pylist())
+        for i in range(table.num_row_groups)
+    ]
+    assert all(len(g) == 1 for g in groups)
+    assert len(groups) == len(set().union(*groups)) > 1
