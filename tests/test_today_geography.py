@@ -24,7 +24,7 @@ import ksz_reports
 from ksz_reports import l10n
 from ksz_reports.charts.geometry import _segment_keys
 from ksz_reports.charts.layer import _layer, _outline
-from ksz_reports.cli import cli
+from ksz_reports.cli import cli, main
 from ksz_reports.core.resources import data_path
 from ksz_reports.core.schema import is_total
 from ksz_reports.geo import geography, population
@@ -397,3 +397,17 @@ def test_geography_2019_renders_melle_itself(melle_2019, table):
 
 def _entry(manifest: dict, nis: str) -> dict:
     return next(r for r in manifest["reports"] if r["nis"] == nis)
+
+
+def test_a_geography_before_2019_is_refused_in_one_line(oost_vlaanderen_data, capsys):
+    """The data are on the 2019 municipalities: the 589 of 1983–2018 cannot be rebuilt from them
+    (a merger is not undone), so --geography 2018 is refused before any publication is made."""
+    args = ["compare", "--data", str(oost_vlaanderen_data), "--indicator", "pension"]
+    with pytest.raises(SystemExit) as exit_:
+        main([*args, "--level", "region", "--geography", "2018"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "Error: the geography of before 2019-01-01 (since 1983) cannot be published: the data are "
+        "on the municipalities of 2019 and later, and a merger cannot be undone; use --geography "
+        "2019 or today's (the default)"
+    ]

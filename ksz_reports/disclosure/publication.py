@@ -39,10 +39,11 @@ import pyarrow.parquet as pq
 from ksz_reports import __version__
 from ksz_reports.core.atomic import atomic_dir
 from ksz_reports.core.config import Config
+from ksz_reports.core.errors import UsageError
 from ksz_reports.core.fingerprints import file_sha256, input_key, optional_tree_hash, tree_hash
 from ksz_reports.core.schema import DIMENSIONS
 from ksz_reports.disclosure.build import build_publication
-from ksz_reports.geo import Geography, geography, imported_population_dir
+from ksz_reports.geo import Geography, geography, imported_population_dir, shipped_geography
 from ksz_reports.ingest.dataset import open_dataset
 from ksz_reports.measures.cutoffs import CutoffReport, apply_cutoffs
 
@@ -62,7 +63,16 @@ def publication_geography(config: Config, which: Any = None) -> Geography:
         which = config.settings.publication.geography
     if isinstance(which, str) and which.strip() == "current":
         which = None
-    return geography(which)
+    geo = geography(which)
+    oldest = shipped_geography()
+    if geo.valid_from < oldest.valid_from:
+        raise UsageError(
+            f"the geography of before {oldest.valid_from.isoformat()} (since {geo.id}) cannot be "
+            f"published: the data are on the municipalities of {oldest.valid_from.year} and "
+            "later, and a merger cannot be undone; use "
+            f"--geography {oldest.valid_from.year} or today's (the default)"
+        )
+    return geo
 
 
 def publication_inputs(data: str | Path, config: Config, geo: Geography) -> dict[str, str]:
