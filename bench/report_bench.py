@@ -21,7 +21,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKDIR = ROOT / "bench" / "work" / "report"
-SCOPE = ("71022", "73028", "72043")  # Hasselt, Herstappe, Pelt
+SCOPE = ("71072", "73028", "72043")  # Hasselt (merged with Kortessem in 2025), Herstappe, Pelt
 PROVINCE = "70000"
 
 
