@@ -698,6 +698,18 @@ class ReportRenderer:
                         "Population: Statbel (Algemene Directie Statistiek), population on 1 January, "
                         "updated 16/06/2022; REFNIS 2019. Municipal borders: bmesuere/belgium-topojson (CC0)."
                     ),
+                    *(
+                        [
+                            _(
+                                "Income: Statbel (Algemene Directie Statistiek), TF_SOC_ADI_MUNTY, "
+                                "median net taxable income per consumption unit, %(year)s; a "
+                                "context figure, never added up over municipalities nor protected."
+                            )
+                            % {"year": str(model.scatter_info["income_year"])}
+                        ]
+                        if (model.scatter_info or {}).get("x") == "income"
+                        else []
+                    ),
                 ],
                 "entries": self._sources(model),
             },
