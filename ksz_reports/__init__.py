@@ -11,6 +11,7 @@ The public API (imported lazily, so ``import ksz_reports`` stays cheap):
 >>> ksz_reports.render_report("data", "Gent", "reports")         # HTML, PDF, cells.csv
 >>> ksz_reports.run_batch("data", "reports", jobs=2)             # every municipality
 >>> ksz_reports.audit_dir("reports")                             # try to break the suppression
+>>> ksz_reports.income(2022, at="2025-01-01")                     # Statbel median income (context)
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ _API = {
     "audit_dir": "ksz_reports.disclosure.audit",
     "lookup": "ksz_reports.geo",
     "import_statbel": "ksz_reports.geo.statbel",
+    "income": "ksz_reports.geo.income",
+    "import_income": "ksz_reports.geo.income",
 }
 
 __all__ = ["__version__", *_API]

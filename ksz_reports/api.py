@@ -74,6 +74,14 @@ class KszData:
         default the configured one (today's)."""
         return publication_geography(self.config, geography)
 
+    def income(self, year: int | None = None, geography: Any = None) -> pd.DataFrame:
+        """Statbel's median income per municipality (a context variable, SPEC §11) on the
+        geography of the reports (default today's: merged municipalities have none): the latest
+        income year ≤ ``year`` (default every year). See :func:`ksz_reports.geo.income.income`."""
+        from ksz_reports.geo.income import income
+
+        return income(year, at=self.geography(geography))
+
     def published(self, geography: Any = None) -> Publication:
         """The publication on ``geography`` (made once, then read from the dataset's cache)."""
         geo = self.geography(geography)

@@ -208,6 +208,26 @@ def population_import(file: Path, year: int | None) -> None:
     click.echo(str(result))
 
 
+@cli.group(context_settings=CONTEXT)
+def income() -> None:
+    """Median income per municipality (Statbel TF_SOC_ADI_MUNTY; shipped 2015–2022)."""
+
+
+@income.command("import", context_settings=CONTEXT)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def income_import(file: Path) -> None:
+    """Import Statbel's TF_SOC_ADI_MUNTY (.xlsx or comma-separated .csv) into the user data
+    folder; its years replace the shipped ones.
+
+    \b
+    Example:
+      ksz-reports income import TF_SOC_ADI_MUNTY.xlsx
+    """
+    from ksz_reports.geo.income import import_income
+
+    click.echo(str(import_income(file)))
+
+
 #: Options shared by several commands.
 data_option = click.option(
     "--data",

@@ -87,6 +87,8 @@ def test_cells_csv_has_the_contract_columns(rendered):
         "index",
         "ci_low",
         "ci_high",
+        "income_eur",  # context values of the scatter (Statbel income, SPEC §11)
+        "correlation",
     }
     hidden = cells[cells["value"] == ""]
     assert (hidden["flag"] != "").all()  # a blank value always says why

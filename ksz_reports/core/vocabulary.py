@@ -32,7 +32,13 @@ KINDS: tuple[str, ...] = (
     "index",
     "ci_low",
     "ci_high",
+    "income_eur",
+    "correlation",
 )
+#: Context kinds (Statbel income, SPEC §11): not counts of persons, never suppressed or summed.
+CONTEXT_KINDS = frozenset({"income_eur", "correlation"})
+#: Decimals a context kind is shown with (the other kinds: the configured rounding).
+KIND_DECIMALS = {"income_eur": 0, "correlation": 2}
 #: Kinds written as whole numbers.
 INTEGER_KINDS = frozenset({"count", "population"})
 

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from babel import Locale
 from babel.numbers import NumberPattern, parse_pattern
 
-from ksz_reports.core.vocabulary import INTEGER_KINDS, KINDS
+from ksz_reports.core.vocabulary import INTEGER_KINDS, KIND_DECIMALS, KINDS
 from ksz_reports.l10n.flags import UNRELIABLE, flag_symbol, flag_title
 from ksz_reports.l10n.locales import babel_locale as _locale
 
@@ -220,6 +220,9 @@ def fmt_value(value: Number, kind: str, lang: str, style: NumberStyle | None = N
         return fmt_count(value, lang)
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
+    if kind in KIND_DECIMALS:
+        style = style or DEFAULT_STYLE
+        return fmt_number(value, lang, KIND_DECIMALS[kind], rounding=style.rounding)
     return _styled(value, lang, style, signed=kind in _SIGNED_KINDS)
 
 
@@ -285,7 +288,7 @@ def axis_formatter(kind: str, lang: str, style: NumberStyle | None = None) -> Fu
     from matplotlib.ticker import FuncFormatter
 
     style = style or DEFAULT_STYLE
-    max_decimals = 0 if kind in INTEGER_KINDS else style.decimals
+    max_decimals = 0 if kind in INTEGER_KINDS else KIND_DECIMALS.get(kind, style.decimals)
 
     class _AxisFormatter(FuncFormatter):
         places = max_decimals

@@ -28,6 +28,7 @@ from ksz_reports.core.schema import DIMENSIONS, is_total, period_kind
 from ksz_reports.core.vocabulary import KINDS
 from ksz_reports.disclosure.publication import Publication
 from ksz_reports.geo import COUNTRY, Geography
+from ksz_reports.geo.income import MERGED, income_on, income_year_for, pearson_r
 
 KEY_COLUMNS = list(CELL_KEY_COLUMNS)
 # the measure columns a row may show (its ``show``)
@@ -60,6 +61,11 @@ class ReportModel:
     maps: dict[str, pd.DataFrame]
     scatter: pd.DataFrame | None
     meta: dict
+    #: cells of context values (income, SPEC §11), already in the shape of cells.csv
+    context: pd.DataFrame | None = None
+    #: how the scatter was made: ``x`` (``income`` or the second indicator's id), ``income_year``,
+    #: ``note`` of the municipality's income (``""``, ``absent``, ``merged``)
+    scatter_info: dict | None = None
 
     def cells(self) -> pd.DataFrame:
         """Every number the report shows, one row per cell (docs/architecture.md#the-cellscsv-contract)."""
@@ -69,7 +75,10 @@ class ReportModel:
         frames += list(self.maps.values())
         if self.scatter is not None:
             frames.append(self.scatter)
-        return to_cells(pd.concat(frames, ignore_index=True))
+        cells = to_cells(pd.concat(frames, ignore_index=True))
+        if self.context is not None and not self.context.empty:
+            cells = pd.concat([cells, self.context[list(CELLS_COLUMNS)]], ignore_index=True)
+        return cells
 
 
 def to_cells(rows: pd.DataFrame) -> pd.DataFrame:
@@ -259,6 +268,8 @@ class ModelBuilder:
             maps=maps,
             scatter=self._scatter,
             meta=self.info.meta,
+            context=self._income_cells,
+            scatter_info=self._scatter_info(nis),
         )
 
     def _map_rows(self, ind_id: str, province: str) -> dict[str, pd.DataFrame]:
@@ -287,8 +298,69 @@ class ModelBuilder:
         return ("ll", "increased_reimbursement")
 
     @cached_property
+    def _income_year(self) -> int | None:
+        """The income year of the scatter: the latest ≤ the leefloon year (None: no income, the
+        scatter falls back to the second indicator)."""
+        rows = self._indicator_rows.get("ll")
+        if rows is None:
+            return None
+        return income_year_for(int(str(rows.period)[:4]))
+
+    @cached_property
+    def _income(self) -> pd.DataFrame | None:
+        """The income of every municipality of the geography in :attr:`_income_year`."""
+        year = self._income_year
+        return None if year is None else income_on(self.geography, year)
+
+    @cached_property
+    def _income_cells(self) -> pd.DataFrame | None:
+        """The scatter's context cells: every municipality's median income (``income_eur``;
+        missing → flag ``unknown``, never 0, never suppressed) and Pearson's r of income and the
+        published leefloon rate (``correlation``, geo Belgium). The same in every report."""
+        inc = self._income
+        rows = self._indicator_rows.get("ll")
+        if inc is None or rows is None:
+            return None
+        munis = rows.municipalities
+        inc = inc[inc["nis"].isin(set(munis["geo"]))]
+        period = str(self._income_year)
+        values = inc["median"].to_numpy(dtype=float)
+        cells = pd.DataFrame(
+            {
+                "table": "scatter",
+                "indicator": "income",
+                "period": period,
+                "geo": inc["nis"].to_numpy(),
+                **dict.fromkeys(DIMENSIONS, "total"),
+                "kind": "income_eur",
+                "value": values,
+                "flag": np.where(np.isnan(values), "unknown", ""),
+            }
+        )
+        rate = munis.drop_duplicates("geo").set_index("geo")
+        shown = rate["flag"].fillna("").astype(str) == ""
+        y = rate["rate"].where(shown).reindex(inc["nis"]).to_numpy(dtype=float)
+        r = pearson_r(values, y)
+        corr = cells.iloc[:1].copy()
+        corr["geo"], corr["kind"] = COUNTRY, "correlation"
+        corr["value"], corr["flag"] = r, "" if not np.isnan(r) else "unknown"
+        return pd.concat([cells, corr], ignore_index=True)
+
+    def _scatter_info(self, nis: str) -> dict:
+        if self._income_cells is None:
+            return {"x": "increased_reimbursement", "income_year": None, "note": ""}
+        mine = self._income.set_index("nis")
+        note = str(mine.at[nis, "note"]) if nis in mine.index else "absent"
+        return {"x": "income", "income_year": self._income_year, "note": note, "merged": MERGED}
+
+    @cached_property
     def _scatter(self) -> pd.DataFrame | None:
-        """Every municipality's rates of the scatter plot (the same in every report)."""
+        """Every municipality's rates of the scatter plot (the same in every report): the
+        leefloon rate (with income as x, :attr:`_income_cells`), or, without income, the rates
+        of the second indicator and the leefloon."""
+        if self._income_cells is not None:
+            rows = self._indicator_rows["ll"]
+            return _as_table(rows.municipalities, "scatter", ("rate",))
         parts = []
         for ind_id in ("increased_reimbursement", "ll"):
             rows = self._indicator_rows.get(ind_id)
@@ -324,4 +396,6 @@ class ModelBuilder:
             ).encode()
         )
         h.update(templates_hash().encode())
+        if self._income_cells is not None:  # an income import changes every report
+            h.update(pd.util.hash_pandas_object(self._income_cells, index=False).values.tobytes())
         return h.hexdigest()

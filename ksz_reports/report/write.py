@@ -173,7 +173,7 @@ class ReportRenderer:
         for topic in model.topics:
             topics.append(self._topic(model, topic, c, name))
         map_charts = self._maps(model, c)
-        scatter = self._scatter(model, c)
+        scatter, scatter_text, scatter_source = self._scatter(model, c)
         reference = (
             period_end(max(t.period for t in model.topics))
             if model.topics
@@ -190,6 +190,8 @@ class ReportRenderer:
             "topics": topics,
             "maps": map_charts,
             "scatter": scatter,
+            "scatter_text": scatter_text,
+            "scatter_source": scatter_source,
             "sources": self._sources(model),
             "cut_lines": model.meta.get("cutoffs", []),
             "cut_summary": self._cut_years(model),
@@ -441,15 +443,23 @@ class ReportRenderer:
         return out
 
     def _scatter(self, model: ReportModel, c: Cells):
+        """The scatter plot of all municipalities and the sentences under it (``(chart, text,
+        source)``): the leefloon rate against the median income (Statbel, SPEC §11), or against
+        the second indicator when there is no income for the leefloon year or before."""
         _ = self._
         lang = self.lang
         rows = c.rows("scatter")
         if not rows:
-            return None
-
+            return None, [], ""
+        info = model.scatter_info or {"x": "increased_reimbursement"}
         ind = self.config.indicators
-        x_id, y_id = "increased_reimbursement", "ll"
-        xk, yk = _rate_kind(ind[x_id].headline.per), _rate_kind(ind[y_id].headline.per)
+        y_id = "ll"
+        yk = _rate_kind(ind[y_id].headline.per)
+        if info["x"] == "income":
+            x_id, xk = "income", "income_eur"
+        else:
+            x_id = "increased_reimbursement"
+            xk = _rate_kind(ind[x_id].headline.per)
 
         def by_geo(ind_id: str, kind: str) -> dict:
             return {
@@ -469,19 +479,69 @@ class ReportRenderer:
                     "flag_y": ys[g][1] or None,
                 }
             )
-        return charts.chart_scatter(
+        y_label = f"{ind[y_id].label(lang)} ({charts.unit_label(yk, lang)})"
+        text: list[str] = []
+        source = ""
+        if x_id == "income":
+            year = str(info["income_year"])
+            title = _("%(y)s against the median income of %(year)s, all municipalities") % {
+                "y": ind[y_id].label(lang),
+                "year": year,
+            }
+            x_label = _("Median net taxable income per consumption unit, %(year)s (euro)") % {
+                "year": year
+            }
+            source = "Statbel (Algemene Directie Statistiek), TF_SOC_ADI_MUNTY"
+            r, _flag = c.get("scatter", "income", year, "01000", "correlation")
+            if r is not None:
+                text.append(
+                    _(
+                        "Across all municipalities, the correlation between the median income "
+                        "and the leefloon rate is r = %(r)s (Pearson)."
+                    )
+                    % {"r": l10n.fmt_value(r, "correlation", lang, self.style)}
+                )
+            name = geo.name(model.nis, lang)
+            if info.get("note") == "merged":
+                text.append(
+                    _(
+                        "%(name)s was formed by a merger on %(date)s: Statbel's income of "
+                        "%(year)s is that of the former municipalities, and medians cannot be "
+                        "added up, so %(name)s has no point in this chart."
+                    )
+                    % {
+                        "name": name,
+                        "date": l10n.fmt_date(geo.valid_from, lang),
+                        "year": year,
+                    }
+                )
+            elif info.get("note"):
+                text.append(
+                    _(
+                        "Statbel publishes no median income of %(year)s for %(name)s, so it has "
+                        "no point in this chart."
+                    )
+                    % {"name": name, "year": year}
+                )
+        else:
+            title = _("%(y)s against %(x)s, all municipalities") % {
+                "y": ind[y_id].label(lang),
+                "x": ind[x_id].label(lang),
+            }
+            x_label = f"{ind[x_id].label(lang)} ({charts.unit_label(xk, lang)})"
+        chart = charts.chart_scatter(
             data,
-            title=_("%(y)s against %(x)s, all municipalities")
-            % {"y": ind[y_id].label(lang), "x": ind[x_id].label(lang)},
+            title=title,
             lang=lang,
             style=self.style,
             highlight=geo.name(model.nis, lang),
             x_kind=xk,
             y_kind=yk,
-            x_label=f"{ind[x_id].label(lang)} ({charts.unit_label(xk, lang)})",
-            y_label=f"{ind[y_id].label(lang)} ({charts.unit_label(yk, lang)})",
+            x_label=x_label,
+            y_label=y_label,
             chart_id="scatter",
         )
+        return chart, text, source
 
     def _sources(self, model: ReportModel) -> list[str]:
         _ = self._
@@ -637,6 +697,18 @@ class ReportRenderer:
                     _(
                         "Population: Statbel (Algemene Directie Statistiek), population on 1 January, "
                         "updated 16/06/2022; REFNIS 2019. Municipal borders: bmesuere/belgium-topojson (CC0)."
+                    ),
+                    *(
+                        [
+                            _(
+                                "Income: Statbel (Algemene Directie Statistiek), TF_SOC_ADI_MUNTY, "
+                                "median net taxable income per consumption unit, %(year)s; a "
+                                "context figure, never added up over municipalities nor protected."
+                            )
+                            % {"year": str(model.scatter_info["income_year"])}
+                        ]
+                        if (model.scatter_info or {}).get("x") == "income"
+                        else []
                     ),
                 ],
                 "entries": self._sources(model),
