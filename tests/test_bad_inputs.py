@@ -100,6 +100,25 @@ CASES: dict[str, str] = {
     "31/12 (or a quarter end), a monthly measure is a month.",
     "wide_bad_period_2023-06-30.csv": "wide_bad_period_2023-06-30.csv, row 1, column '20191': a period column whose header is "
     "not a period. Write the period as the dialect expects, e.g. 2021 or 31/12/2021.",
+    # dates (issue 16)
+    "future_period_2023-06-30.csv": "future_period_2023-06-30.csv, row 4, column 'Referentiedatum': period 2030 is after "
+    "the extraction date 2023-06-30 of the file (the reference date 31 December 2030 is "
+    "later). Correct the period or the extraction date (file name, title or --vintage).",
+    "future_month_2023-03-31.csv": "future_month_2023-03-31.csv, row 3, column 'Maand': period 2023-05 is after the "
+    "extraction date 2023-03-31 of the file (its start (1 May 2023) is later). Correct the "
+    "period or the extraction date (file name, title or --vintage).",
+    "wide_future_period_2023-06-30.csv": "wide_future_period_2023-06-30.csv, row 2, column '2030': period 2030 is after the "
+    "extraction date 2023-06-30 of the file (the reference date 31 December 2030 is later). "
+    "Correct the period or the extraction date (file name, title or --vintage).",
+    "vintage_before_data_2019-06-30.csv": "vintage_before_data_2019-06-30.csv, row 2, column 'Referentiedatum': period 2021 "
+    "is after the extraction date 2019-06-30 of the file (the reference date 31 December 2021 "
+    "is later). Correct the period or the extraction date (file name, title or --vintage).",
+    "future_vintage_2099-06-30.csv": "future_vintage_2099-06-30.csv: the extraction date 2099-06-30 is in the future. "
+    "Correct the extraction date (a typo in the file name?), or pass --vintage YYYY-MM-DD.",
+    "year_9999_2023-06-30.csv": "year_9999_2023-06-30.csv, row 4, column 'Referentiedatum': unparseable period "
+    "'31/12/9999'. Write it as the dialect expects, e.g. 31/12/2021 or 2021-12-31.",
+    "year_0001_2023-06-30.csv": "year_0001_2023-06-30.csv, row 4, column 'Referentiedatum': unparseable period "
+    "'31/12/0001'. Write it as the dialect expects, e.g. 31/12/2021 or 2021-12-31.",
     # vintage
     "missing_vintage.csv": "missing_vintage.csv: missing vintage (extraction date): no date in the file name. Pass "
     "--vintage YYYY-MM-DD, or name the file ksz_dwh_long_<YYYY-MM-DD>.csv.",

@@ -32,6 +32,12 @@ import pyarrow as pa
 
 from ksz_reports.core.errors import InputError, KszError
 from ksz_reports.core.schema import CANONICAL_SCHEMA
+from ksz_reports.ingest.checks import (
+    SameMunicipality,
+    check_counts,
+    check_geo_periods,
+    check_periods_vintage,
+)
 from ksz_reports.ingest.columns import _Breakdowns, _Cells, _Geography, _Indicators
 from ksz_reports.ingest.compact import (
     _Compact,
@@ -124,6 +130,7 @@ class _FileReader:
         self.geography = _Geography(self.cells, d, ctx)
         self.counts = _Counts(self.cells, d, ctx)
         self._sources: dict[str, int] = {}
+        self.same_municipality = SameMunicipality(self.file, ctx)
 
     # -- header checks ------------------------------------------------------------------------
 
@@ -285,6 +292,7 @@ class _FileReader:
             src = rep(sm.rows())
         else:
             src = np.full(n * k, self.source_id, np.int32)
+        self._check(raw, vcols, ind_r, period, geo_r, dkey, value, vint, keep)
         if keep is not None:
             ind_r, period, geo_r, dkey = ind_r[keep], period[keep], geo_r[keep], dkey[keep]
             value, vint, src, line = value[keep], vint[keep], src[keep], line[keep]
@@ -302,6 +310,57 @@ class _FileReader:
         self.stats.cells += len(out)
         self.stats.masked += int(np.count_nonzero(value < 0))
         return out if len(out) else None
+
+    def _check(
+        self,
+        raw: _Raw,
+        vcols: list,
+        ind: np.ndarray,
+        period: np.ndarray,
+        geo: np.ndarray,
+        dkey: np.ndarray,
+        value: np.ndarray,
+        vint: np.ndarray,
+        keep: np.ndarray | None,
+    ) -> None:
+        """Checks of whole cells (:mod:`ksz_reports.ingest.checks`) before rows are dropped."""
+        n, roles, cells = raw.n, self.layout.roles, self.cells
+        by_period = self.dialect.wide is not None and self.dialect.wide.columns == "period"
+
+        def named(i: int) -> str | None:
+            r = i % n
+            if "geo_name" not in roles:
+                return None
+            if "geo" in roles and cells.token(raw.columns[roles["geo"]], r).strip():
+                return None
+            return cells.token(raw.columns[roles["geo_name"]], r).strip()
+
+        def at_geo(i: int) -> tuple[int, str]:
+            role = "geo_name" if named(i) is not None else "geo"
+            return raw.row(i % n), cells.col(roles[role])
+
+        def at_period(i: int) -> tuple[int, str]:
+            if by_period:
+                return raw.row(i % n), vcols[i // n][1]
+            return raw.row(i % n), cells.col(roles["period"])
+
+        def at_value(i: int) -> tuple[int, str]:
+            return raw.row(i % n), vcols[i // n][1]
+
+        ctx = self.ctx
+        check_periods_vintage(
+            self.file,
+            ctx,
+            ind,
+            period,
+            vint,
+            keep,
+            at_period,
+            cells.col(roles["vintage"]) if self.dialect.vintage.column else None,
+        )
+        check_geo_periods(self.file, ctx, geo, period, keep, at_geo, named)
+        self.same_municipality.check(ind, period, geo, dkey, vint, keep, lambda i: raw.row(i % n))
+        check_counts(self.file, ctx, geo, period, dkey, value, keep, at_value)
 
 
 # ------------------------------------------------------------------------------------------
