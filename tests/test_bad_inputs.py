@@ -119,6 +119,34 @@ CASES: dict[str, str] = {
     "'31/12/9999'. Write it as the dialect expects, e.g. 31/12/2021 or 2021-12-31.",
     "year_0001_2023-06-30.csv": "year_0001_2023-06-30.csv, row 4, column 'Referentiedatum': unparseable period "
     "'31/12/0001'. Write it as the dialect expects, e.g. 31/12/2021 or 2021-12-31.",
+    # plausibility (issue 16): a count above the population of its own group
+    "implausible_count_2023-06-30.csv": "implausible_count_2023-06-30.csv, row 4, column 'Aantal': count 1000000000 is more "
+    "than the population of its group (Aartselaar (11001): about 14455 inhabitants around "
+    "2020). Check the number (a unit or scaling error?) and the municipality code.",
+    "implausible_group_2023-06-30.csv": "implausible_group_2023-06-30.csv, row 4, column 'Aantal': count 9000 is more than "
+    "the population of its group (Aartselaar (11001), sex F, age class 65-79: about 1385 "
+    "inhabitants around 2021). Check the number (a unit or scaling error?) and the "
+    "municipality code.",
+    "implausible_month_2023-03-31.csv": "implausible_month_2023-03-31.csv, row 3, column 'Aantal': count 23450 is more than "
+    "the population of its group (Melle (44040), sex M: about 5754 inhabitants around 2022). "
+    "Check the number (a unit or scaling error?) and the municipality code.",
+    # old codes (issue 16): a code is valid only for periods when its municipality existed
+    "old_code_2023-06-30.csv": "old_code_2023-06-30.csv, row 3, column 'NIS-code': NIS code 44011 is not valid in "
+    "period 2021: Deinze (44011) is part of Deinze (44083) since 1 January 2019. Give the code "
+    "of the municipality of that period (44083); a row under an old code beside one under its "
+    "successor counts the same persons twice.",
+    "old_name_2023-03-31.csv": "old_name_2023-03-31.csv, row 3, column 'OCMW': municipality 'Nevele' is not valid in "
+    "period 2022-10: Nevele (44049) is part of Deinze (44083) since 1 January 2019. Give the "
+    "code of the municipality of that period (44083); a row under an old code beside one under "
+    "its successor counts the same persons twice.",
+    "predecessor_duplicate_2023-06-30.csv": "predecessor_duplicate_2023-06-30.csv, row 3: duplicate cell under two codes of one "
+    "municipality: 44083 here and 44011 in row 2 (indicator pension, period 2017): Deinze "
+    "(44011) is part of Deinze (44083) since 1 January 2019, so its persons would be counted "
+    "twice. Keep the rows of one of the two codes.",
+    "successor_duplicate_2023-06-30.csv": "successor_duplicate_2023-06-30.csv, row 3: duplicate cell under two codes of one "
+    "municipality: 44043 here and 44088 in row 2 (indicator pension, period 2021): Merelbeke "
+    "(44043) is part of Merelbeke-Melle (44088) since 1 January 2025, so its persons would be "
+    "counted twice. Keep the rows of one of the two codes.",
     # vintage
     "missing_vintage.csv": "missing_vintage.csv: missing vintage (extraction date): no date in the file name. Pass "
     "--vintage YYYY-MM-DD, or name the file ksz_dwh_long_<YYYY-MM-DD>.csv.",

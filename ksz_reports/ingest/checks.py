@@ -140,17 +140,14 @@ def check_geo_periods(
         ok &= keep
     if not ok.any():
         return
-    n_period = max(len(ctx.period), 1)
-    pairs = geo.astype(np.int64) * n_period + period
-    bad_pairs = []
-    for pair in np.unique(pairs[ok]):
-        g, p = divmod(int(pair), n_period)
-        end = _ended(ctx.geo.values[g])
-        if end is not None and period_span(ctx.period.values[p])[0] > end:
-            bad_pairs.append(pair)
-    if not bad_pairs:
+    never = dt.date.max.toordinal()
+    end = np.array([(e.toordinal() if (e := _ended(c)) else never) for c in ctx.geo.values])
+    start = np.array([period_span(t)[0].toordinal() for t in ctx.period.values])
+    bad = ok.copy()
+    bad[ok] = start[period[ok]] > end[geo[ok]]
+    if not bad.any():
         return
-    i = int(np.flatnonzero(np.isin(pairs, bad_pairs) & ok)[0])
+    i = int(np.flatnonzero(bad)[0])
     code, text = ctx.geo.values[int(geo[i])], ctx.period.values[int(period[i])]
     row, column = where(i)
     name = named(i)
@@ -167,23 +164,74 @@ def check_geo_periods(
     )
 
 
+@cache
+def _covers(code: str, start: dt.date) -> tuple[str, ...] | None:
+    """The municipalities of the geography of ``start`` that a code of a later geography stands
+    for there (44083 in 2017: 44011, 44049), or None when ``code`` is one of that geography
+    (or the period has no geography)."""
+    then = _geography_of(start)
+    if then is None or then.is_municipality(code):
+        return None
+    found = {code}
+    for g in reversed(geographies()):  # back from the latest geography to the period's
+        if g.valid_from <= then.valid_from or g.previous is None:
+            continue
+        earlier: set[str] = set()
+        for c in found:
+            if g.is_municipality(c):
+                with contextlib.suppress(KszError):
+                    earlier.update(g.predecessors(c))
+                    continue
+            earlier.add(c)
+        found = earlier
+    out = tuple(sorted(c for c in found if then.is_municipality(c)))
+    return out or None
+
+
+def _void(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Two int64 columns as one 16-byte key per row (for np.isin)."""
+    both = np.stack([a.astype(np.int64), b.astype(np.int64)], axis=1)
+    return np.ascontiguousarray(both).view(np.dtype((np.void, 16))).ravel()
+
+
 class SameMunicipality:
-    """Cells given both for a municipality and for its predecessor or successor (the same
-    persons counted twice), across the batches of one file."""
+    """Cells given both for a municipality and, for the same period, under the code of a later
+    municipality it became part of (the same persons counted twice), across the batches of one
+    file. Vectorised: a cell under a later code (44083 in 2017) is expanded to the municipalities
+    of its period it stands for (44011, 44049); those keys must not meet a cell given under one
+    of them. Only cells of municipalities touched by a merger are looked at."""
 
     def __init__(self, file: str, ctx: _Context):
         self.file, self.ctx = file, ctx
-        self.seen: dict[tuple, tuple[str, int]] = {}  # cell key without geo → (code, row)
+        self.codes: dict[str, int] = {}  # code → local id (never interned in ctx.geo)
+        self.names: list[str] = []
+        #: (keys, rows, codes) of the cells so far: given under a code of their period / a later one
+        self.plain = (_void(np.empty(0), np.empty(0)), np.empty(0, np.int64), np.empty(0, np.int64))
+        self.later = self.plain
+        self._pairs: dict[int, tuple[int, ...] | None] = {}
         self._changed: dict[int, bool] = {}
 
+    def _code(self, code: str) -> int:
+        if code not in self.codes:
+            self.codes[code] = len(self.names)
+            self.names.append(code)
+        return self.codes[code]
+
     def _is_changed(self, g: int) -> bool:
-        """Whether geo id ``g`` is a municipality that was merged or formed by a merger."""
+        """Whether geo id ``g`` is a municipality merged or formed by a merger."""
         found = self._changed.get(g)
         if found is None:
             code = self.ctx.geo.values[g]
-            found = len(_chain(code)) > 1 or bool(_predecessor_codes(code))
-            self._changed[g] = found
+            found = self._changed[g] = len(_chain(code)) > 1 or bool(_predecessor_codes(code))
         return found
+
+    def _covered(self, pair: int) -> tuple[int, ...] | None:
+        if pair not in self._pairs:
+            g, p = divmod(pair, 1 << 16)
+            ctx = self.ctx
+            got = _covers(ctx.geo.values[g], period_span(ctx.period.values[p])[0])
+            self._pairs[pair] = None if got is None else tuple(self._code(c) for c in got)
+        return self._pairs[pair]
 
     def check(
         self,
@@ -193,44 +241,85 @@ class SameMunicipality:
         dkey: np.ndarray,
         vintage: np.ndarray,
         keep: np.ndarray | None,
-        rows: Callable[[int], int],
+        line: np.ndarray,
     ) -> None:
         ok = geo >= 0
         if keep is not None:
             ok &= keep
-        ids = np.unique(geo[ok])
-        changed = [g for g in ids if self._is_changed(int(g))]
+        changed = [g for g in np.unique(geo[ok]) if self._is_changed(int(g))]
         if not changed:
             return
-        for i in np.flatnonzero(ok & np.isin(geo, changed)):
-            i = int(i)
-            code = self.ctx.geo.values[int(geo[i])]
-            cell = (int(ind[i]), int(period[i]), int(dkey[i]), int(vintage[i]))
-            for family in _chain(code):
-                key = (*cell, family)
-                other = self.seen.get(key)
-                if other is None:
-                    continue
-                old_code, old_row = other
-                if old_code == code or not _related(old_code, code):
-                    continue
-                older, newer = (old_code, code) if code in _chain(old_code) else (code, old_code)
-                ctx = self.ctx
-                then = _geography_of(period_span(ctx.period.values[cell[1]])[0])
-                if then is None or then.is_municipality(newer):
-                    continue  # the code kept by a merger: there, the municipality as it was
-                raise InputError(
-                    f"duplicate cell under two codes of one municipality: {code} here and "
-                    f"{old_code} in row {old_row} "
-                    f"(indicator {ctx.indicators[cell[0]]}, period {ctx.period.values[cell[1]]}): "
-                    f"{_relation(older, newer)}, so its persons would be counted twice",
-                    file=self.file,
-                    row=rows(i),
-                    hint="Keep the rows of one of the two codes",
-                    code="duplicate-cell",
-                )
-            for family in _chain(code):
-                self.seen.setdefault((*cell, family), (code, rows(i)))
+        at = np.flatnonzero(ok & np.isin(geo, changed))
+        g, p = geo[at].astype(np.int64), period[at].astype(np.int64)
+        base = (ind[at].astype(np.int64) << 48) | (p << 32) | (vintage[at].astype(np.int64) << 16)
+        local = np.zeros(len(self.ctx.geo), np.int64)
+        for gg in changed:
+            local[int(gg)] = self._code(self.ctx.geo.values[int(gg)])
+        pairs = (g << 16) + p
+        later_of = {}
+        for pair in np.unique(pairs):
+            cov = self._covered(int(pair))
+            if cov is not None:
+                later_of[int(pair)] = cov
+        is_later = np.isin(pairs, list(later_of)) if later_of else np.zeros(len(at), bool)
+        plain = np.flatnonzero(~is_later)
+        new_plain = (
+            _void(base[plain] | local[g[plain]], dkey[at][plain]),
+            line[at][plain].astype(np.int64),
+            local[g[plain]],
+        )
+        if is_later.any():  # each later cell once per municipality it stands for
+            lj = np.flatnonzero(is_later)
+            keys = np.array(sorted(later_of), np.int64)
+            flat = np.array([c for k in keys for c in later_of[int(k)]], np.int64)
+            lens = np.array([len(later_of[int(k)]) for k in keys], np.int64)
+            starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
+            which = np.searchsorted(keys, pairs[lj])
+            reps = lens[which]
+            jj = np.repeat(lj, reps)
+            within = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
+            codes = flat[np.repeat(starts[which], reps) + within]
+            new_later = (
+                _void(base[jj] | codes, dkey[at][jj]),
+                line[at][jj].astype(np.int64),
+                local[g[jj]],
+            )
+        else:
+            new_later = (_void(np.empty(0), np.empty(0)), np.empty(0, np.int64), local[:0])
+        plain_all = tuple(
+            np.concatenate([a, b]) for a, b in zip(self.plain, new_plain, strict=True)
+        )
+        self._meet(new_later, plain_all)
+        self._meet(self.later, new_plain)
+        self.plain = plain_all
+        self.later = tuple(
+            np.concatenate([a, b]) for a, b in zip(self.later, new_later, strict=True)
+        )
+
+    def _meet(self, later: tuple, plain: tuple) -> None:
+        if not len(later[0]) or not len(plain[0]):
+            return
+        hit = np.isin(later[0], plain[0])
+        if not hit.any():
+            return
+        j = int(np.flatnonzero(hit)[0])
+        k = int(np.flatnonzero(plain[0] == later[0][j])[0])
+        col0 = int(later[0][j : j + 1].view(np.int64)[0])
+        ind, p = col0 >> 48, (col0 >> 32) & 0xFFFF
+        new_code, old_code = self.names[int(later[2][j])], self.names[int(plain[2][k])]
+        new_row, old_row = int(later[1][j]), int(plain[1][k])
+        here, there = (new_code, old_code) if new_row > old_row else (old_code, new_code)
+        ctx = self.ctx
+        raise InputError(
+            f"duplicate cell under two codes of one municipality: {here} here and {there} in row "
+            f"{min(new_row, old_row)} (indicator {ctx.indicators[ind]}, period "
+            f"{ctx.period.values[p]}): {_relation(old_code, new_code)}, so its persons would be "
+            "counted twice",
+            file=self.file,
+            row=max(new_row, old_row),
+            hint="Keep the rows of one of the two codes",
+            code="duplicate-cell",
+        )
 
 
 def _related(a: str, b: str) -> bool:
@@ -258,41 +347,45 @@ def check_periods_vintage(
     vintage_column: str | None,
 ) -> None:
     """No period after its extraction date; no extraction date after today."""
+    ok = period >= 0
+    if keep is not None:
+        ok &= keep
+    if not ok.any():
+        return
     today = dt.date.today()
-    vints = np.unique(vintage if keep is None else vintage[keep])
-    for v in vints:
-        day = ctx.vintage.values[int(v)]
-        if day > today:
-            i = _first(vintage == v, keep)
-            row = where(i)[0] if vintage_column and i is not None else None
-            raise InputError(
-                f"the extraction date {day.isoformat()} is in the future",
-                file=file,
-                row=row,
-                column=vintage_column,
-                hint="Correct the extraction date (a typo in the file name?), or pass "
-                "--vintage YYYY-MM-DD",
-                code="bad-vintage",
-            )
-    n_period = max(len(ctx.period), 1)
-    stock = np.array([ctx.config.indicators[i].stat == "stock" for i in ctx.indicators], bool)[ind]
-    key = (vintage.astype(np.int64) * n_period + period) * 2 + stock
-    uniq = np.unique(key if keep is None else key[keep])
-    for k in uniq:
-        rest, is_stock = divmod(int(k), 2)
-        v, p = divmod(rest, n_period)
-        day, text = ctx.vintage.values[v], ctx.period.values[p]
-        first, last = period_span(text)
-        if (last if is_stock else first) <= day:
-            continue
-        i = _first(key == k, keep)
-        if i is None:  # pragma: no cover
-            continue
+    days = np.array([d.toordinal() for d in ctx.vintage.values])
+    future = ok.copy()
+    future[ok] = days[vintage[ok]] > today.toordinal()
+    if future.any():
+        i = int(np.flatnonzero(future)[0])
+        day = ctx.vintage.values[int(vintage[i])]
+        raise InputError(
+            f"the extraction date {day.isoformat()} is in the future",
+            file=file,
+            row=where(i)[0] if vintage_column else None,
+            column=vintage_column,
+            hint="Correct the extraction date (a typo in the file name?), or pass "
+            "--vintage YYYY-MM-DD",
+            code="bad-vintage",
+        )
+    stock = np.array([ctx.config.indicators[i].stat == "stock" for i in ctx.indicators], bool)
+    spans = [period_span(t) for t in ctx.period.values]
+    first = np.array([f.toordinal() for f, _ in spans])
+    last = np.array([e.toordinal() for _, e in spans])
+    late = ok.copy()
+    p_ok = period[ok]
+    late[ok] = np.where(stock[ind[ok]], last[p_ok], first[p_ok]) > days[vintage[ok]]
+    if late.any():
+        i = int(np.flatnonzero(late)[0])
+        is_stock = bool(stock[int(ind[i])])
+        text = ctx.period.values[int(period[i])]
+        day = ctx.vintage.values[int(vintage[i])]
+        first_day, last_day = period_span(text)
         row, column = where(i)
         what = (
-            f"the reference date {english_date(last)}"
+            f"the reference date {english_date(last_day)}"
             if is_stock
-            else f"its start ({english_date(first)})"
+            else f"its start ({english_date(first_day)})"
         )
         raise InputError(
             f"period {text} is after the extraction date {day.isoformat()} of the file "

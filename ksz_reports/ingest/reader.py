@@ -292,7 +292,7 @@ class _FileReader:
             src = rep(sm.rows())
         else:
             src = np.full(n * k, self.source_id, np.int32)
-        self._check(raw, vcols, ind_r, period, geo_r, dkey, value, vint, keep)
+        self._check(raw, vcols, ind_r, period, geo_r, dkey, value, vint, keep, line)
         if keep is not None:
             ind_r, period, geo_r, dkey = ind_r[keep], period[keep], geo_r[keep], dkey[keep]
             value, vint, src, line = value[keep], vint[keep], src[keep], line[keep]
@@ -322,6 +322,7 @@ class _FileReader:
         value: np.ndarray,
         vint: np.ndarray,
         keep: np.ndarray | None,
+        line: np.ndarray,
     ) -> None:
         """Checks of whole cells (:mod:`ksz_reports.ingest.checks`) before rows are dropped."""
         n, roles, cells = raw.n, self.layout.roles, self.cells
@@ -359,7 +360,7 @@ class _FileReader:
             cells.col(roles["vintage"]) if self.dialect.vintage.column else None,
         )
         check_geo_periods(self.file, ctx, geo, period, keep, at_geo, named)
-        self.same_municipality.check(ind, period, geo, dkey, vint, keep, lambda i: raw.row(i % n))
+        self.same_municipality.check(ind, period, geo, dkey, vint, keep, line)
         check_counts(self.file, ctx, geo, period, dkey, value, keep, at_value)
 
 

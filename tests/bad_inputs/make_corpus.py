@@ -118,6 +118,35 @@ TEXT: dict[str, bytes] = {
     "year_0001_2023-06-30.csv": _long(
         *GOOD, "Pensioentrekkenden;31/12/0001;11001;Aartselaar;Vrouw;Totaal;Totaal;Totaal;Totaal;7"
     ),
+    # plausibility (issue 16): no count above the population of its own group
+    "implausible_count_2023-06-30.csv": _long(
+        *GOOD, ROW.format(sex="Totaal", value="1.000.000.000").replace("2021", "2020")
+    ),
+    "implausible_group_2023-06-30.csv": _long(
+        *GOOD,
+        "Pensioentrekkenden;31/12/2021;11001;Aartselaar;Vrouw;65-79 jaar;Totaal;Totaal;Totaal;9.000",
+    ),
+    "implausible_month_2023-03-31.csv": _podmi(
+        "2022-10;44021;Gent;LL;Totaal;Totaal;Totaal;Totaal;2345",
+        "2022-10;;Melle;LL;Totaal;Man;Totaal;Totaal;23450",
+    ),
+    # old codes (issue 16): a code is valid only while its municipality exists
+    "old_code_2023-06-30.csv": _long(
+        "Pensioentrekkenden;31/12/2021;44083;Deinze;Totaal;Totaal;Totaal;Totaal;Totaal;10.207",
+        "Pensioentrekkenden;31/12/2021;44011;Deinze;Totaal;Totaal;Totaal;Totaal;Totaal;10.207",
+    ),
+    "old_name_2023-03-31.csv": _podmi(
+        "2022-10;44083;Deinze;LL;Totaal;Totaal;Totaal;Totaal;120",
+        "2022-10;;Nevele;LL;Totaal;Totaal;Totaal;Totaal;12",
+    ),
+    "predecessor_duplicate_2023-06-30.csv": _long(
+        "Pensioentrekkenden;31/12/2017;44011;Deinze;Totaal;Totaal;Totaal;Totaal;Totaal;5.100",
+        "Pensioentrekkenden;31/12/2017;44083;Deinze;Totaal;Totaal;Totaal;Totaal;Totaal;10.207",
+    ),
+    "successor_duplicate_2023-06-30.csv": _long(
+        "Pensioentrekkenden;31/12/2021;44088;Merelbeke-Melle;Totaal;Totaal;Totaal;Totaal;Totaal;6.000",
+        "Pensioentrekkenden;31/12/2021;44043;Merelbeke;Totaal;Totaal;Totaal;Totaal;Totaal;4.000",
+    ),
     # vintage
     "missing_vintage.csv": _long(*GOOD),
     "bad_vintage_2023-02-30.csv": _long(*GOOD),
