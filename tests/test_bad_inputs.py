@@ -147,6 +147,13 @@ CASES: dict[str, str] = {
     "municipality: 44043 here and 44088 in row 2 (indicator pension, period 2021): Merelbeke "
     "(44043) is part of Merelbeke-Melle (44088) since 1 January 2025, so its persons would be "
     "counted twice. Keep the rows of one of the two codes.",
+    # a file cut inside its last number (issue 16)
+    "cut_number_2023-06-30.csv": "cut_number_2023-06-30.csv, row 4: the file ends inside this row, without the line end "
+    "that ends every line of dialect ksz_dwh_long: it was cut, and its last value may be "
+    "incomplete. Copy or export the file again.",
+    "cut_month_2023-03-31.csv": "cut_month_2023-03-31.csv, row 3: the file ends inside this row, without the line end "
+    "that ends every line of dialect podmi_monthly: it was cut, and its last value may be "
+    "incomplete. Copy or export the file again.",
     # vintage
     "missing_vintage.csv": "missing_vintage.csv: missing vintage (extraction date): no date in the file name. Pass "
     "--vintage YYYY-MM-DD, or name the file ksz_dwh_long_<YYYY-MM-DD>.csv.",

@@ -337,6 +337,7 @@ class _CsvSource:
         with open(self.path, "rb") as fh, ThreadPoolExecutor(WORKERS) as pool:
             sha.update(fh.read(self.data_offset))
             pos, carry, eof = self.data_offset, b"", False
+            cut_row = None
             line = (self.header.row or 0) + 1
             try:
                 while True:
@@ -353,11 +354,23 @@ class _CsvSource:
                                 continue
                             chunk, carry = data[:cut], data[cut:]
                         else:
+                            if carry.strip() and limit is None and self.dialect.csv.final_newline:
+                                cut_row = line + carry.count(b"\n")
                             eof, chunk, carry = True, carry, b""
                         if chunk.strip():
                             pending.append((pool.submit(parse, chunk, line), chunk, line))
                         line += chunk.count(b"\n")
                     if not pending:
+                        if cut_row is not None:
+                            raise InputError(
+                                "the file ends inside this row, without the line end that ends "
+                                f"every line of dialect {self.dialect.name}: it was cut, and its "
+                                "last value may be incomplete",
+                                file=self.file,
+                                row=cut_row,
+                                hint="Copy or export the file again",
+                                code="truncated",
+                            )
                         break
                     future, chunk, first = pending.popleft()
                     table, lines = future.result()

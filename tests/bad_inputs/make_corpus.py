@@ -147,6 +147,14 @@ TEXT: dict[str, bytes] = {
         "Pensioentrekkenden;31/12/2021;44088;Merelbeke-Melle;Totaal;Totaal;Totaal;Totaal;Totaal;6.000",
         "Pensioentrekkenden;31/12/2021;44043;Merelbeke;Totaal;Totaal;Totaal;Totaal;Totaal;4.000",
     ),
+    # a file cut inside its last number (issue 16): no final line end where the dialect has one
+    "cut_number_2023-06-30.csv": _long(*GOOD, ROW.format(sex="Vrouw", value="3.916"))[
+        : -len(".916\r\n")
+    ],
+    "cut_month_2023-03-31.csv": _podmi(
+        "2022-10;44021;Gent;LL;Totaal;Totaal;Totaal;Totaal;2345",
+        "2022-11;44021;Gent;LL;Totaal;Totaal;Totaal;Totaal;2350",
+    )[:-3],
     # vintage
     "missing_vintage.csv": _long(*GOOD),
     "bad_vintage_2023-02-30.csv": _long(*GOOD),
