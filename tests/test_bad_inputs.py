@@ -154,6 +154,12 @@ CASES: dict[str, str] = {
     "cut_month_2023-03-31.csv": "cut_month_2023-03-31.csv, row 3: the file ends inside this row, without the line end "
     "that ends every line of dialect podmi_monthly: it was cut, and its last value may be "
     "incomplete. Copy or export the file again.",
+    # line ends, types (issue 16)
+    "cr_only_2023-06-30.csv": "cr_only_2023-06-30.csv, row 1: the lines end with a carriage return only (CR, old "
+    "Mac style), not LF or CR LF. Save the file with LF or CR LF line ends.",
+    "parquet_int_geo.parquet": "parquet_int_geo.parquet, column 'geo': column geo is stored as int64, not as text. "
+    "Store it as text (string or dictionary of strings, a NIS code as '11001'), as "
+    "ksz-reports ingest writes it.",
     # vintage
     "missing_vintage.csv": "missing_vintage.csv: missing vintage (extraction date): no date in the file name. Pass "
     "--vintage YYYY-MM-DD, or name the file ksz_dwh_long_<YYYY-MM-DD>.csv.",
@@ -274,6 +280,43 @@ def test_bad_input_across_files(
     report = validate(files)
     assert [p["text"] for p in report.problems] == [message]
     _check_ingest(files, message, good_dataset, tmp_path)
+
+
+#: Hostile files made by the test (too big, or names git should not hold): name → (bytes, message).
+LONG_FIELD = GOOD.read_bytes().replace(b"Aartselaar", b"A" * (200 << 10), 1)
+GENERATED: dict[str, tuple[bytes, str]] = {
+    "long_field_2023-06-30.csv": (
+        LONG_FIELD,
+        "long_field_2023-06-30.csv, row 2, column 'Gemeente': a field of 204,800 bytes, more than "
+        "the 128 KiB a field of an export may hold. Check the quotes of this line (an unclosed "
+        "quote swallows the lines after it), or export the file again.",
+    ),
+    "new\nline\x1b[31m_2023-06-30.csv": (
+        b"a;b\n1;2\n",
+        "new\\nline\\x1b[31m_2023-06-30.csv, row 1: no dialect fits the header (tried "
+        "ksz_dwh_long, ksz_dwh_wide, podmi_monthly). Header seen: 'a', 'b'. Check the column "
+        "names (docs/dialects.md) or add a dialect in config/dialects/.",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GENERATED))
+def test_generated_bad_input(
+    name: str, good_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Like the corpus, for files written here; a file name is printed escaped (one line)."""
+    data, message = GENERATED[name]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / name).write_bytes(data)
+    monkeypatch.chdir(folder)
+    report = validate([name])
+    assert [p["text"] for p in report.problems] == [message]
+    assert "\n" not in message and "\x1b" not in message
+    with pytest.raises(InputError) as info:
+        read_export(name)
+    assert str(info.value) == message
+    _check_ingest([name], message, good_dataset, tmp_path)
 
 
 def test_validate_goes_on_after_a_bad_file(monkeypatch: pytest.MonkeyPatch) -> None:

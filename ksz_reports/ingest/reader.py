@@ -52,7 +52,7 @@ from ksz_reports.ingest.detect import _detect_with, _open_with
 from ksz_reports.ingest.dialects import Dialect
 from ksz_reports.ingest.header import _missing
 from ksz_reports.ingest.periods import _as_vintage, _Periods, _Vintages
-from ksz_reports.ingest.sources import _CsvSource, _Raw
+from ksz_reports.ingest.sources import _CsvSource, _ParquetSource, _Raw
 
 __all__ = ["FileStats", "iter_export", "read_export"]
 
@@ -148,6 +148,8 @@ class _FileReader:
             )
         if lay.missing:
             raise _missing(self.file, d, hdr, lay)
+        if isinstance(self.src, _ParquetSource):
+            self._check_parquet_types()
         if lay.unknown and d.unknown_columns == "error":
             i = lay.unknown[0]
             raise InputError(
@@ -181,6 +183,27 @@ class _FileReader:
                         hint=f"Write the period as the dialect expects, e.g. {self.periods.examples()}",
                         code="bad-period",
                     )
+
+    def _check_parquet_types(self) -> None:
+        """Codes, periods and names of a Parquet file are text (a NIS code stored as an integer
+        has lost what the canonical table keeps: refused, never guessed)."""
+        schema = self.src.pf.schema_arrow
+        numeric = {"value", "lower", "upper", "vintage"}
+        for role, i in self.layout.roles.items():
+            if role in numeric:
+                continue
+            typ = schema.field(self.header.names[i]).type
+            if pa.types.is_dictionary(typ):
+                typ = typ.value_type
+            if not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+                raise InputError(
+                    f"column {role} is stored as {typ}, not as text",
+                    file=self.file,
+                    column=self.header.names[i],
+                    hint="Store it as text (string or dictionary of strings, a NIS code as "
+                    "'11001'), as ksz-reports ingest writes it",
+                    code="wrong-type",
+                )
 
     # -- batches ------------------------------------------------------------------------------
 

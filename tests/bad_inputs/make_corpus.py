@@ -155,6 +155,8 @@ TEXT: dict[str, bytes] = {
         "2022-10;44021;Gent;LL;Totaal;Totaal;Totaal;Totaal;2345",
         "2022-11;44021;Gent;LL;Totaal;Totaal;Totaal;Totaal;2350",
     )[:-3],
+    # line ends (issue 16)
+    "cr_only_2023-06-30.csv": _long(*GOOD).replace(b"\r\n", b"\r"),
     # vintage
     "missing_vintage.csv": _long(*GOOD),
     "bad_vintage_2023-02-30.csv": _long(*GOOD),
@@ -240,6 +242,18 @@ def _parquet(drop: str | None = None, truncate: bool = False) -> bytes:
     return data[: len(data) // 2] if truncate else data
 
 
+def _parquet_int_geo() -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = pq.read_table(io.BytesIO(_parquet()))
+    i = data.schema.get_field_index("geo")
+    data = data.set_column(i, "geo", pa.array([11001], pa.int64()))
+    buf = io.BytesIO()
+    pq.write_table(data, buf)
+    return buf.getvalue()
+
+
 def _zip_without_workbook() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
@@ -261,6 +275,7 @@ def binary() -> dict[str, bytes]:
         "zip_without_workbook.xlsx": _zip_without_workbook(),
         "parquet_missing_column.parquet": _parquet(drop="value"),
         "truncated.parquet": _parquet(truncate=True),
+        "parquet_int_geo.parquet": _parquet_int_geo(),
     }
 
 
