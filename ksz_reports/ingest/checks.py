@@ -135,7 +135,7 @@ def check_geo_periods(
     history onto today's municipalities); given beside its predecessors' codes, that is a
     duplicate (:class:`SameMunicipality`).
     """
-    ok = geo >= 0
+    ok = (geo >= 0) & (period >= 0)
     if keep is not None:
         ok &= keep
     if not ok.any():
@@ -482,7 +482,7 @@ def check_counts(
     where: Where,
 ) -> None:
     """No count above the population of its group (municipality, period year, sex, age class)."""
-    ok = (geo >= 0) & (value > 0)
+    ok = (geo >= 0) & (period >= 0) & (value > 0)
     if keep is not None:
         ok &= keep
     if not ok.any():
