@@ -100,6 +100,66 @@ CASES: dict[str, str] = {
     "31/12 (or a quarter end), a monthly measure is a month.",
     "wide_bad_period_2023-06-30.csv": "wide_bad_period_2023-06-30.csv, row 1, column '20191': a period column whose header is "
     "not a period. Write the period as the dialect expects, e.g. 2021 or 31/12/2021.",
+    # dates (issue 16)
+    "future_period_2023-06-30.csv": "future_period_2023-06-30.csv, row 4, column 'Referentiedatum': period 2030 is after "
+    "the extraction date 2023-06-30 of the file (the reference date 31 December 2030 is "
+    "later). Correct the period or the extraction date (file name, title or --vintage).",
+    "future_month_2023-03-31.csv": "future_month_2023-03-31.csv, row 3, column 'Maand': period 2023-05 is after the "
+    "extraction date 2023-03-31 of the file (its start (1 May 2023) is later). Correct the "
+    "period or the extraction date (file name, title or --vintage).",
+    "wide_future_period_2023-06-30.csv": "wide_future_period_2023-06-30.csv, row 2, column '2030': period 2030 is after the "
+    "extraction date 2023-06-30 of the file (the reference date 31 December 2030 is later). "
+    "Correct the period or the extraction date (file name, title or --vintage).",
+    "vintage_before_data_2019-06-30.csv": "vintage_before_data_2019-06-30.csv, row 2, column 'Referentiedatum': period 2021 "
+    "is after the extraction date 2019-06-30 of the file (the reference date 31 December 2021 "
+    "is later). Correct the period or the extraction date (file name, title or --vintage).",
+    "future_vintage_2099-06-30.csv": "future_vintage_2099-06-30.csv: the extraction date 2099-06-30 is in the future. "
+    "Correct the extraction date (a typo in the file name?), or pass --vintage YYYY-MM-DD.",
+    "year_9999_2023-06-30.csv": "year_9999_2023-06-30.csv, row 4, column 'Referentiedatum': unparseable period "
+    "'31/12/9999'. Write it as the dialect expects, e.g. 31/12/2021 or 2021-12-31.",
+    "year_0001_2023-06-30.csv": "year_0001_2023-06-30.csv, row 4, column 'Referentiedatum': unparseable period "
+    "'31/12/0001'. Write it as the dialect expects, e.g. 31/12/2021 or 2021-12-31.",
+    # plausibility (issue 16): a count above the population of its own group
+    "implausible_count_2023-06-30.csv": "implausible_count_2023-06-30.csv, row 4, column 'Aantal': count 1000000000 is more "
+    "than the population of its group (Aartselaar (11001): about 14455 inhabitants around "
+    "2020). Check the number (a unit or scaling error?) and the municipality code.",
+    "implausible_group_2023-06-30.csv": "implausible_group_2023-06-30.csv, row 4, column 'Aantal': count 9000 is more than "
+    "the population of its group (Aartselaar (11001), sex F, age class 65-79: about 1385 "
+    "inhabitants around 2021). Check the number (a unit or scaling error?) and the "
+    "municipality code.",
+    "implausible_month_2023-03-31.csv": "implausible_month_2023-03-31.csv, row 3, column 'Aantal': count 23450 is more than "
+    "the population of its group (Melle (44040), sex M: about 5754 inhabitants around 2022). "
+    "Check the number (a unit or scaling error?) and the municipality code.",
+    # old codes (issue 16): a code is valid only for periods when its municipality existed
+    "old_code_2023-06-30.csv": "old_code_2023-06-30.csv, row 3, column 'NIS-code': NIS code 44011 is not valid in "
+    "period 2021: Deinze (44011) is part of Deinze (44083) since 1 January 2019. Give the code "
+    "of the municipality of that period (44083); a row under an old code beside one under its "
+    "successor counts the same persons twice.",
+    "old_name_2023-03-31.csv": "old_name_2023-03-31.csv, row 3, column 'OCMW': municipality 'Nevele' is not valid in "
+    "period 2022-10: Nevele (44049) is part of Deinze (44083) since 1 January 2019. Give the "
+    "code of the municipality of that period (44083); a row under an old code beside one under "
+    "its successor counts the same persons twice.",
+    "predecessor_duplicate_2023-06-30.csv": "predecessor_duplicate_2023-06-30.csv, row 3: duplicate cell under two codes of one "
+    "municipality: 44083 here and 44011 in row 2 (indicator pension, period 2017): Deinze "
+    "(44011) is part of Deinze (44083) since 1 January 2019, so its persons would be counted "
+    "twice. Keep the rows of one of the two codes.",
+    "successor_duplicate_2023-06-30.csv": "successor_duplicate_2023-06-30.csv, row 3: duplicate cell under two codes of one "
+    "municipality: 44043 here and 44088 in row 2 (indicator pension, period 2021): Merelbeke "
+    "(44043) is part of Merelbeke-Melle (44088) since 1 January 2025, so its persons would be "
+    "counted twice. Keep the rows of one of the two codes.",
+    # a file cut inside its last number (issue 16)
+    "cut_number_2023-06-30.csv": "cut_number_2023-06-30.csv, row 4: the file ends inside this row, without the line end "
+    "that ends every line of dialect ksz_dwh_long: it was cut, and its last value may be "
+    "incomplete. Copy or export the file again.",
+    "cut_month_2023-03-31.csv": "cut_month_2023-03-31.csv, row 3: the file ends inside this row, without the line end "
+    "that ends every line of dialect podmi_monthly: it was cut, and its last value may be "
+    "incomplete. Copy or export the file again.",
+    # line ends, types (issue 16)
+    "cr_only_2023-06-30.csv": "cr_only_2023-06-30.csv, row 1: the lines end with a carriage return only (CR, old "
+    "Mac style), not LF or CR LF. Save the file with LF or CR LF line ends.",
+    "parquet_int_geo.parquet": "parquet_int_geo.parquet, column 'geo': column geo is stored as int64, not as text. "
+    "Store it as text (string or dictionary of strings, a NIS code as '11001'), as "
+    "ksz-reports ingest writes it.",
     # vintage
     "missing_vintage.csv": "missing_vintage.csv: missing vintage (extraction date): no date in the file name. Pass "
     "--vintage YYYY-MM-DD, or name the file ksz_dwh_long_<YYYY-MM-DD>.csv.",
@@ -220,6 +280,43 @@ def test_bad_input_across_files(
     report = validate(files)
     assert [p["text"] for p in report.problems] == [message]
     _check_ingest(files, message, good_dataset, tmp_path)
+
+
+#: Hostile files made by the test (too big, or names git should not hold): name → (bytes, message).
+LONG_FIELD = GOOD.read_bytes().replace(b"Aartselaar", b"A" * (200 << 10), 1)
+GENERATED: dict[str, tuple[bytes, str]] = {
+    "long_field_2023-06-30.csv": (
+        LONG_FIELD,
+        "long_field_2023-06-30.csv, row 2, column 'Gemeente': a field of 204,800 bytes, more than "
+        "the 128 KiB a field of an export may hold. Check the quotes of this line (an unclosed "
+        "quote swallows the lines after it), or export the file again.",
+    ),
+    "new\nline\x1b[31m_2023-06-30.csv": (
+        b"a;b\n1;2\n",
+        "new\\nline\\x1b[31m_2023-06-30.csv, row 1: no dialect fits the header (tried "
+        "ksz_dwh_long, ksz_dwh_wide, podmi_monthly). Header seen: 'a', 'b'. Check the column "
+        "names (docs/dialects.md) or add a dialect in config/dialects/.",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GENERATED))
+def test_generated_bad_input(
+    name: str, good_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Like the corpus, for files written here; a file name is printed escaped (one line)."""
+    data, message = GENERATED[name]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / name).write_bytes(data)
+    monkeypatch.chdir(folder)
+    report = validate([name])
+    assert [p["text"] for p in report.problems] == [message]
+    assert "\n" not in message and "\x1b" not in message
+    with pytest.raises(InputError) as info:
+        read_export(name)
+    assert str(info.value) == message
+    _check_ingest([name], message, good_dataset, tmp_path)
 
 
 def test_validate_goes_on_after_a_bad_file(monkeypatch: pytest.MonkeyPatch) -> None:

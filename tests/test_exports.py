@@ -209,12 +209,16 @@ def _big_long(path: Path, n: int, bad_at: int | None = None, blank_every: int = 
         "Positie in het huishouden;Herkomst;Nationaliteit;Aantal"
     ]
     bad_line = 0
-    geos = ["11001", "11002", "44021", "62063", "46021", "71022"]
+    # municipalities unchanged by the mergers, periods before the vintage (2023-06-30)
+    geos = ["11001", "21004", "44021", "62063", "46021", "24062"]
+    geos += ["31005", "52011", "57081", "92094", "35013", "25072"]
+    sexes = ["Totaal", "Man", "Vrouw"]
     for i in range(n):
-        year = 2000 + i // len(geos)
+        year = 2000 + (i // len(geos)) % 23
+        sex = sexes[i // (len(geos) * 23) % len(sexes)]
         value = "abc" if i == bad_at else f"{i % 997}"
         lines.append(
-            f"Pensioentrekkenden;31/12/{year};{geos[i % len(geos)]};x;Totaal;Totaal;"
+            f"Pensioentrekkenden;31/12/{year};{geos[i % len(geos)]};x;{sex};Totaal;"
             f"Totaal;Totaal;Totaal;{value}"
         )
         if i == bad_at:
@@ -324,14 +328,23 @@ def _dots(n: int) -> str:
     st.sampled_from([" ", "\u00a0", "\u202f"]),
 )
 def test_number_formats_round_trip(values: list[int], sep: str) -> None:
-    """Whatever thousands separator the dialect allows, the count read is the count written."""
-    import tempfile
+    """Whatever thousands separator the dialect allows, the count read is the count written.
 
-    with tempfile.TemporaryDirectory() as tmp:
+    (Counts of millions in one municipality are implausible: the population bound is lifted.)
+    """
+    import tempfile
+    from unittest import mock
+
+    from ksz_reports.ingest import checks
+
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        mock.patch.object(checks, "POPULATION_MARGIN", 10_000.0),
+    ):
         long_path = Path(tmp) / "ksz_dwh_long_2023-06-30.csv"
         lines = [LONG.read_text(encoding="cp1252").splitlines()[0]]
         lines += [
-            f"Pensioentrekkenden;31/12/{2000 + i};11001;Aartselaar;Totaal;Totaal;Totaal;"
+            f"Pensioentrekkenden;31/12/{1983 + i};11001;Aartselaar;Totaal;Totaal;Totaal;"
             f"Totaal;Totaal;{_dots(v)}"
             for i, v in enumerate(values)
         ]

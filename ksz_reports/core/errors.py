@@ -21,6 +21,24 @@ class KszError(Exception):
     exit_code = EXIT_BAD_INPUT
 
 
+def shown_name(name: str) -> str:
+    """A file name as printed on one line: control characters (a newline, an ANSI escape) and
+    bytes that are not UTF-8 (surrogate escapes) written as ``\\n``, ``\\x1b``, ``\\xff``; the rest
+    (accents too) as it is."""
+    if name.isprintable():
+        return name
+    out = []
+    for c in name:
+        o = ord(c)
+        if 0xDC80 <= o <= 0xDCFF:  # a byte that is not UTF-8 (os.fsdecode's surrogateescape)
+            out.append(f"\\x{o - 0xDC00:02x}")
+        elif c.isprintable():
+            out.append(c)
+        else:
+            out.append(repr(c)[1:-1] if o < 0x10000 else f"\\U{o:08x}")
+    return "".join(out)
+
+
 @dataclass(frozen=True)
 class Location:
     """Where a problem is: a file, and optionally a 1-based row (as a spreadsheet shows it) and a column."""
@@ -32,7 +50,7 @@ class Location:
     def __str__(self) -> str:
         parts = []
         if self.file is not None:
-            parts.append(str(self.file))
+            parts.append(shown_name(str(self.file)))
         if self.row is not None:
             parts.append(f"row {self.row}")
         if self.column is not None:

@@ -164,6 +164,9 @@ class CsvOptions(_Strict):
     encodings: list[str] = Field(default=["utf-8-sig", "cp1252"], min_length=1)
     separator: str = "auto"
     quote: str = '"'
+    #: every line of the dialect's files ends with a line end, the last one too: a file without
+    #: one was cut (inside its last number, maybe) and is refused
+    final_newline: bool = False
 
     @field_validator("encodings")
     @classmethod

@@ -105,6 +105,8 @@ class _Periods(_Column):
                         day = dt.date(y, mq, d)
                     except ValueError:
                         break
+                    if not 1900 <= y <= 2200:  # never a period like '1' or '9999'
+                        break
                     if self.dialect.year_label == "following_january" and day.day == 1:
                         day -= dt.timedelta(days=1)
                     out = ("date", day.year, day.month, day.day)

@@ -32,6 +32,12 @@ import pyarrow as pa
 
 from ksz_reports.core.errors import InputError, KszError
 from ksz_reports.core.schema import CANONICAL_SCHEMA
+from ksz_reports.ingest.checks import (
+    SameMunicipality,
+    check_counts,
+    check_geo_periods,
+    check_periods_vintage,
+)
 from ksz_reports.ingest.columns import _Breakdowns, _Cells, _Geography, _Indicators
 from ksz_reports.ingest.compact import (
     _Compact,
@@ -46,7 +52,7 @@ from ksz_reports.ingest.detect import _detect_with, _open_with
 from ksz_reports.ingest.dialects import Dialect
 from ksz_reports.ingest.header import _missing
 from ksz_reports.ingest.periods import _as_vintage, _Periods, _Vintages
-from ksz_reports.ingest.sources import _CsvSource, _Raw
+from ksz_reports.ingest.sources import _CsvSource, _ParquetSource, _Raw
 
 __all__ = ["FileStats", "iter_export", "read_export"]
 
@@ -124,6 +130,7 @@ class _FileReader:
         self.geography = _Geography(self.cells, d, ctx)
         self.counts = _Counts(self.cells, d, ctx)
         self._sources: dict[str, int] = {}
+        self.same_municipality = SameMunicipality(self.file, ctx)
 
     # -- header checks ------------------------------------------------------------------------
 
@@ -141,6 +148,8 @@ class _FileReader:
             )
         if lay.missing:
             raise _missing(self.file, d, hdr, lay)
+        if isinstance(self.src, _ParquetSource):
+            self._check_parquet_types()
         if lay.unknown and d.unknown_columns == "error":
             i = lay.unknown[0]
             raise InputError(
@@ -174,6 +183,27 @@ class _FileReader:
                         hint=f"Write the period as the dialect expects, e.g. {self.periods.examples()}",
                         code="bad-period",
                     )
+
+    def _check_parquet_types(self) -> None:
+        """Codes, periods and names of a Parquet file are text (a NIS code stored as an integer
+        has lost what the canonical table keeps: refused, never guessed)."""
+        schema = self.src.pf.schema_arrow
+        numeric = {"value", "lower", "upper", "vintage"}
+        for role, i in self.layout.roles.items():
+            if role in numeric:
+                continue
+            typ = schema.field(self.header.names[i]).type
+            if pa.types.is_dictionary(typ):
+                typ = typ.value_type
+            if not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+                raise InputError(
+                    f"column {role} is stored as {typ}, not as text",
+                    file=self.file,
+                    column=self.header.names[i],
+                    hint="Store it as text (string or dictionary of strings, a NIS code as "
+                    "'11001'), as ksz-reports ingest writes it",
+                    code="wrong-type",
+                )
 
     # -- batches ------------------------------------------------------------------------------
 
@@ -285,6 +315,7 @@ class _FileReader:
             src = rep(sm.rows())
         else:
             src = np.full(n * k, self.source_id, np.int32)
+        self._check(raw, vcols, ind_r, period, geo_r, dkey, value, vint, keep, line)
         if keep is not None:
             ind_r, period, geo_r, dkey = ind_r[keep], period[keep], geo_r[keep], dkey[keep]
             value, vint, src, line = value[keep], vint[keep], src[keep], line[keep]
@@ -302,6 +333,58 @@ class _FileReader:
         self.stats.cells += len(out)
         self.stats.masked += int(np.count_nonzero(value < 0))
         return out if len(out) else None
+
+    def _check(
+        self,
+        raw: _Raw,
+        vcols: list,
+        ind: np.ndarray,
+        period: np.ndarray,
+        geo: np.ndarray,
+        dkey: np.ndarray,
+        value: np.ndarray,
+        vint: np.ndarray,
+        keep: np.ndarray | None,
+        line: np.ndarray,
+    ) -> None:
+        """Checks of whole cells (:mod:`ksz_reports.ingest.checks`) before rows are dropped."""
+        n, roles, cells = raw.n, self.layout.roles, self.cells
+        by_period = self.dialect.wide is not None and self.dialect.wide.columns == "period"
+
+        def named(i: int) -> str | None:
+            r = i % n
+            if "geo_name" not in roles:
+                return None
+            if "geo" in roles and cells.token(raw.columns[roles["geo"]], r).strip():
+                return None
+            return cells.token(raw.columns[roles["geo_name"]], r).strip()
+
+        def at_geo(i: int) -> tuple[int, str]:
+            role = "geo_name" if named(i) is not None else "geo"
+            return raw.row(i % n), cells.col(roles[role])
+
+        def at_period(i: int) -> tuple[int, str]:
+            if by_period:
+                return raw.row(i % n), vcols[i // n][1]
+            return raw.row(i % n), cells.col(roles["period"])
+
+        def at_value(i: int) -> tuple[int, str]:
+            return raw.row(i % n), vcols[i // n][1]
+
+        ctx = self.ctx
+        check_periods_vintage(
+            self.file,
+            ctx,
+            ind,
+            period,
+            vint,
+            keep,
+            at_period,
+            cells.col(roles["vintage"]) if self.dialect.vintage.column else None,
+        )
+        check_geo_periods(self.file, ctx, geo, period, keep, at_geo, named)
+        self.same_municipality.check(ind, period, geo, dkey, vint, keep, line)
+        check_counts(self.file, ctx, geo, period, dkey, value, keep, at_value)
 
 
 # ------------------------------------------------------------------------------------------

@@ -45,6 +45,9 @@ CHUNK_BYTES = 16 << 20
 WORKERS = 2
 #: Records per Parquet batch.
 PARQUET_BATCH = 1 << 20
+#: The longest field a CSV export may hold (bytes): a longer one is an unclosed quote or not an
+#: export, and is refused (never echoed).
+MAX_FIELD = 128 << 10
 _SEPARATORS = (";", ",", "\t", "|")
 
 
@@ -195,7 +198,23 @@ class _Raw:
 
 
 def _split_fields(text: str, sep: str, quote: str) -> list[str]:
-    return next(csv.reader([text], delimiter=sep, quotechar=quote), [])
+    try:
+        return next(csv.reader([text], delimiter=sep, quotechar=quote), [])
+    except csv.Error:  # a field over csv's limit (or a stray line end): as if one long field
+        return [text]
+
+
+def _too_long(file: str, row: int | None, column: str | None, size: int) -> InputError:
+    return InputError(
+        f"a field of {size:,} bytes, more than the {MAX_FIELD >> 10} KiB a field of an export may "
+        "hold",
+        file=file,
+        row=row,
+        column=column,
+        hint="Check the quotes of this line (an unclosed quote swallows the lines after it), or "
+        "export the file again",
+        code="field-too-long",
+    )
 
 
 class _CsvSource:
@@ -207,6 +226,15 @@ class _CsvSource:
         self.bom = head.startswith(codecs.BOM_UTF8)
         self.decoder = _Decoder(opts.encodings, self.bom, self.file, dialect)
         body = head[len(codecs.BOM_UTF8) :] if self.bom else head
+        cr, lf = body.find(b"\r"), body.find(b"\n")
+        if cr >= 0 and (lf < 0 or cr + 1 < lf):
+            raise InputError(
+                "the lines end with a carriage return only (CR, old Mac style), not LF or CR LF",
+                file=self.file,
+                row=1,
+                hint="Save the file with LF or CR LF line ends",
+                code="cr-line-ends",
+            )
         lines = body.split(b"\n")
         if not complete:
             lines = lines[:-1]  # the last one may be cut
@@ -222,6 +250,9 @@ class _CsvSource:
             self.sep = max(_SEPARATORS, key=lambda s: counts[s]) if any(counts.values()) else ";"
         text = self.decoder.text(line, row=index + 1)
         names = [n.strip() for n in _split_fields(text, self.sep, self.quote)]
+        longest = max((len(n.encode()) for n in names), default=0)
+        if longest > MAX_FIELD:
+            raise _too_long(self.file, index + 1, None, longest)
         titles = [self.decoder.text(ln, row=i + 1) for i, ln in enumerate(self.lines[:index])]
         self.header = _Header(names, index + 1, titles)
         self.complete = complete
@@ -329,6 +360,12 @@ class _CsvSource:
             lines = None
             if table.num_rows != chunk.count(b"\n") + (not chunk.endswith(b"\n")):
                 lines = _nonblank_lines(chunk, first)
+            if len(chunk) > MAX_FIELD:
+                found = _long_field(table)
+                if found is not None:
+                    j, i, size = found
+                    row = int(lines[i]) if lines is not None else first + i
+                    return _too_long(self.file, row, self.header.names[include[j]], size), None
             return table, lines
 
         limit = self._data_limit()
@@ -337,6 +374,7 @@ class _CsvSource:
         with open(self.path, "rb") as fh, ThreadPoolExecutor(WORKERS) as pool:
             sha.update(fh.read(self.data_offset))
             pos, carry, eof = self.data_offset, b"", False
+            cut_row = None
             line = (self.header.row or 0) + 1
             try:
                 while True:
@@ -353,14 +391,28 @@ class _CsvSource:
                                 continue
                             chunk, carry = data[:cut], data[cut:]
                         else:
+                            if carry.strip() and limit is None and self.dialect.csv.final_newline:
+                                cut_row = line + carry.count(b"\n")
                             eof, chunk, carry = True, carry, b""
                         if chunk.strip():
                             pending.append((pool.submit(parse, chunk, line), chunk, line))
                         line += chunk.count(b"\n")
                     if not pending:
+                        if cut_row is not None:
+                            raise InputError(
+                                "the file ends inside this row, without the line end that ends "
+                                f"every line of dialect {self.dialect.name}: it was cut, and its "
+                                "last value may be incomplete",
+                                file=self.file,
+                                row=cut_row,
+                                hint="Copy or export the file again",
+                                code="truncated",
+                            )
                         break
                     future, chunk, first = pending.popleft()
                     table, lines = future.result()
+                    if isinstance(table, InputError):
+                        raise table
                     if isinstance(table, Exception):
                         raise self._parse_error(table, chunk, first)
                     if table.num_rows == 0:
@@ -398,6 +450,27 @@ class _CsvSource:
         return InputError(
             f"cannot parse the CSV data: {exc}", file=self.file, row=first, code="bad-csv"
         )
+
+
+def _long_field(table: pa.Table) -> tuple[int, int, int] | None:
+    """(column, row, bytes) of the first field over :data:`MAX_FIELD` (dictionaries: checked on
+    their unique values only), or None."""
+    for j, column in enumerate(table.columns):
+        offset = 0
+        for chunk in column.chunks:
+            values = chunk.dictionary if pa.types.is_dictionary(chunk.type) else chunk
+            if len(values):
+                sizes = pc.binary_length(values)
+                if pc.max(sizes).as_py() > MAX_FIELD:
+                    k = int(np.flatnonzero(sizes.to_numpy(zero_copy_only=False) > MAX_FIELD)[0])
+                    if pa.types.is_dictionary(chunk.type):
+                        hits = np.flatnonzero(chunk.indices.to_numpy(zero_copy_only=False) == k)
+                        i = int(hits[0]) if len(hits) else 0
+                    else:
+                        i = k
+                    return j, offset + i, int(sizes[k].as_py())
+            offset += len(chunk)
+    return None
 
 
 def _nonblank_lines(chunk: bytes, first: int) -> np.ndarray:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ksz_reports.core.errors import InputError
+from ksz_reports.core.errors import InputError, shown_name
 from ksz_reports.ingest.compact import _Compact, _concat_columns, _Context, _duplicates, _sort_order
 from ksz_reports.ingest.dialects import Dialect
 from ksz_reports.ingest.periods import _as_vintage
@@ -88,12 +88,15 @@ class ValidationReport:
             if f.ok:
                 periods = f"{f.periods[0]}…{f.periods[-1]}" if f.periods else "-"
                 out.append(
-                    f"OK {f.path}: dialect {f.dialect}, {f.rows} rows, {f.cells} cells "
+                    f"OK {shown_name(str(f.path))}: dialect {f.dialect}, {f.rows} rows, {f.cells} cells "
                     f"({f.masked} masked), indicators {', '.join(f.indicators)}, periods "
                     f"{periods}, vintage {', '.join(f.vintage)}"
                 )
             else:
-                out.append(f"FAILED {f.path}" + (f" (dialect {f.dialect})" if f.dialect else ""))
+                out.append(
+                    f"FAILED {shown_name(str(f.path))}"
+                    + (f" (dialect {f.dialect})" if f.dialect else "")
+                )
         out.extend(p["text"] for p in self.problems)
         return out
 
