@@ -75,7 +75,7 @@ class KszData:
         return publication_geography(self.config, geography)
 
     def income(self, year: int | None = None, geography: Any = None) -> pd.DataFrame:
-        """Statbel's median income per municipality (a context variable, SPEC §11) on the
+        """Statbel's median income per municipality (a context variable, docs/domain.md#income) on the
         geography of the reports (default today's: merged municipalities have none): the latest
         income year ≤ ``year`` (default every year). See :func:`ksz_reports.geo.income.income`."""
         from ksz_reports.geo.income import income

@@ -35,7 +35,7 @@ KINDS: tuple[str, ...] = (
     "income_eur",
     "correlation",
 )
-#: Context kinds (Statbel income, SPEC §11): not counts of persons, never suppressed or summed.
+#: Context kinds (Statbel income, docs/domain.md#income): not counts of persons, never suppressed or summed.
 CONTEXT_KINDS = frozenset({"income_eur", "correlation"})
 #: Decimals a context kind is shown with (the other kinds: the configured rounding).
 KIND_DECIMALS = {"income_eur": 0, "correlation": 2}

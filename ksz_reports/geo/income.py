@@ -1,5 +1,5 @@
 """Income per municipality: Statbel's open data ``TF_SOC_ADI_MUNTY`` ("armoede-indicatoren op basis
-van administratieve gegevens"), a **context** variable of the reports (SPEC §11).
+van administratieve gegevens"), a **context** variable of the reports (docs/domain.md#income).
 
 Kept per municipality and year: the median net taxable income per consumption unit
 (``MS_MEDIAN``, euro), its quartiles (``MS_Q1``, ``MS_Q3``) and the administrative

@@ -61,7 +61,7 @@ class ReportModel:
     maps: dict[str, pd.DataFrame]
     scatter: pd.DataFrame | None
     meta: dict
-    #: cells of context values (income, SPEC §11), already in the shape of cells.csv
+    #: cells of context values (income, docs/domain.md#income), already in the shape of cells.csv
     context: pd.DataFrame | None = None
     #: how the scatter was made: ``x`` (``income`` or the second indicator's id), ``income_year``,
     #: ``note`` of the municipality's income (``""``, ``absent``, ``merged``)

@@ -444,7 +444,7 @@ class ReportRenderer:
 
     def _scatter(self, model: ReportModel, c: Cells):
         """The scatter plot of all municipalities and the sentences under it (``(chart, text,
-        source)``): the leefloon rate against the median income (Statbel, SPEC §11), or against
+        source)``): the leefloon rate against the median income (Statbel, docs/domain.md#income), or against
         the second indicator when there is no income for the leefloon year or before."""
         _ = self._
         lang = self.lang
