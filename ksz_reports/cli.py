@@ -305,6 +305,11 @@ def compare(
 @formats_option
 @lang_option
 @geography_option
+@click.option(
+    "--timings",
+    is_flag=True,
+    help="Print the seconds of each stage (data, charts, html, pdf) to stderr.",
+)
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -314,6 +319,7 @@ def report(
     fmt: str,
     lang: str,
     geography: str | None,
+    timings: bool,
 ) -> None:
     """Render the report of one municipality (a NIS code or a name) as HTML and PDF.
 
@@ -327,6 +333,7 @@ def report(
     """
     from ksz_reports.report.builder import render_report
 
+    stages: dict[str, float] = {}
     for path in render_report(
         data,
         municipality,
@@ -336,8 +343,11 @@ def report(
         config=_config(ctx),
         geography=geography,
         on_note=lambda note: click.echo(f"Note: {note}.", err=True),
+        timings=stages,
     ):
         click.echo(str(path))
+    if timings:
+        click.echo("Timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in stages.items()), err=True)
 
 
 @cli.command(context_settings=CONTEXT)

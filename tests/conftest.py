@@ -17,6 +17,17 @@ import pytest
 SAMPLE_SEED = 1
 
 
+@pytest.fixture(scope="session", autouse=True)
+def asset_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The asset cache (font subsets, map outlines: :mod:`ksz_reports.core.cache`) of this test
+    session, so tests neither read nor fill the user's ``~/.cache``; inherited by subprocesses."""
+    import os
+
+    folder = tmp_path_factory.mktemp("asset-cache")
+    os.environ["KSZ_REPORTS_CACHE"] = str(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def sample_exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Folder with the full sample exports of seed 1, in every shipped dialect (≈ 5 s, 210 MB).

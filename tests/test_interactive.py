@@ -60,3 +60,65 @@ def test_the_publication_has_one_row_group_per_indicator(cached):
     ]
     assert all(len(g) == 1 for g in groups)
     assert len(groups) == len(set().union(*groups)) > 1
+
+
+def test_a_report_reads_only_the_rows_it_can_show_and_cuts_the_same_cells(cached):
+    """An ad-hoc report's builder is scoped to its municipality: far fewer rows than the whole
+    publication, and the very cells a batch builder (the whole publication) cuts."""
+    from ksz_reports.report.model import ModelBuilder
+
+    config = ksz_reports.load_config()
+    found = ksz_reports.open(cached, config).published()
+    whole = ModelBuilder(found, config)
+    members = sorted(found.geography.members("70000"))
+    for nis in (members[0], "73028", members[-1]):
+        scoped = ModelBuilder(found, config, municipalities=[nis])
+        assert len(scoped.pub) < len(whole.pub) / 2
+        assert scoped.model(nis).cells().equals(whole.model(nis).cells())
+        other = members[1] if nis != members[1] else members[2]
+        with pytest.raises(ValueError, match="outside this builder's scope"):
+            scoped.model(other)
+
+
+def test_report_timings_are_printed_on_request(cached, tmp_path):
+    result = CliRunner().invoke(
+        cli,
+        ["report", "73028", "--data", str(cached), "--out", str(tmp_path), "--format", "html"],
+        catch_exceptions=False,
+    )
+    assert "Timings" not in result.output
+    result = CliRunner().invoke(
+        cli,
+        ["report", "73028", "--data", str(cached), "--out", str(tmp_path)]
+        + ["--format", "html", "--timings"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0
+    line = result.stderr.splitlines()[-1]
+    assert line.startswith("Timings: data ") and "charts" in line and "html" in line
+
+
+def test_reading_a_publication_does_not_load_the_solver():
+    """scipy and HiGHS are only for making a publication: a report or a query on a cached one
+    does not pay their import."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ksz_reports.report.builder, ksz_reports.api, ksz_reports.cli;"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'matplotlib'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"  # matplotlib: when the first chart is drawn
+
+
+@pytest.mark.parametrize("package", ["ksz_reports.disclosure", "ksz_reports.charts"])
+def test_every_name_of_a_lazy_package_resolves(package):
+    import importlib
+
+    module = importlib.import_module(package)
+    for name in module.__all__:
+        assert getattr(module, name) is not None, name
+    assert set(module.__all__) <= set(dir(module))
+    with pytest.raises(AttributeError):
+        module.no_such_name  # noqa: B018

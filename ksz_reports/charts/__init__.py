@@ -34,16 +34,44 @@ processes, not threads).
 
 from __future__ import annotations
 
-from ksz_reports.charts.bars import chart_bars, chart_comparison
-from ksz_reports.charts.geometry import simplified_polygons
-from ksz_reports.charts.layer import map_merges, prepare
-from ksz_reports.charts.maps import map_choropleth, quantile_classes
-from ksz_reports.charts.points import unit_label
-from ksz_reports.charts.result import Chart, DataTable
-from ksz_reports.charts.scatter import chart_scatter
-from ksz_reports.charts.series import chart_series
-from ksz_reports.charts.style import RC, chart_style, new_figure, register_fonts
-from ksz_reports.charts.svg import render_figure, svg_text
+import importlib
+from typing import Any
+
+#: where each name lives; imported on first use, so importing the package (the report writer
+#: does) costs nothing until the first chart is drawn — matplotlib loads in the charts stage
+_HOME = {
+    "chart_bars": "bars",
+    "chart_comparison": "bars",
+    "simplified_polygons": "geometry",
+    "map_merges": "layer",
+    "prepare": "layer",
+    "map_choropleth": "maps",
+    "quantile_classes": "maps",
+    "unit_label": "points",
+    "Chart": "result",
+    "DataTable": "result",
+    "chart_scatter": "scatter",
+    "chart_series": "series",
+    "RC": "style",
+    "chart_style": "style",
+    "new_figure": "style",
+    "register_fonts": "style",
+    "render_figure": "svg",
+    "svg_text": "svg",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOME])
+
 
 __all__ = [
     "RC",

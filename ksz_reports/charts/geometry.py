@@ -11,6 +11,7 @@ municipalities is dissolved into the outlines of its unions with array operation
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Sequence
@@ -22,6 +23,8 @@ import numpy as np
 from matplotlib.path import Path as MplPath
 
 from ksz_reports.charts.svg import _svg_path_data
+from ksz_reports.core.cache import cached_bytes
+from ksz_reports.core.fingerprints import file_sha256
 from ksz_reports.core.resources import data_path
 
 COS_LAT = math.cos(math.radians(50.5))
@@ -73,9 +76,40 @@ def simplified_polygons(tolerance: float) -> dict[str, tuple[tuple[Point, ...], 
     return _simplify(tuple(_polygons()), tolerance)
 
 
+#: The version of :func:`_simplify_now`'s result: raise it when the algorithm changes, so the
+#: asset cache (:mod:`ksz_reports.core.cache`) does not serve outlines of the old one.
+SIMPLIFY_VERSION = 1
+
+
 def _simplify(codes: tuple[str, ...], tolerance: float) -> dict[str, tuple[tuple[Point, ...], ...]]:
     """:func:`simplified_polygons` of the municipalities ``codes`` only (a map's area: the
-    topology that matters is the one between the municipalities drawn)."""
+    topology that matters is the one between the municipalities drawn), computed once per
+    machine and version (the asset cache), as JSON (floats round-trip exactly)."""
+    key = {
+        "borders": _borders_sha256(),
+        "codes": hashlib.sha256(",".join(codes).encode()).hexdigest(),
+        "tolerance": repr(float(tolerance)),
+        "algorithm": SIMPLIFY_VERSION,
+    }
+
+    def compute() -> bytes:
+        return json.dumps(_simplify_now(codes, tolerance), separators=(",", ":")).encode()
+
+    rings = json.loads(cached_bytes("outlines", key, compute))
+    return {
+        nis: tuple(tuple((x, y) for x, y in ring) for ring in polygon)
+        for nis, polygon in rings.items()
+    }
+
+
+@cache
+def _borders_sha256() -> str:
+    return file_sha256(data_path("municipalities.geojson"))
+
+
+def _simplify_now(
+    codes: tuple[str, ...], tolerance: float
+) -> dict[str, tuple[tuple[Point, ...], ...]]:
     raw = _polygons()
     rings: list[tuple[str, list[Point]]] = [
         (nis, list(_project(ring))[:-1]) for nis in codes for ring in raw[nis]

@@ -97,25 +97,45 @@ The names below are the package's API (``from ksz_reports.disclosure import prot
 
 from __future__ import annotations
 
-from ksz_reports.disclosure.attacker import Intervals, attacker_intervals
-from ksz_reports.disclosure.derived import blank_derived
-from ksz_reports.disclosure.linked import (
-    GroupRelations,
-    LinkedTable,
-    Relation,
-    build_linked_table,
-    default_geo_hierarchy,
-    make_linked_table,
-)
-from ksz_reports.disclosure.protection import Protection, primary_mask, protect, required_width
-from ksz_reports.disclosure.status import (
-    NOT_AVAILABLE,
-    PUBLISHED,
-    SECONDARY,
-    STATUSES,
-    SUPPRESSED,
-    UNKNOWN,
-)
+import importlib
+from typing import Any
+
+#: where each name of the API lives; imported on first use, so reading a stored publication
+#: (a report, ``compare``) does not load scipy and HiGHS
+_HOME = {
+    "Intervals": "attacker",
+    "attacker_intervals": "attacker",
+    "blank_derived": "derived",
+    "GroupRelations": "linked",
+    "LinkedTable": "linked",
+    "Relation": "linked",
+    "build_linked_table": "linked",
+    "default_geo_hierarchy": "linked",
+    "make_linked_table": "linked",
+    "Protection": "protection",
+    "primary_mask": "protection",
+    "protect": "protection",
+    "required_width": "protection",
+    "NOT_AVAILABLE": "status",
+    "PUBLISHED": "status",
+    "SECONDARY": "status",
+    "STATUSES": "status",
+    "SUPPRESSED": "status",
+    "UNKNOWN": "status",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOME])
+
 
 __all__ = [
     "PUBLISHED",

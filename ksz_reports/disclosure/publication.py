@@ -42,7 +42,6 @@ from ksz_reports.core.config import Config
 from ksz_reports.core.errors import UsageError
 from ksz_reports.core.fingerprints import file_sha256, input_key, optional_tree_hash, tree_hash
 from ksz_reports.core.schema import DIMENSIONS
-from ksz_reports.disclosure.build import build_publication
 from ksz_reports.geo import Geography, geography, imported_population_dir, shipped_geography
 from ksz_reports.ingest.dataset import open_dataset
 from ksz_reports.measures.cutoffs import CutoffReport, apply_cutoffs
@@ -196,6 +195,8 @@ def compute_publication(
     table, cutoffs = apply_cutoffs(dataset.frame(), config)
     kept = cutoffs.kept
     periods = {i: sorted(g["period"].astype(str)) for i, g in kept.groupby("indicator")}
+    from ksz_reports.disclosure.build import build_publication  # scipy: only to compute one
+
     frame = build_publication(table, periods, geo, config)
     meta = {
         "geography": geo.id,

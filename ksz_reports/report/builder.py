@@ -68,6 +68,7 @@ def render_report(
     config: Config | None = None,
     geography: Any = None,
     on_note: Callable[[str], None] | None = None,
+    timings: dict | None = None,
 ) -> list[Path]:
     """One report, ad hoc: ``municipality`` (a NIS code or a name, also of a former
     municipality) from dataset ``data`` into ``out/NNNNN/``. The publication of ``out`` is
@@ -75,7 +76,7 @@ def render_report(
     same folder; the folder's lock is held meanwhile. ``geography``: today's unless configured
     or given (``"2019"``). ``on_note`` receives a one-line note when ``municipality`` named a
     former municipality ("Melle (44040) is part of Merelbeke-Melle (44088) since 1 January
-    2025")."""
+    2025"). ``timings`` (a dict) receives the seconds of each stage (:meth:`ReportBuilder.render`)."""
     formats = check_formats(formats)
     check_lang(lang)
     config = config if config is not None else load_config()
@@ -87,5 +88,6 @@ def render_report(
     out.mkdir(parents=True, exist_ok=True)
     with BatchLock(out / ".lock", command=f"report {municipality}"):
         info = prepare_publication(data, out, config, geo)
-        builder = ReportBuilder(info, config)
-        return builder.render(resolved.municipality.nis, out, formats=formats, lang=lang)
+        nis = resolved.municipality.nis
+        builder = ReportBuilder(info, config, municipalities=[nis])
+        return builder.render(nis, out, formats=formats, lang=lang, timings=timings)

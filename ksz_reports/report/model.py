@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -24,7 +25,7 @@ from ksz_reports.core.cells import CELL_KEY_COLUMNS, CELLS_COLUMNS
 from ksz_reports.core.config import Config, Indicator
 from ksz_reports.core.errors import NotFoundError
 from ksz_reports.core.fingerprints import templates_hash
-from ksz_reports.core.schema import DIMENSIONS, is_total, period_kind
+from ksz_reports.core.schema import DIMENSIONS, TOTAL, period_kind
 from ksz_reports.core.vocabulary import KINDS
 from ksz_reports.disclosure.publication import Publication
 from ksz_reports.geo import COUNTRY, Geography
@@ -132,16 +133,6 @@ class _IndicatorRows:
     breakdowns: dict[str, pd.DataFrame]  # per dimension: its rows of the reference period
 
 
-def _breakdowns(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """``rows`` broken down by one dimension (the others total), per dimension that has any."""
-    out = {}
-    for dim in DIMENSIONS:
-        sel = rows[is_total(rows, except_=dim)]
-        if not sel.empty:
-            out[dim] = sel
-    return out
-
-
 def _at(rows: pd.DataFrame, geos) -> pd.DataFrame:
     """The rows of ``rows`` whose geo is one of ``geos``."""
     return rows[rows["geo"].isin(geos)]
@@ -159,7 +150,16 @@ def _as_table(rows: pd.DataFrame, table: str, show) -> pd.DataFrame:
 class ModelBuilder:
     """Cuts report models from a prepared publication; loads it once (one per batch worker)."""
 
-    def __init__(self, publication: str | Path | Publication, config: Config):
+    def __init__(
+        self,
+        publication: str | Path | Publication,
+        config: Config,
+        municipalities: Sequence[str] | None = None,
+    ):
+        """``municipalities``: the only ones reports will be cut for (an ad-hoc report), so only
+        the rows they can show are read — every area's all-dimensions totals (maps, scatter,
+        comparisons) and every row of the municipalities, their neighbours and their parents —
+        instead of the whole publication; the cells are the same."""
         info = (
             publication if isinstance(publication, Publication) else Publication.load(publication)
         )
@@ -167,13 +167,48 @@ class ModelBuilder:
             raise NotFoundError(f"no publication in {publication} (prepare it first)")
         self.info = info
         self.config = config
-        self.pub = info.frame()
         self.geography = info.geography
+        self.scope = None if municipalities is None else tuple(municipalities)
+        self.pub = info.frame(filters=self._scope_filters())
         self._maps: dict[tuple[str, str], dict[str, pd.DataFrame]] = {}
+
+    def _scope_filters(self) -> list | None:
+        """The Parquet row filter of :attr:`scope` (None: every row)."""
+        if self.scope is None:
+            return None
+        geos: set[str] = set()
+        for nis in self.scope:
+            if not self.geography.is_municipality(nis):
+                raise NotFoundError(
+                    f"no municipality {nis} on the geography {self.geography.label}"
+                )
+            geos.update(g for g, _ in self._compare_geos(nis))
+        totals = [(d, "==", TOTAL) for d in DIMENSIONS]
+        return [totals, [("geo", "in", sorted(geos))]]
+
+    @cached_property
+    def _broken_down(self) -> np.ndarray:
+        """Per row of the publication: ``-1`` an all-dimensions total, ``i ≥ 0`` broken down by
+        ``DIMENSIONS[i]`` alone (the others total), ``-2`` by several (computed once)."""
+        other = np.column_stack(
+            [~(self.pub[d] == TOTAL).to_numpy(dtype=bool, na_value=False) for d in DIMENSIONS]
+        )
+        n = other.sum(axis=1)
+        return np.where(n == 0, -1, np.where(n == 1, other.argmax(axis=1), -2))
 
     @cached_property
     def _totals(self) -> pd.DataFrame:
-        return self.pub[is_total(self.pub)]
+        return self.pub[self._broken_down == -1]
+
+    def _breakdowns(self, positions: np.ndarray) -> dict[str, pd.DataFrame]:
+        """The rows at ``positions`` broken down by one dimension (the others total), per
+        dimension that has any."""
+        codes = self._broken_down[positions]
+        return {
+            dim: self.pub.take(positions[codes == i])
+            for i, dim in enumerate(DIMENSIONS)
+            if (codes == i).any()
+        }
 
     @cached_property
     def _indicator_rows(self) -> dict[str, _IndicatorRows]:
@@ -183,8 +218,8 @@ class ModelBuilder:
         positions = self.pub.groupby(["indicator", "period"], sort=False, observed=True).indices
         out = {}
         for ind_id, mine in totals.items():
-            is_year = mine["period"].map(lambda p: period_kind(p) == "year").astype(bool)
-            years = mine[is_year]
+            kinds = {p: period_kind(p) == "year" for p in mine["period"].unique()}
+            years = mine[mine["period"].map(kinds).astype(bool)]
             if years.empty:
                 continue
             period = max(years["period"].unique())
@@ -194,7 +229,7 @@ class ModelBuilder:
                 years=years,
                 current=current,
                 municipalities=current[current["level"] == "municipality"],
-                breakdowns=_breakdowns(self.pub.take(positions[(ind_id, period)])),
+                breakdowns=self._breakdowns(np.asarray(positions[(ind_id, period)])),
             )
         return out
 
@@ -210,6 +245,8 @@ class ModelBuilder:
         """The report of municipality ``nis`` as published cells."""
         if not self.geography.is_municipality(nis):
             raise NotFoundError(f"no municipality {nis} on the geography {self.geography.label}")
+        if self.scope is not None and nis not in self.scope:
+            raise ValueError(f"municipality {nis} is outside this builder's scope {self.scope}")
         parents = self.geography.parents_of(nis)
         levels = [nis] + [
             parents[k]

@@ -50,6 +50,8 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from ksz_reports.core.cache import cached_bytes
+from ksz_reports.core.fingerprints import file_sha256
 from ksz_reports.core.resources import templates_dir
 from ksz_reports.core.vocabulary import LANGUAGES
 from ksz_reports.l10n import gettext
@@ -311,13 +313,39 @@ def charts_as_images(html: str) -> str:
 
 @cache
 def subset_font(path: str) -> bytes:
-    """A TrueType subset (:data:`SUBSET_UNICODES`) of the font file ``path`` (once per process).
+    """A TrueType subset (:data:`SUBSET_UNICODES`) of the font file ``path`` (once per machine
+    and version: :mod:`ksz_reports.core.cache`).
 
     Deterministic: the ``head`` timestamp is kept, not set to the current time.
     """
+    return _font_asset(path, "ttf")
+
+
+def _font_key(path: str, flavor: str) -> dict:
+    import fontTools
+
+    return {
+        "font": file_sha256(path),
+        "flavor": flavor,
+        "unicodes": [[r.start, r.stop] for r in SUBSET_UNICODES],
+        "fonttools": fontTools.version,
+    }
+
+
+def _font_asset(path: str, flavor: str) -> bytes:
+    return cached_bytes("fonts", _font_key(path, flavor), lambda: _make_font(path, flavor))
+
+
+def _make_font(path: str, flavor: str) -> bytes:
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
+    if flavor != "ttf":
+        font = TTFont(io.BytesIO(subset_font(path)), recalcTimestamp=False)
+        font.flavor = flavor
+        buffer = io.BytesIO()
+        font.save(buffer, reorderTables=False)
+        return buffer.getvalue()
     options = subset.Options()
     options.hinting = False
     options.name_IDs = ["*"]
@@ -335,15 +363,7 @@ def subset_font(path: str) -> bytes:
 @cache
 def font_data_url(path: str, flavor: str = "woff2") -> str:
     """:func:`subset_font` of ``path`` as a ``data:`` URL: ``woff2`` (HTML) or ``ttf`` (PDF)."""
-    data = subset_font(path)
-    if flavor != "ttf":
-        from fontTools.ttLib import TTFont
-
-        font = TTFont(io.BytesIO(data), recalcTimestamp=False)
-        font.flavor = flavor
-        buffer = io.BytesIO()
-        font.save(buffer, reorderTables=False)
-        data = buffer.getvalue()
+    data = _font_asset(path, flavor)
     return _data_url(data, "font/ttf" if flavor == "ttf" else f"font/{flavor}")
 
 
