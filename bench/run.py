@@ -20,6 +20,7 @@ RESULTS = Path(__file__).parent / "results"
 BENCHES = [
     "ingest_bench",
     "disclosure_bench",
+    "months_bench",
     "render_bench",
     "report_bench",
     "interactive_bench",

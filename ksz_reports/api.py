@@ -4,6 +4,8 @@
 >>> ks = ksz_reports.open("data")                                   # a dataset from `ingest`
 >>> ks.indicator("ll", period="2020", level="region")               # monthly average 2020
 >>> ks.indicator("pension", period="2021", breakdown="sex")         # every municipality, M and F
+>>> ks.indicator("ll", period="2017-10", level="country")            # one month
+>>> ks.indicator("ll", period="2017-01:2017-12", level="region")     # a range: a tidy series
 >>> ks.compare("44021", indicator="ll", with_=["neighbours", "province", "region"])
 
 Every number is read from the dataset's one publication
@@ -126,11 +128,64 @@ class KszData:
         months = self.config.settings.publication.months
         return [p for p in self.periods(indicator) if months or period_kind(p) != "month"]
 
+    def select_periods(self, indicator: str, period: str | None = None) -> list[str]:
+        """The published periods ``period`` names: one period (``2021``, ``2021Q4``,
+        ``2017-10``), a range ``first:last`` of one kind (``2017-01:2017-12``: every published
+        month in between, oldest first), or None: the latest published period."""
+        if period is None:
+            return [self.latest_period(indicator)]
+        period = str(period).strip()
+        if ":" not in period:
+            _period_kind(period)
+            return [period]
+        first, last = (p.strip() for p in period.split(":", 1))
+        kind = _period_kind(first)
+        if _period_kind(last) != kind or last < first:
+            raise UsageError(
+                f"period range {period!r}: give two periods of one kind, the first not after the "
+                "last (e.g. 2017-01:2017-12)"
+            )
+        self.config.indicator(indicator)
+        published = self.published_periods(indicator)
+        wanted = [p for p in published if period_kind(p) == kind and first <= p <= last]
+        if not wanted:
+            of_kind = [p for p in published if period_kind(p) == kind]
+            raise NotFoundError(
+                f"no published period of {indicator!r} in {first}:{last}",
+                [f"{of_kind[0]}:{of_kind[-1]}"] if of_kind else [],
+            )
+        return wanted
+
+    def unpublished_in(self, indicator: str, period: str) -> dict[str, str]:
+        """For a range ``first:last``: the periods of its kind in between that the publication
+        does not hold (cut by the stability or completeness rules), with why (for a note)."""
+        if ":" not in str(period):
+            return {}
+        first, last = (p.strip() for p in str(period).split(":", 1))
+        kind = _period_kind(first)
+        published = set(self.published_periods(indicator))
+        rows = self.cutoffs.rows
+        rows = rows[rows["indicator"] == indicator]
+        details = rows["detail"] if "detail" in rows else pd.Series("", index=rows.index)
+        out = {}
+        for p, status, detail in zip(
+            rows["period"].astype(str),
+            rows["status"].astype(str),
+            details.fillna("").astype(str),
+            strict=True,
+        ):
+            if period_kind(p) == kind and first <= p <= last and p not in published:
+                out[p] = f"{status}: {detail}" if detail else status
+        return dict(sorted(out.items()))
+
     def latest_period(self, indicator: str, kind: str | None = None) -> str:
-        """The latest published period of ``indicator`` (of ``kind`` if given)."""
-        periods = [
-            p for p in self.published_periods(indicator) if kind is None or period_kind(p) == kind
-        ]
+        """The latest published period of ``indicator`` of ``kind`` (``year``, ``quarter``,
+        ``month``); without ``kind`` its latest year (a monthly measure's latest complete year,
+        as the reports' key figures), or its latest period when it has no year."""
+        published = self.published_periods(indicator)
+        if kind is None and any(period_kind(p) == "year" for p in published):
+            kind = "year"
+        periods = [p for p in published if kind is None or period_kind(p) == kind]
         if not periods:
             raise NotFoundError(
                 f"no kept period for indicator {indicator!r} (see the cutoff report)"
@@ -185,8 +240,8 @@ class KszData:
         check_lang(lang)
         if breakdown is not None and breakdown not in DIMENSIONS:
             raise UsageError(f"unknown breakdown {breakdown!r}; known: {', '.join(DIMENSIONS)}")
-        period = period or self.latest_period(indicator)
-        m = self.measures(indicator, [period], geography=geography)
+        periods = self.select_periods(indicator, period)
+        m = self.measures(indicator, periods, geography=geography)
         m = m[m["level"] == level]
         m = _select_breakdown(m, breakdown)
         if m.empty and breakdown is not None:
@@ -197,6 +252,8 @@ class KszData:
             )
         geo = self.geography(geography)
         m = m.assign(name=m["geo"].map(lambda g: geo.name(g, lang)))
+        if len(periods) > 1:  # a series: period by period, areas in the publication's order
+            m = m.sort_values("period", kind="stable")
         cols = TIDY_COLUMNS[:5] + ([breakdown] if breakdown else []) + TIDY_COLUMNS[5:]
         return m[cols].reset_index(drop=True)
 
@@ -233,6 +290,13 @@ class KszData:
         out["role"] = [r for _, r in rows]
         out["name"] = out["geo"].map(lambda code: g.name(code, lang))
         return out[["role", *TIDY_COLUMNS]]
+
+
+def _period_kind(period: str) -> str:
+    try:
+        return period_kind(period)
+    except ValueError as exc:
+        raise UsageError(f"{exc}; a range is first:last, e.g. 2017-01:2017-12") from None
 
 
 def _select_breakdown(m: pd.DataFrame, breakdown: str | None) -> pd.DataFrame:

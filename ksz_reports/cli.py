@@ -256,7 +256,10 @@ lang_option = click.option("--lang", default="nl", show_default=True, type=click
     type=click.Choice(LEVELS),
 )
 @click.option(
-    "--period", default=None, help="2021, 2021Q4 or 2020-10; default the latest kept period."
+    "--period",
+    default=None,
+    help="2021, 2021Q4, 2020-10, or a range 2020-01:2020-12 (a series); default the latest "
+    "kept period.",
 )
 @click.option("--format", "fmt", default="csv", show_default=True, type=click.Choice(TABLE_FORMATS))
 @click.option(
@@ -281,6 +284,8 @@ def compare(
     \b
     Examples:
       ksz-reports compare --data data --indicator ll --period 2020 --level region
+      ksz-reports compare --data data --indicator ll --period 2017-10 --level country
+      ksz-reports compare --data data --indicator ll --period 2017-01:2017-12 --level region
       ksz-reports compare --data data --indicator pension --format xlsx --out pension.xlsx
     """
     from ksz_reports.api import open as open_data
@@ -288,6 +293,11 @@ def compare(
 
     ks = open_data(data, config=_config(ctx))
     frame = ks.indicator(indicator, period=period, level=level, geography=geography)
+    if period is not None:
+        left_out = ks.unpublished_in(indicator, period)
+        if left_out:
+            listed = ", ".join(f"{p} ({why})" for p, why in left_out.items())
+            click.echo(f"Note: not published, left out of the range: {listed}", err=True)
     text = write_table(frame, fmt, out)
     if text is not None:
         click.echo(text, nl=False)

@@ -236,20 +236,30 @@ def test_a_hostile_label_is_escaped_and_nothing_is_fetched(rendered, tmp_path, m
     assert any("passwd" in str(b) for b in fetcher.blocked)
 
 
-def test_api_defaults_to_the_latest_published_period(limburg_data, rendered):
+def test_api_defaults_to_the_latest_published_period(limburg_data, rendered, tmp_path):
     import ksz_reports
+    from ksz_reports.core.config import load_config
     from ksz_reports.core.errors import NotFoundError
 
     ks = ksz_reports.open(limburg_data)
     assert ks.latest_period("ll") == "2021"  # the latest complete year, not a month
     frame = ks.indicator("ll", level="municipality", geography="2019")
     assert len(frame) == 42 and set(frame["period"]) == {"2021"}
+    # months are published (issue 13) unless the settings say otherwise
+    month = ks.indicator("ll", period="2021-05", geography="2019")
+    assert len(month) == 42 and set(month["period"]) == {"2021-05"}
+    off = tmp_path / "no-months"
+    off.mkdir()
+    (off / "settings.yaml").write_text("publication:\n  months: false\n", encoding="utf-8")
     with pytest.raises(NotFoundError, match="months are not published"):
-        ks.indicator("ll", period="2021-05", geography="2019")
+        ksz_reports.open(limburg_data, config=load_config(off)).indicator(
+            "ll", period="2021-05", geography="2019"
+        )
     # the API and the report show the same disclosed numbers
     cells = _cells(rendered)
     kf = cells[
         (cells["table"] == "key_figures")
+        & (cells["period"] == "2021")
         & (cells["indicator"] == "ll")
         & (cells["geo"] == NIS)
         & (cells["kind"] == "rate_per_1000")

@@ -128,10 +128,7 @@ def chart_series(
             linewidth=0.6,
             zorder=1,
         )
-        step = max(1, math.ceil(len(periods) / 12))
-        _labels_below(
-            ax, [(i, lab if i % step == 0 else "") for i, lab in enumerate(period_labels)]
-        )
+        _labels_below(ax, _axis_labels(periods, period_labels, lang))
         _labels_left(ax, ticks)
         _axis_label_left(
             ax, y_label if y_label is not None else unit_label(kind, lang), _tick_width(ticks)
@@ -166,6 +163,19 @@ def chart_series(
             flags=(p.flag for p in points.values()),
             plotted=plotted,
         )
+
+
+def _axis_labels(periods: Sequence[str], labels: Sequence[str], lang: str) -> list:
+    """The x-axis labels: at most about 12; a long run of months is labelled at January and
+    July with the abbreviated month (``jan 2021``, ``jul 2021``)."""
+    if periods and len(periods[0]) == 7 and len(periods) > 12:
+        every = (1, 7) if len(periods) > 18 else (1, 4, 7, 10)
+        return [
+            (i, fmt_period(p, lang, short=True) if int(p[5:7]) in every else "")
+            for i, p in enumerate(periods)
+        ]
+    step = max(1, math.ceil(len(periods) / 12))
+    return [(i, lab if i % step == 0 else "") for i, lab in enumerate(labels)]
 
 
 def _alt_series(

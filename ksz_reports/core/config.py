@@ -219,12 +219,14 @@ class PublicationSettings(_Strict):
     breakdown_levels: list[
         Literal["municipality", "arrondissement", "province", "region", "country"]
     ] = ["municipality", "region"]
-    months: bool = False
+    months: bool = True
+    month_breakdowns: int = Field(default=12, ge=0)
     geography: str = Field(default="current", pattern=r"^(current|\d{4})$")
 
 
 class ReportSettings(_Strict):
     year_label: Literal["reference_year", "following_january"] = "reference_year"
+    month_chart_months: int = Field(default=36, ge=2)
     language: Literal["nl", "fr", "en"] = "nl"
     languages: list[Literal["nl", "fr", "en"]] = ["nl", "fr", "en"]
 

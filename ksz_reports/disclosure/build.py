@@ -25,9 +25,9 @@ from ksz_reports.core.config import Config
 from ksz_reports.core.schema import DIMENSIONS, KEY_COLUMNS, TOTAL, is_total, period_kind
 from ksz_reports.geo.codes import COUNTRY
 from ksz_reports.geo.geography import Geography
-from ksz_reports.measures.indicators import compute, previous_period
+from ksz_reports.measures.indicators import compute, previous_period, window_start
 
-DERIVED = ("rate", "ci_low", "ci_high", "significance", "growth_pct")
+DERIVED = ("rate", "ci_low", "ci_high", "significance", "growth_pct", "avg_monthly_growth_pct")
 
 
 def geo_hierarchy(geography: Geography) -> dict[str, list[str]]:
@@ -54,6 +54,17 @@ def direct_groups(geography: Geography) -> tuple:
         direct.setdefault(region, []).append(nis)
     direct[COUNTRY] = list(geography.codes)
     return (disclosure.GroupRelations("geo", direct, kind="geo_direct"),)
+
+
+def locality(geos: pd.Series, geography: Geography) -> np.ndarray:
+    """Per cell: its municipality's arrondissement as an integer, ``-1`` for an aggregate — the
+    cells near one another for the protection's first neighbourhoods
+    (:func:`ksz_reports.disclosure.protect`)."""
+    arrondissement = geography.parent["arrondissement"]
+    codes = sorted(set(arrondissement.values()))
+    index = {a: k for k, a in enumerate(codes)}
+    of = {nis: index[a] for nis, a in arrondissement.items()}
+    return np.array([of.get(g, -1) for g in geos.astype(str)], dtype=np.int64)
 
 
 @dataclass
@@ -105,7 +116,10 @@ def disclose(
     )
     settings = config.settings.disclosure
     protection = disclosure.protect(
-        table, threshold=settings.threshold, secondary=settings.secondary
+        table,
+        threshold=settings.threshold,
+        secondary=settings.secondary,
+        locality=locality(table.cells["geo"], geography),
     )
     status = table.cells[list(KEY_COLUMNS)].copy()
     status["status"] = protection.status.astype(str).to_numpy()
@@ -133,6 +147,24 @@ def disclose(
     m.loc[hide, "unreliable"] = None
     m.loc[hide | (m["prev_status"] != disclosure.PUBLISHED).to_numpy(), "growth_pct"] = np.nan
     m = m.drop(columns=["prev_status"])
+    # The average monthly growth of a month depends on its count and the count that opens the
+    # window (docs/domain.md#growth): both must be published.
+    if "avg_monthly_growth_pct" in m:
+        window = config.settings.statistics.growth_window_months
+        is_month = np.array([period_kind(p) == "month" for p in m["period"]], dtype=bool)
+        m["first_period"] = [
+            window_start(p, window) if k else "" for p, k in zip(m["period"], is_month, strict=True)
+        ]
+        first = status.rename(columns={"period": "first_period", "status": "first_status"})
+        m = m.merge(
+            first,
+            on=["indicator", "first_period", "geo", *DIMENSIONS],
+            how="left",
+            validate="many_to_one",
+        )
+        gone = hide | (m["first_status"] != disclosure.PUBLISHED).to_numpy()
+        m.loc[gone, "avg_monthly_growth_pct"] = np.nan
+        m = m.drop(columns=["first_status", "first_period"])
     m = m.drop(columns=["status", "prev_period"])
     m.attrs["disclosure"] = {**protection.to_dict(), "seconds": round(time.perf_counter() - t0, 3)}
     return m
@@ -142,7 +174,14 @@ def plan(periods_kept: dict[str, list[str]], config: Config) -> dict[str, dict[s
     """Which periods of each indicator a publication holds.
 
     ``periods_kept``: indicator → kept periods (from the cutoff report). Returns indicator →
-    ``{"totals": [...], "breakdowns": [...], "months": [...]}``.
+    ``{"totals": [...], "breakdowns": [...], "months": [...], "month_breakdowns": [...]}``:
+    totals of every kept year (a monthly measure's: the monthly average) and, with
+    ``publication.months``, of every kept month; one-way breakdowns of the latest
+    ``breakdown_periods`` years and of the latest ``month_breakdowns`` months. A window of months
+    that begins inside a year whose breakdowns are published begins with that year's January, so
+    that every published yearly average of a breakdown is the mean of 12 published months — never
+    of some of them (docs/domain.md#secondary-suppression: an attacker would get a bound on the
+    others).
     """
     out = {}
     pub = config.settings.publication
@@ -151,10 +190,15 @@ def plan(periods_kept: dict[str, list[str]], config: Config) -> dict[str, dict[s
             continue
         years = sorted(p for p in periods if period_kind(p) == "year")
         months = sorted(p for p in periods if period_kind(p) == "month") if pub.months else []
+        breakdowns = years[-pub.breakdown_periods :]
+        month_bd = months[-pub.month_breakdowns :] if pub.month_breakdowns else []
+        if month_bd and month_bd[0][:4] in breakdowns:
+            month_bd = [m for m in months if m >= f"{month_bd[0][:4]}-01"]
         out[indicator] = {
             "totals": years,
-            "breakdowns": years[-pub.breakdown_periods :],
+            "breakdowns": breakdowns,
             "months": months,
+            "month_breakdowns": month_bd,
         }
     return out
 
@@ -181,16 +225,16 @@ def build_publication(
         if not wanted:
             continue
         mine = rows[(rows["indicator"].astype(str) == indicator)]
-        breakdown_src = mine[
-            mine["period"].astype(str).str[:4].isin({b[:4] for b in p["breakdowns"]})
-        ]
+        breakdown_years = {b[:4] for b in p["breakdowns"] + p["month_breakdowns"]}
+        breakdown_src = mine[mine["period"].astype(str).str[:4].isin(breakdown_years)]
         src = pd.concat([totals[totals["indicator"].astype(str) == indicator], breakdown_src])
         src = src.drop_duplicates(list(KEY_COLUMNS))
         m = compute(src, indicator, geography, periods=wanted, config=config)
         if m.empty:
             continue
         keep = is_total(m) | (
-            m["period"].isin(p["breakdowns"]) & m["level"].isin(pub.breakdown_levels)
+            m["period"].isin(p["breakdowns"] + p["month_breakdowns"])
+            & m["level"].isin(pub.breakdown_levels)
         )
         parts.append(m[keep])
         if p["months"]:

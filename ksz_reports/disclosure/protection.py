@@ -45,6 +45,10 @@ _PUB, _SUP, _SEC, _NA, _UNK = 0, 1, 2, 3, 4
 #: Extra width the protection LP asks for, so that rounding never fails the audit.
 _MARGIN = 1e-4
 
+#: A relation with more terms than this is "big" for the local neighbourhoods of
+#: :func:`_add_complements` (a region or Belgium as the sum of its municipalities).
+LOCAL_RELATION_SIZE = 40
+
 
 def required_width(table: LinkedTable, min_width: float) -> np.ndarray:
     """The interval width each cell must keep: ``min_width``, or for a cell whose range the
@@ -198,6 +202,7 @@ def protect(
     *,
     min_width: float | None = None,
     max_rounds: int = 10,
+    locality: np.ndarray | None = None,
 ) -> Protection:
     """Primary and secondary suppression of a linked table, verified by the LP audit.
 
@@ -209,6 +214,13 @@ def protect(
     With ``secondary=False`` only the primary rule is applied (the result's intervals then show
     what leaks). Raises :class:`DisclosureError` when the audit is not clean after
     ``max_rounds`` rounds, or the values contradict the relations.
+
+    ``locality`` (one integer per cell, ``-1``: none) says which cells are near one another — in
+    the product, a municipality's arrondissement: the protection LPs first look for complements
+    among the cells of the failing cell's locality, where a relation with more than
+    :data:`LOCAL_RELATION_SIZE` terms (Belgium = Σ its 565 municipalities) would otherwise bring
+    the whole table into every neighbourhood (:func:`_add_complements`). A restriction only: the
+    result is verified by the same audit.
     """
     if threshold < 1:
         raise DisclosureError("the threshold must be at least 1")
@@ -263,7 +275,9 @@ def protect(
         tc = time.perf_counter()
         if components is None:
             components = _components(table.matrix)
-        added, n_lp = _add_complements(table, code, values, failing, iv, need, margin, components)
+        added, n_lp = _add_complements(
+            table, code, values, failing, iv, need, margin, components, locality
+        )
         solves += n_lp
         timings["complements"] += time.perf_counter() - tc
         if not added:
@@ -303,6 +317,7 @@ def _add_complements(
     threshold: np.ndarray,
     margin: float,
     components: tuple[int, np.ndarray],
+    locality: np.ndarray | None = None,
 ) -> tuple[int, int]:
     """Suppress complementary cells so that every failing cell gets a wide enough interval.
 
@@ -312,7 +327,10 @@ def _add_complements(
     freely, published candidates at the cost of their weight per unit), every other cell keeps its
     true value — a restriction, so a solution is still a proof. Candidates are first the published
     cells sharing a relation with ``i``, then those of the neighbourhood, then the whole connected
-    component, zeros last. Cells the optimum moves are suppressed. When a table with ``x_i = 0`` is
+    component, zeros last. With a ``locality`` the first neighbourhoods are *local*: through a
+    relation of more than :data:`LOCAL_RELATION_SIZE` terms only the cells of the localities
+    already reached are (a municipality's rectangle of complements lies in its arrondissement,
+    not among every municipality of its region); the full rings follow when no local one will do. Cells the optimum moves are suppressed. When a table with ``x_i = 0`` is
     known, one table ``x⁺`` with ``x⁺_i ≥ threshold`` suffices; otherwise two tables ``x⁺, x⁻``
     with ``x⁺_i − x⁻_i ≥ threshold``. Every LP solution is kept as a certificate: a later failing
     cell already spread by ``threshold`` over the kept tables needs no LP. ``threshold`` is the
@@ -345,48 +363,66 @@ def _add_complements(
     is_total[totals[totals >= 0]] = True
     csr = table.matrix
     csc = table.matrix.tocsc()
+    space = _Workspace(table, csc, a_all)
+    big = np.diff(csr.indptr) > LOCAL_RELATION_SIZE
+    local = locality is not None and bool(big.any())
     for i in fail_idx:
         if pt_max[i] - pt_min[i] >= threshold[i] - EPS:
             continue
-        # neighbourhoods: ring k = cells at most k relations away from i (computed on demand)
+        # neighbourhoods: ring k = cells at most k relations away from i (computed on demand);
+        # a local ring reaches through a big relation only the localities already reached
         depth = max(2, int(csc.indptr[i + 1] - csc.indptr[i]))  # a corner of a d-dim cube
         rings = [np.array([i])]
+        local_rings = [np.array([i])]
 
         def ring(k: int, rings: list[np.ndarray] = rings) -> np.ndarray:
             while len(rings) <= k:
                 rings.append(_cells_of(csr, _rows_of(csc, rings[-1], m), n))
             return rings[k]
 
+        def local_ring(k: int, rings: list[np.ndarray] = local_rings) -> np.ndarray:
+            while len(rings) <= k:
+                rings.append(_local_step(csr, csc, rings[-1], big, locality))
+            return rings[k]
+
         low = lower[i] if pt_min[i] <= lower[i] + EPS else np.inf
         res = None
         widened = False
         scopes = (
-            (depth, depth - 1),
-            (depth, depth),
-            (depth + 1, depth + 1),
-            (depth + 2, depth + 2),
-            ("component", 0),
-            ("zeros", 0),
+            *(
+                (
+                    ("local", depth, depth - 1),
+                    ("local", depth, depth),
+                    ("local", depth + 1, depth + 1),
+                )
+                if local
+                else ()
+            ),
+            ("ring", depth, depth - 1),
+            ("ring", depth, depth),
+            ("ring", depth + 1, depth + 1),
+            ("ring", depth + 2, depth + 2),
+            ("component", 0, 0),
+            ("zeros", 0, 0),
         )
-        for scope, cand_ring in scopes:
+        for scope, cell_ring, cand_ring in scopes:
+            rings_of = local_ring if scope == "local" else ring
             if scope in ("component", "zeros"):
                 cells = np.flatnonzero(cell_lab == cell_lab[i])
             else:
-                cells = ring(int(scope))
+                cells = rings_of(cell_ring)
                 if has_masked:
                     cells = _masked_closure(csr, csc, cells, masked)
             pub = code[cells] == _PUB
             cand = cells[pub]
             if cand_ring:
-                cand = np.intersect1d(cand, ring(cand_ring), assume_unique=True)
+                cand = np.intersect1d(cand, rings_of(cand_ring), assume_unique=True)
             if scope != "zeros":
                 cand = cand[a_all[cand] > 0]
             rows = _rows_of(csc, cells, m)
             solves += 1
             width = min(threshold[i] + margin, span[i] - 1e-7)  # a source range: all of it
-            found = _complement_lp(
-                table, a_all, rows, cells[~pub], cand, i, width, low, lower, upper
-            )
+            found = _complement_lp(space, rows, cells[~pub], cand, i, width, low, lower, upper)
             if found is not None:
                 res = found  # a wider scope's optimum is never more expensive
                 # never a total when cells will do: a solution with a total is retried once wider
@@ -407,18 +443,45 @@ def _add_complements(
     return added, solves
 
 
+def _gather(indptr: np.ndarray, indices: np.ndarray, major: np.ndarray) -> np.ndarray:
+    """The minor indices of the ``major`` rows (CSR) or columns (CSC), concatenated: the
+    ``indices`` of a fancy-indexed matrix, without building it."""
+    starts = indptr[major]
+    lengths = indptr[major + 1] - starts
+    total = int(lengths.sum())
+    if total == 0:
+        return indices[:0]
+    offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+    return indices[offsets]
+
+
 def _rows_of(csc: sp.csc_matrix, cells: np.ndarray, n_rows: int) -> np.ndarray:
     """Relations (rows) with a term in one of ``cells``, sorted."""
-    hit = np.zeros(n_rows, dtype=bool)
-    hit[csc[:, cells].indices] = True
-    return np.flatnonzero(hit)
+    return np.unique(_gather(csc.indptr, csc.indices, np.asarray(cells)))
 
 
 def _cells_of(csr: sp.csr_matrix, rows: np.ndarray, n_cells: int) -> np.ndarray:
     """Cells with a term in one of ``rows``, sorted."""
-    hit = np.zeros(n_cells, dtype=bool)
-    hit[csr[rows].indices] = True
-    return np.flatnonzero(hit)
+    return np.unique(_gather(csr.indptr, csr.indices, np.asarray(rows)))
+
+
+def _local_step(
+    csr: sp.csr_matrix,
+    csc: sp.csc_matrix,
+    cells: np.ndarray,
+    big: np.ndarray,
+    locality: np.ndarray,
+) -> np.ndarray:
+    """The next local ring around ``cells``: every cell of their small relations, and of their
+    big relations (``big``, per row) the cells whose locality one of ``cells`` has."""
+    rows = np.unique(_gather(csc.indptr, csc.indices, cells))
+    parts = [cells, _gather(csr.indptr, csr.indices, rows[~big[rows]])]
+    big_rows = rows[big[rows]]
+    if big_rows.size:
+        near = np.unique(locality[cells])
+        reach = _gather(csr.indptr, csr.indices, big_rows)
+        parts.append(reach[np.isin(locality[reach], near[near >= 0])])
+    return np.unique(np.concatenate(parts))
 
 
 def _masked_closure(
@@ -435,9 +498,40 @@ def _masked_closure(
         cells = np.union1d(cells, extra)
 
 
+class _Workspace:
+    """What every complement LP of one :func:`_add_complements` call reads, computed once: the
+    matrix by columns, the true table's row sums, the weights and tolerances, and a scratch map
+    from relation to LP row (reset after each use)."""
+
+    def __init__(self, table: LinkedTable, csc: sp.csc_matrix, a_all: np.ndarray):
+        self.indptr = csc.indptr
+        self.indices = csc.indices
+        self.data = csc.data
+        self.a_all = a_all
+        self.row_sums = table.matrix @ a_all
+        self.weights = table.weights
+        self.tol = table.tol
+        self.row_pos = np.full(table.matrix.shape[0], -1, dtype=np.int64)
+
+    def columns(self, cols: np.ndarray, rows: np.ndarray) -> tuple:
+        """The columns ``cols`` restricted to the relations ``rows``, as CSC arrays
+        ``(indptr, row positions in rows, data)``."""
+        self.row_pos[rows] = np.arange(len(rows))
+        starts = self.indptr[cols]
+        lengths = self.indptr[cols + 1] - starts
+        total = int(lengths.sum())
+        at = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+        pos = self.row_pos[self.indices[at]]
+        self.row_pos[rows] = -1
+        keep = pos >= 0
+        col_of = np.repeat(np.arange(len(cols)), lengths)[keep]
+        indptr = np.zeros(len(cols) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(col_of, minlength=len(cols)), out=indptr[1:])
+        return indptr, pos[keep], self.data[at][keep]
+
+
 def _complement_lp(
-    table: LinkedTable,
-    a_all: np.ndarray,
+    space: _Workspace,
     rows: np.ndarray,
     unk: np.ndarray,
     cand: np.ndarray,
@@ -457,25 +551,28 @@ def _complement_lp(
     otherwise (``low`` = inf) both, with ``x⁺_i − x⁻_i ≥ width``. The unknown cells stay within
     their range ``[lower, upper]`` (:attr:`LinkedTable.bounds`).
     """
-    a_rows = table.matrix[rows]
-    fixed = a_all.copy()
-    fixed[unk] = 0.0
-    const = a_rows @ fixed
-    sub = a_rows[:, np.concatenate([unk, cand])].tocsc()
+    a_all = space.a_all
+    ptr, pos, dat = space.columns(np.concatenate([unk, cand]), rows)
+    # the fixed part of each relation: its true sum without the unknown cells' terms
+    nu_terms = int(ptr[len(unk)])
+    const = space.row_sums[rows].copy()
+    np.subtract.at(
+        const, pos[:nu_terms], dat[:nu_terms] * np.repeat(a_all[unk], np.diff(ptr[: len(unk) + 1]))
+    )
     hit = np.zeros(len(rows), dtype=bool)
-    hit[sub.indices] = True
+    hit[pos] = True
     new_row = np.cumsum(hit) - 1
     m = int(hit.sum())
-    tol = table.tol[rows][hit]
+    tol = space.tol[rows][hit]
     row_lo = -tol - const[hit]
     row_hi = tol - const[hit]
     nu, nk = len(unk), len(cand)
-    ptr, ind, dat = sub.indptr, new_row[sub.indices], sub.data
+    ind = new_row[pos]
     cut = ptr[nu]
     block_u = (ptr[: nu + 1], ind[:cut], dat[:cut])
     block_c = (ptr[nu:] - cut, ind[cut:], dat[cut:])
     a_c = a_all[cand]
-    w = table.weights[cand]
+    w = space.weights[cand]
     lo_u = lower[unk]
     inf_u = upper[unk]
     inf_c = np.full(nk, np.inf)

@@ -19,11 +19,12 @@ def fmt_date(date: _dt.date, lang: str) -> str:
     return format_date(date, format="long", locale=_locale(lang))
 
 
-def fmt_period(period: str, lang: str) -> str:
+def fmt_period(period: str, lang: str, short: bool = False) -> str:
     """A canonical period (docs/domain.md#periods-and-cutoffs) as a label.
 
-    ``2021`` → ``2021``; ``2017-10`` → ``oktober 2017`` / ``octobre 2017`` / ``October 2017``;
-    ``2021Q4`` → ``2021 K4`` / ``2021 T4`` / ``2021 Q4``.
+    ``2021`` → ``2021``; ``2017-10`` → ``oktober 2017`` / ``octobre 2017`` / ``October 2017``
+    (``short``: CLDR's abbreviated month, ``okt 2017`` / ``oct. 2017`` / ``Oct 2017``, for the
+    axis of a monthly chart); ``2021Q4`` → ``2021 K4`` / ``2021 T4`` / ``2021 Q4``.
     """
     m = _PERIOD.match(str(period).strip())
     if not m:
@@ -34,7 +35,9 @@ def fmt_period(period: str, lang: str) -> str:
         return format_date(date, format="y QQQ", locale=_locale(lang))
     if m["month"]:
         return format_date(
-            _dt.date(year, int(m["month"]), 1), format="MMMM y", locale=_locale(lang)
+            _dt.date(year, int(m["month"]), 1),
+            format="MMM y" if short else "MMMM y",
+            locale=_locale(lang),
         )
     return str(year)
 

@@ -41,6 +41,7 @@ MEASURE_COLUMNS = (
     "benchmark_rate",
     "significance",
     "growth_pct",
+    "avg_monthly_growth_pct",
     "unreliable",
     "flag",
 )
@@ -221,6 +222,7 @@ def compute(
     # Growth against the previous period of the same kind (year on year; month on month).
     cells["growth_pct"] = np.nan
     cells = _add_growth(cells)
+    cells = _add_monthly_growth(cells, config.settings.statistics.growth_window_months)
 
     r = config.settings.reliability
     cells["unreliable"] = (population < r.min_denominator) | (count < r.min_count)
@@ -252,6 +254,36 @@ def previous_period(period: str) -> str:
         return f"{year - 1}Q4" if q == 1 else f"{year}Q{q - 1}"
     m = int(period[5:7])
     return f"{year - 1}-12" if m == 1 else f"{year}-{m - 1:02d}"
+
+
+def window_start(month: str, months: int) -> str:
+    """The month ``months`` before ``month`` (``2022-10``, 12 → ``2021-10``): the first month of
+    the window of an average monthly growth."""
+    index = int(month[:4]) * 12 + int(month[5:7]) - 1 - months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _add_monthly_growth(cells: pd.DataFrame, months: int) -> pd.DataFrame:
+    """``avg_monthly_growth_pct`` of every month row: the average monthly growth over the
+    ``months`` months that end with it (docs/domain.md#growth), from the count of the month
+    ``months`` earlier; NaN without it, and for the other periods."""
+    cells = cells.copy()
+    cells["avg_monthly_growth_pct"] = np.nan
+    period = cells["period"].astype(str)
+    is_month = period.str.len().eq(7).to_numpy() & period.str[4].eq("-").to_numpy()
+    if not is_month.any():
+        return cells
+    key = ["indicator", "geo", *DIMENSIONS]
+    first = cells.loc[is_month, [*key, "period", "count"]].rename(
+        columns={"count": "first", "period": "first_period"}
+    )
+    mine = cells.loc[is_month, [*key, "period", "count"]].copy()
+    mine["first_period"] = [window_start(p, months) for p in mine["period"]]
+    mine = mine.merge(first, on=[*key, "first_period"], how="left")
+    cells.loc[is_month, "avg_monthly_growth_pct"] = st.avg_monthly_growth_pct(
+        mine["count"].astype(float).to_numpy(), mine["first"].astype(float).to_numpy(), months
+    )
+    return cells
 
 
 def _add_growth(cells: pd.DataFrame) -> pd.DataFrame:

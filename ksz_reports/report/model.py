@@ -33,7 +33,15 @@ from ksz_reports.geo.income import MERGED, income_on, income_year_for, pearson_r
 
 KEY_COLUMNS = list(CELL_KEY_COLUMNS)
 # the measure columns a row may show (its ``show``)
-SHOWN_MEASURES = ("count", "population", "rate", "growth_pct", "ci_low", "ci_high")
+SHOWN_MEASURES = (
+    "count",
+    "population",
+    "rate",
+    "growth_pct",
+    "avg_monthly_growth_pct",
+    "ci_low",
+    "ci_high",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -48,6 +56,8 @@ class Topic:
     indicator: Indicator
     period: str
     tables: dict[str, pd.DataFrame]
+    #: a monthly measure's latest published month (its key figures, chart and sentence)
+    month: str | None = None
 
 
 @dataclass
@@ -131,6 +141,7 @@ class _IndicatorRows:
     current: pd.DataFrame  # all-dimensions totals of the reference period, every area
     municipalities: pd.DataFrame  # the same, municipalities only (maps, scatter)
     breakdowns: dict[str, pd.DataFrame]  # per dimension: its rows of the reference period
+    months: pd.DataFrame  # all-dimensions totals of the months (a monthly measure), oldest first
 
 
 def _at(rows: pd.DataFrame, geos) -> pd.DataFrame:
@@ -157,8 +168,9 @@ class ModelBuilder:
         municipalities: Sequence[str] | None = None,
     ):
         """``municipalities``: the only ones reports will be cut for (an ad-hoc report), so only
-        the rows they can show are read — every area's all-dimensions totals (maps, scatter,
-        comparisons) and every row of the municipalities, their neighbours and their parents —
+        the rows they can show are read — every area's all-dimensions totals of the years (maps,
+        scatter, comparisons) and every row of the municipalities, their neighbours and their
+        parents —
         instead of the whole publication; the cells are the same."""
         info = (
             publication if isinstance(publication, Publication) else Publication.load(publication)
@@ -184,6 +196,16 @@ class ModelBuilder:
                 )
             geos.update(g for g, _ in self._compare_geos(nis))
         totals = [(d, "==", TOTAL) for d in DIMENSIONS]
+        # every area's totals of the years (maps, scatter, comparisons); months are shown only
+        # for the municipality, its region and Belgium, which are in scope
+        kept = [
+            str(r["period"])
+            for r in self.info.meta.get("cutoff_table") or []
+            if r.get("status") == "kept"
+        ]
+        not_months = sorted({p for p in kept if period_kind(p) != "month"})
+        if kept:
+            totals.append(("period", "in", not_months))
         return [totals, [("geo", "in", sorted(geos))]]
 
     @cached_property
@@ -218,8 +240,10 @@ class ModelBuilder:
         positions = self.pub.groupby(["indicator", "period"], sort=False, observed=True).indices
         out = {}
         for ind_id, mine in totals.items():
-            kinds = {p: period_kind(p) == "year" for p in mine["period"].unique()}
-            years = mine[mine["period"].map(kinds).astype(bool)]
+            kinds = {p: period_kind(p) for p in mine["period"].unique()}
+            kind = mine["period"].map(kinds)
+            years = mine[(kind == "year").to_numpy()]
+            months = mine[(kind == "month").to_numpy()].sort_values("period", kind="stable")
             if years.empty:
                 continue
             period = max(years["period"].unique())
@@ -230,6 +254,7 @@ class ModelBuilder:
                 current=current,
                 municipalities=current[current["level"] == "municipality"],
                 breakdowns=self._breakdowns(np.asarray(positions[(ind_id, period)])),
+                months=months,
             )
         return out
 
@@ -293,7 +318,26 @@ class ModelBuilder:
                 f"{ind.id}_comparison",
                 ("rate", "ci_low", "ci_high"),
             )
-            topics.append(Topic(ind, rows.period, tables))
+            month = None
+            if ind.frequency == "month" and not rows.months.empty and totals_shown:
+                # the latest published month (key figures: count, rate, average monthly growth)
+                # and the monthly chart of the last `report.month_chart_months` months
+                shown = sorted(rows.months["period"].unique())
+                month = shown[-1]
+                latest = rows.months[rows.months["period"] == month]
+                key_rows.append(
+                    _as_table(
+                        _at(latest, levels),
+                        "key_figures",
+                        mine_first(("count", "rate", "avg_monthly_growth_pct"), ("rate",)),
+                    )
+                )
+                window = set(shown[-self.config.settings.report.month_chart_months :])
+                last = rows.months[rows.months["period"].isin(window)]
+                tables["months"] = _as_table(
+                    _at(last, evolution_geos), f"{ind.id}_months", ("rate",)
+                )
+            topics.append(Topic(ind, rows.period, tables, month))
             if ind.id in self.map_indicators:
                 maps.update(self._map_rows(ind.id, parents["province"] or parents["region"]))
         return ReportModel(

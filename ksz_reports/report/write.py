@@ -145,6 +145,8 @@ class ReportRenderer:
                     "cells": cells_row,
                 }
             )
+            if topic.month is not None:
+                key_rows.append(self._month_key_row(model, c, topic, kind, unit, level_codes))
         key_table = {
             "caption": _("Key figures of %(name)s compared with the levels above it")
             % {"name": name},
@@ -166,6 +168,16 @@ class ReportRenderer:
                 "indicator's denominator. Change: of the number, against the previous year. "
                 "\u25b2/\u25bc: significantly higher/lower than the region, =: not significantly "
                 "different (95 % interval)."
+            )
+            + (
+                " "
+                + _(
+                    "A monthly measure has a second row, its latest month; its change is the "
+                    "average monthly growth over the last %(months)s months."
+                )
+                % {"months": self.config.settings.statistics.growth_window_months}
+                if any(t.month for t in model.topics)
+                else ""
             ),
         }
 
@@ -217,6 +229,63 @@ class ReportRenderer:
             ],
         }
         return ctx
+
+    def _month_key_row(
+        self, model: ReportModel, c: Cells, topic, kind: str, unit: str, level_codes: list[str]
+    ) -> dict:
+        """The key-figures row of a monthly measure's latest month: its count, rate and average
+        monthly growth, the comparison with the region, the rates of the levels above."""
+        _ = self._
+        ind, month, nis = topic.indicator, topic.month, model.nis
+        count, cflag = c.get("key_figures", ind.id, month, nis, "count")
+        rate, rflag = c.get("key_figures", ind.id, month, nis, kind)
+        growth, gflag = c.get("key_figures", ind.id, month, nis, "avg_monthly_growth_pct")
+        cells_row = [
+            self._cell(count, "count", cflag),
+            self._cell(rate, kind, rflag),
+            self._cell(growth, "avg_monthly_growth_pct", gflag),
+            self._significance(model, c, ind.id, month, kind),
+        ]
+        for code in level_codes:
+            v, f = c.get("key_figures", ind.id, month, code, kind)
+            cells_row.append(self._cell(v, kind, f))
+        return {
+            "label": ind.label(self.lang),
+            "note": _("%(month)s, %(unit)s, change per month")
+            % {"month": l10n.fmt_period(month, self.lang), "unit": unit},
+            "cells": cells_row,
+        }
+
+    def _month_text(self, model: ReportModel, topic, c: Cells, kind: str) -> str:
+        """The sentence on a monthly measure's latest month: its count and rate and the average
+        monthly growth over the window (the key figures' cells, formatted)."""
+        _ = self._
+        ind, month, nis = topic.indicator, topic.month, model.nis
+        count, cflag = c.get("key_figures", ind.id, month, nis, "count")
+        rate, rflag = c.get("key_figures", ind.id, month, nis, kind)
+        growth, gflag = c.get("key_figures", ind.id, month, nis, "avg_monthly_growth_pct")
+        values = {
+            "month": l10n.fmt_period(month, self.lang),
+            "count": self._cell(count, "count", cflag).text,
+            "rate": self._cell(rate, kind, rflag).text,
+            "unit": "%" if kind == "share_pct" else "\u2030",
+            "growth": self._cell(growth, "avg_monthly_growth_pct", gflag).text,
+            "months": self.config.settings.statistics.growth_window_months,
+        }
+        if not l10n.is_shown(cflag or None):
+            first = _("%(month)s: the number is not published (%(count)s).") % values
+        else:
+            first = _("%(month)s: %(count)s persons (%(rate)s %(unit)s).") % values
+        if not l10n.is_shown(gflag or None) or growth is None:
+            second = (
+                _("The average monthly growth over the last %(months)s months is not shown.")
+                % values
+            )
+        else:
+            second = (
+                _("Average monthly growth over the last %(months)s months: %(growth)s %%.") % values
+            )
+        return f"{first} {second}"
 
     def _significance(
         self, model: ReportModel, c: Cells, indicator: str, period: str, kind: str
@@ -275,6 +344,39 @@ class ReportRenderer:
                     chart_id=f"evo-{ind.id}",
                 )
             )
+        month_text = ""
+        monthly = c.rows(f"{ind.id}_months", kind)
+        if topic.month is not None and len({r.period for r in monthly}) > 1:
+            data = [
+                {
+                    "series": geo.name(g, lang),
+                    "period": r.period,
+                    "value": r.value,
+                    "flag": r.flag or None,
+                }
+                for g in (nis, parents["region"], "01000")
+                for r in monthly
+                if r.geo == g
+            ]
+            periods = sorted({r.period for r in monthly})
+            charts_out.append(
+                charts.chart_series(
+                    data,
+                    title=_("%(indicator)s per month, %(first)s to %(last)s")
+                    % {
+                        "indicator": ind.label(lang),
+                        "first": l10n.fmt_period(periods[0], lang),
+                        "last": l10n.fmt_period(periods[-1], lang),
+                    },
+                    lang=lang,
+                    style=self.style,
+                    kind=kind,
+                    highlight=name,
+                    chart_id=f"months-{ind.id}",
+                )
+            )
+        if topic.month is not None:
+            month_text = self._month_text(model, topic, c, kind)
         cmp = c.rows(f"{ind.id}_comparison", kind)
         if cmp:
             order = [(nis, "municipality")]
@@ -401,6 +503,7 @@ class ReportRenderer:
             "title": ind.label(lang),
             "period": l10n.fmt_period(topic.period, lang),
             "denominator": den_text,
+            "month_text": month_text,
             "charts": charts_out,
             "breakdown": breakdown,
         }
@@ -631,6 +734,17 @@ class ReportRenderer:
                         "A yearly figure of the POD MI barometer is the monthly average of the 12 months; "
                         "the number of distinct persons in the year is a separate indicator."
                     ),
+                    _(
+                        "The monthly charts show the last %(chart)s final months. The average monthly "
+                        "growth of a month is ((number in that month / number %(months)s months "
+                        "earlier) ^ (1 / %(months)s) - 1) x 100: the constant monthly change in %% that "
+                        "leads from the first number to the last; it is not shown when either number "
+                        "is hidden or the first is 0."
+                    )
+                    % {
+                        "chart": cfg.settings.report.month_chart_months,
+                        "months": cfg.settings.statistics.growth_window_months,
+                    },
                     self._year_label(),
                 ],
             },

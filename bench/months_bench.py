@@ -1,0 +1,63 @@
+"""Monthly barometer benchmark (issue 13): the publication of all municipalities of the default
+sample with the POD MI months (the shipped configuration: every kept month's totals at every
+level, one-way breakdowns of the latest 12 kept months) against the same publication without
+months (``publication.months: false``), side by side in one run. Goal: at most 1.5×.
+
+Each figure is the wall time of :func:`ksz_reports.disclosure.publication.compute_publication`
+(cutoffs, measures, secondary suppression and its audit), with the disclosure run's own figures
+(cells, primary and secondary cells, LP solves, seconds) beside it.
+
+    python -m bench.months_bench
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.interactive_bench import WORKDIR, _dataset
+
+GOAL_RATIO = 1.5
+FIGURES = ("cells", "relations", "primary", "secondary", "lp_solves", "seconds", "ok")
+
+
+def _publication(data: Path, config) -> dict[str, Any]:
+    from ksz_reports.disclosure.publication import compute_publication, publication_geography
+
+    geo = publication_geography(config, None)
+    t0 = time.perf_counter()
+    frame, meta = compute_publication(data, config, geo)
+    seconds = time.perf_counter() - t0
+    disclosure = meta.get("disclosure") or {}
+    months = frame["period"].astype(str).str.len().eq(7)
+    return {
+        "seconds": round(seconds, 2),
+        "rows": len(frame),
+        "month_rows": int(months.sum()),
+        "disclosure": {k: disclosure.get(k) for k in FIGURES},
+    }
+
+
+def run(workdir: Path = WORKDIR) -> dict[str, Any]:
+    from ksz_reports.core.config import load_config
+
+    data = _dataset(workdir)
+    with tempfile.TemporaryDirectory() as tmp:
+        off = Path(tmp) / "no-months"
+        off.mkdir()
+        (off / "settings.yaml").write_text("publication:\n  months: false\n", encoding="utf-8")
+        without = _publication(data, load_config(off))
+    with_months = _publication(data, load_config())
+    return {
+        "publication_without_months": without,
+        "publication_with_months": with_months,
+        "months_to_no_months_ratio": round(with_months["seconds"] / without["seconds"], 2),
+        "goal_months_ratio": GOAL_RATIO,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=2))

@@ -1,0 +1,288 @@
+"""The monthly barometer (issue 13): months published by default, shown in the reports, answered by
+``compare`` and the API (one month or a range), protected together with their yearly averages.
+
+The acceptance input is written here, not by the sample generator: 140,678 leefloon persons in
+October 2017 (the barometer's own figure) spread over the 581 municipalities of 2019 by their
+population on 1 January 2017.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from attacker import attack
+from click.testing import CliRunner
+
+import ksz_reports
+from ksz_reports.cli import cli
+from ksz_reports.core.config import load_config
+from ksz_reports.core.schema import CANONICAL_SCHEMA, DIMENSIONS, TOTAL
+from ksz_reports.disclosure.build import plan
+from ksz_reports.geo import geography
+from ksz_reports.measures.indicators import window_start
+from ksz_reports.measures.statistics import avg_monthly_growth_pct
+
+POPULATION = Path(ksz_reports.__file__).parent / "data" / "population.csv"
+LEEFLOON_OCTOBER_2017 = 140_678
+PODMI = ("rmi", "ll", "gpmi", "rmh", "ell", "spi")
+
+
+def _spread(total: int, weights: np.ndarray) -> np.ndarray:
+    """``total`` split over ``weights`` in whole persons (largest remainders): sums to total."""
+    exact = total * weights / weights.sum()
+    out = np.floor(exact).astype(np.int64)
+    out[np.argsort(-(exact - out), kind="stable")[: total - int(out.sum())]] += 1
+    return out
+
+
+@pytest.fixture(scope="module")
+def october_2017(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A dataset of one canonical Parquet: the leefloon of October 2017 per municipality."""
+    pop = pd.read_csv(POPULATION, dtype={"nis": str})
+    pop = pop[(pop["year"] == 2017) & (pop["sex"] == TOTAL) & (pop["age_group"] == TOTAL)]
+    codes = list(geography(2019).codes)
+    weights = pop.set_index("nis")["population"].reindex(codes).to_numpy(dtype=float)
+    assert not np.isnan(weights).any()
+    counts = _spread(LEEFLOON_OCTOBER_2017, weights)
+    n = len(codes)
+    columns = {
+        "indicator": ["ll"] * n,
+        "period": ["2017-10"] * n,
+        "geo": codes,
+        **{d: [TOTAL] * n for d in DIMENSIONS},
+        "value": counts.tolist(),
+        "lower": [None] * n,
+        "upper": [None] * n,
+        "source": ["podmi_barometer"] * n,
+        "vintage": [dt.date(2023, 6, 30)] * n,
+    }
+    folder = tmp_path_factory.mktemp("october_2017")
+    export = folder / "leefloon_2017-10.parquet"
+    pq.write_table(pa.Table.from_pydict(columns, schema=CANONICAL_SCHEMA), export)
+    data = folder / "data"
+    ksz_reports.ingest([export], data)
+    return data
+
+
+def test_acceptance_compare_answers_october_2017(october_2017: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "compare",
+            "--data",
+            str(october_2017),
+            "--indicator",
+            "ll",
+            "--level",
+            "country",
+            "--period",
+            "2017-10",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(pd.io.common.StringIO(result.stdout), dtype={"geo": str})
+    assert frame["geo"].tolist() == ["01000"]
+    assert ",140678," in result.stdout  # a whole number, never 140678.0
+    assert frame["count"].iloc[0] == LEEFLOON_OCTOBER_2017
+    assert round(float(frame["rate"].iloc[0]), 1) == 12.4
+
+
+def test_the_api_answers_a_month_with_whole_counts(october_2017: Path) -> None:
+    ks = ksz_reports.open(october_2017)
+    country = ks.indicator("ll", period="2017-10", level="country")
+    assert country["count"].iloc[0] == LEEFLOON_OCTOBER_2017
+    assert ks.published_periods("ll") == ["2017-10"]
+    regions = ks.indicator("ll", period="2017-10", level="region")
+    published = regions[regions["flag"] == ""]
+    assert len(published) == 3
+    assert published["count"].sum() == LEEFLOON_OCTOBER_2017
+    json = CliRunner().invoke(
+        cli,
+        ["compare", "--data", str(october_2017), "--indicator", "ll", "--level", "country"]
+        + ["--period", "2017-10", "--format", "json"],
+    )
+    assert '"count": 140678,' in json.stdout
+
+
+def test_plan_months_and_the_window_of_their_breakdowns() -> None:
+    config = load_config()
+    months = [f"{y}-{m:02d}" for y in (2020, 2021, 2022) for m in range(1, 13)][:-2]  # to 2022-10
+    p = plan({"ll": ["2020", "2021", *months]}, config)["ll"]
+    assert p["totals"] == ["2020", "2021"]
+    assert p["breakdowns"] == ["2021"]
+    assert p["months"] == months
+    # the latest 12 kept months begin in 2021-11, a year whose breakdowns are published: the
+    # window begins with its January, so its average is the mean of 12 published months
+    assert p["month_breakdowns"][0] == "2021-01"
+    assert p["month_breakdowns"][-1] == "2022-10"
+    # a window inside a year without published breakdowns is the latest 12 months
+    p = plan({"ll": ["2020", *months]}, config)["ll"]
+    assert p["breakdowns"] == ["2020"]
+    assert p["month_breakdowns"] == months[-12:]
+
+
+def test_window_start() -> None:
+    assert window_start("2022-10", 12) == "2021-10"
+    assert window_start("2022-01", 1) == "2021-12"
+    assert window_start("2022-03", 14) == "2021-01"
+
+
+@pytest.fixture(scope="module")
+def limburg_months(limburg_data: Path) -> ksz_reports.KszData:
+    return ksz_reports.open(limburg_data)
+
+
+def test_months_and_their_breakdowns_are_published(limburg_months) -> None:
+    ks = limburg_months
+    for ind in PODMI:
+        months = [p for p in ks.published_periods(ind) if len(p) == 7]
+        assert len(months) >= 36, ind
+    latest = ks.latest_period("ll", kind="month")
+    by_sex = ks.indicator("ll", period=latest, breakdown="sex")
+    assert set(by_sex["sex"]) == {"M", "F"}
+    with pytest.raises(ksz_reports.core.errors.NotFoundError, match="breakdown"):
+        ks.indicator("ll", period="2018-03", breakdown="sex")
+
+
+def test_average_monthly_growth_uses_published_counts_only(limburg_months) -> None:
+    """Every published average monthly growth is the formula of two published counts; none
+    where either count is hidden."""
+    ks = limburg_months
+    window = load_config().settings.statistics.growth_window_months
+    months = [p for p in ks.published_periods("ll") if len(p) == 7]
+    frame = ks.measures("ll", months)
+    frame = frame[(frame[list(DIMENSIONS)].astype(str) == TOTAL).all(axis=1)]
+    keyed = frame.set_index(["geo", "period"])
+    checked = hidden = 0
+    for (geo, period), row in keyed.iterrows():
+        first = window_start(period, window)
+        growth = row["avg_monthly_growth_pct"]
+        if (geo, first) not in keyed.index:
+            assert pd.isna(growth)
+            continue
+        start = keyed.loc[(geo, first)]
+        if row["flag"] or start["flag"]:
+            assert pd.isna(growth), (geo, period)
+            hidden += 1
+            continue
+        expected = avg_monthly_growth_pct(
+            np.array([row["count"]]), np.array([start["count"]]), window
+        )[0]
+        assert growth == pytest.approx(expected, nan_ok=True)
+        checked += 1
+    assert checked > 100 and hidden > 0
+
+
+def test_a_range_is_a_tidy_series(limburg_months) -> None:
+    ks = limburg_months
+    series = ks.indicator("ll", period="2019-01:2019-12", level="province")
+    assert series["period"].tolist() == [f"2019-{m:02d}" for m in range(1, 13)]
+    assert (series["geo"] == "70000").all()
+    assert series["count"].notna().all()
+    years = ks.indicator("ll", period="2018:2019", level="province")
+    assert years["period"].tolist() == ["2018", "2019"]
+
+
+def _main(argv: list[str], capsys) -> tuple[int, str, str]:
+    from ksz_reports.cli import main
+
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_range_errors_and_notes(limburg_data: Path, capsys) -> None:
+    base = ["compare", "--data", str(limburg_data), "--indicator", "ll", "--level", "province"]
+    code, _out, err = _main([*base, "--period", "2019:2019-12"], capsys)
+    assert code == 2
+    assert err.strip().count("\n") == 0
+    assert "two periods of one kind" in err
+    code, _out, err = _main([*base, "--period", "2019-13"], capsys)
+    assert code == 2 and "not a canonical period" in err
+    ks = ksz_reports.open(limburg_data)
+    cut = ks.cutoffs.cut
+    cut_months = sorted(cut.loc[cut["indicator"] == "ll", "period"].astype(str))
+    cut_months = [p for p in cut_months if len(p) == 7]
+    assert cut_months, "the sample cuts its latest leefloon months"
+    first = ks.latest_period("ll", kind="month")
+    code, out, err = _main([*base, "--period", f"{first}:{cut_months[-1]}"], capsys)
+    assert code == 0, err
+    assert out.count("\n") == 2  # header + the one published month
+    assert "Note: not published, left out of the range" in err
+    assert cut_months[-1] in err
+
+
+@pytest.fixture(scope="module")
+def maaseik_batch(limburg_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Reports (HTML) of the municipalities of arrondissement Maaseik, from the Limburg cut."""
+    from ksz_reports import run_batch
+
+    scope = list(geography().members("72000"))
+    out = tmp_path_factory.mktemp("maaseik") / "out"
+    result = run_batch(
+        limburg_data, out, scope=scope, formats="html", jobs=2, progress=None, quiet=True
+    )
+    assert result.exit_code == 0, result
+    return out
+
+
+def test_reports_show_months_and_average_monthly_growth(maaseik_batch: Path) -> None:
+    nis = sorted(p.name for p in maaseik_batch.iterdir() if p.name.isdigit())[0]
+    cells = pd.read_csv(maaseik_batch / nis / "cells.csv", dtype=str, keep_default_na=False)
+    html = (maaseik_batch / nis / "report.html").read_text(encoding="utf-8")
+    for ind in PODMI:
+        monthly = cells[cells["table"] == f"{ind}_months"]
+        assert monthly["period"].nunique() == 36, ind
+        assert set(monthly["geo"]) == {nis, "02000", "01000"}
+        growth = cells[
+            (cells["table"] == "key_figures")
+            & (cells["indicator"] == ind)
+            & (cells["kind"] == "avg_monthly_growth_pct")
+        ]
+        assert len(growth) == 1 and growth["period"].str.len().eq(7).all(), ind
+        assert f'id="months-{ind}"' in html or f"months-{ind}" in html
+    assert "Gemiddelde maandelijkse groei over de laatste 12 maanden" in html
+    assert "De gemiddelde maandelijkse groei van een maand is" in html
+
+
+def test_a_hidden_month_is_a_gap_with_its_symbol(maaseik_batch: Path) -> None:
+    """A month that is not published is no point on the line: its value is empty in cells.csv,
+    the chart's table shows its symbol."""
+    found = False
+    for folder in sorted(p for p in maaseik_batch.iterdir() if p.name.isdigit()):
+        cells = pd.read_csv(folder / "cells.csv", dtype=str, keep_default_na=False)
+        monthly = cells[cells["table"].str.endswith("_months") & (cells["geo"] == folder.name)]
+        hidden = monthly[monthly["flag"].isin(["suppressed", "secondary"])]
+        if hidden.empty:
+            continue
+        assert (hidden["value"] == "").all()
+        found = True
+        html = (folder / "report.html").read_text(encoding="utf-8")
+        assert ">x<" in html
+        break
+    assert found, "no hidden month in the Maaseik reports"
+
+
+def test_audit_and_an_outside_attacker_recover_no_month(maaseik_batch: Path) -> None:
+    """The product's audit and an attacker that knows only the published cells — with
+    12 × yearly average = Σ months among its relations — recover nothing."""
+    from ksz_reports.disclosure.audit import audit_dir
+
+    report = audit_dir(maaseik_batch)
+    assert report.ok, report.text()
+    outside = attack(maaseik_batch, 5)
+    frame = outside.frame
+    assert not frame["recovered"].any(), outside.text()
+    assert not frame["narrow"].any(), outside.text()
+    hidden_months = frame[frame["period"].astype(str).str.len() == 7]
+    assert len(hidden_months) > 0
