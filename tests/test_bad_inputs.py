@@ -187,6 +187,19 @@ CASES: dict[str, str] = {
     "the workbook again.",
     "zip_without_workbook.xlsx": "zip_without_workbook.xlsx: a ZIP archive without an Excel workbook inside (no "
     "xl/workbook.xml). Give an .xlsx workbook saved by Excel or LibreOffice.",
+    "not_a_zip.xlsx": "not_a_zip.xlsx: the extension says .xlsx but the content is binary data. "
+    "Export the data again.",
+    # damaged workbooks and a decompression bomb (issue 16)
+    "xlsx_bad_sheet_xml.xlsx": "xlsx_bad_sheet_xml.xlsx: damaged workbook: sheet 'Barometer' cannot be "
+    "read (ParseError: no element found: line 1, column 679). Export or download the workbook "
+    "again.",
+    "xlsx_missing_sheet.xlsx": "xlsx_missing_sheet.xlsx: damaged workbook: the part "
+    "'xl/worksheets/sheet1.xml' of sheet 'Barometer' is missing. Export or download the "
+    "workbook again.",
+    "xlsx_bomb.xlsx": "xlsx_bomb.xlsx: member 'xl/worksheets/sheet1.xml' of the workbook unpacks to "
+    "20,972,878 bytes, 997 times its packed size (at most 100 times: a decompression bomb?). "
+    "Not read: a workbook's sheets compress about 5 to 20 times. Export the workbook again, or "
+    "raise ingest.xlsx_max_ratio in config/settings.yaml.",
     "truncated.parquet": "truncated.parquet: truncated Parquet file (no PAR1 footer). Copy or export the file "
     "again.",
     "unsupported.json": "unsupported.json: unsupported file type '.json'. Exports are read from .csv, .parquet, "
@@ -331,3 +344,23 @@ def test_validate_goes_on_after_a_bad_file(monkeypatch: pytest.MonkeyPatch) -> N
     assert report.files[1].cells == 9
     codes = [p["code"] for p in report.problems]
     assert codes == ["empty-file", "unknown-nis"]
+
+
+def test_xlsx_limits_are_settings(tmp_path: Path) -> None:
+    """ingest.xlsx_max_bytes / xlsx_max_ratio of config/settings.yaml bound a workbook before a
+    member is read (a good workbook over a small size bound is refused in one line); they are
+    validated like the other settings."""
+    from ksz_reports.core.config import load_config
+    from ksz_reports.core.errors import ConfigError
+
+    workbook = Path(__file__).parent / "data" / "exports" / "podmi_barometer.xlsx"
+    (tmp_path / "settings.yaml").write_text("ingest:\n  xlsx_max_bytes: 10000\n", "utf-8")
+    small = load_config(tmp_path)
+    with pytest.raises(InputError) as info:
+        read_export(workbook, config=small)
+    assert str(info.value).startswith(f"{workbook}: the workbook unpacks to 18,703 bytes")
+    assert "more than the 10,000 allowed" in str(info.value)
+    assert "\n" not in str(info.value)
+    (tmp_path / "settings.yaml").write_text("ingest:\n  xlsx_max_ratio: 1\n", "utf-8")
+    with pytest.raises(ConfigError, match="ingest.xlsx_max_ratio"):
+        load_config(tmp_path)

@@ -21,6 +21,16 @@ class KszError(Exception):
     exit_code = EXIT_BAD_INPUT
 
 
+#: The longest value a message echoes (characters): a longer one is cut, with an ellipsis.
+MAX_ECHO = 80
+
+
+def cap(text: str, limit: int = MAX_ECHO) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis (an 8 MiB field is never echoed
+    whole); shorter text as it is."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def shown_name(name: str) -> str:
     """A file name as printed on one line: control characters (a newline, an ANSI escape) and
     bytes that are not UTF-8 (surrogate escapes) written as ``\\n``, ``\\x1b``, ``\\xff``; the rest
