@@ -157,6 +157,9 @@ CASES: dict[str, str] = {
     # line ends, types (issue 16)
     "cr_only_2023-06-30.csv": "cr_only_2023-06-30.csv, row 1: the lines end with a carriage return only (CR, old "
     "Mac style), not LF or CR LF. Save the file with LF or CR LF line ends.",
+    "stray_quote_2023-06-30.csv": 'stray_quote_2023-06-30.csv, row 2: a quote character (") inside '
+    "a field that is not quoted, or a quoted field that is not closed. Quote the whole field "
+    'and double a quote inside it ("").',
     "parquet_int_geo.parquet": "parquet_int_geo.parquet, column 'geo': column geo is stored as int64, not as text. "
     "Store it as text (string or dictionary of strings, a NIS code as '11001'), as "
     "ksz-reports ingest writes it.",

@@ -182,6 +182,8 @@ TEXT: dict[str, bytes] = {
     "header_only_2023-06-30.csv": _long(),
     "not_really.xlsx": _long(*GOOD),
     "text.parquet": b"indicator,period,geo,value\npension,2021,11001,3456\n",
+    # issue 16: a quote inside a field that is not quoted (what follows would be one field)
+    "stray_quote_2023-06-30.csv": _long(GOOD[0].replace("Aartselaar", 'Aart"selaar'), GOOD[1]),
     "garbage.xlsx": b"PK\x03\x04" + bytes(range(256)) * 4,
     "not_a_zip.xlsx": b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4,
     "unsupported.json": b'{"indicator": "pension"}\n',
