@@ -507,6 +507,17 @@ def main(argv: list[str] | None = None) -> None:
             traceback.print_exc()
         click.echo(f"Error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except OSError as exc:  # an output that cannot be written, where no command named it
+        from ksz_reports.core.atomic import output_errors
+
+        try:
+            with output_errors(exc.filename or "output"):
+                raise exc
+        except KszError as typed:
+            if debug:
+                traceback.print_exc()
+            click.echo(f"Error: {typed}", err=True)
+            sys.exit(typed.exit_code)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)

@@ -157,6 +157,31 @@ class NotFoundError(UsageError):
         super().__init__(text)
 
 
+class OutputError(KszError):
+    """An output cannot be written: a read-only folder, no permission, a full disk. The previous
+    output is kept (every output is written beside it and swapped in whole)."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    #: errno → what to do
+    HINTS = {
+        "ENOSPC": "Free space on the disk and run again (the previous output is kept)",
+        "EDQUOT": "Free space within your disk quota and run again (the previous output is kept)",
+        "EFBIG": "Free space on the disk and run again (the previous output is kept)",
+        "EROFS": "Give a folder you may write to (the previous output is kept)",
+        "EACCES": "Give a folder you may write to, or change its permissions (the previous "
+        "output is kept)",
+        "EPERM": "Give a folder you may write to, or change its permissions (the previous "
+        "output is kept)",
+    }
+
+    def __init__(self, message: str, *, file: str | Path | None = None, hint: str | None = None):
+        self.message = message
+        self.file = None if file is None else str(file)
+        self.hint = hint
+        super().__init__(render_problem(message, Location(self.file), hint))
+
+
 class LockedError(KszError):
     """Another batch holds the lock of the output folder."""
 
