@@ -198,3 +198,10 @@ def test_ingest_out_through_a_symlink(tmp_path):
     assert (target / "ingest.json").read_bytes() != first or (target / "canonical.parquet").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "store"]
     assert sorted(p.name for p in (tmp_path / "store").iterdir()) == ["data"]  # no .data.old-PID
+
+
+def test_tables_xlsx_is_byte_identical_between_renders(rendered, limburg_data, tmp_path, capsys):
+    out = _copy(rendered, tmp_path)
+    first = (out / NIS / "tables.xlsx").read_bytes()
+    assert _report(limburg_data, out, capsys)[0] == 0
+    assert (out / NIS / "tables.xlsx").read_bytes() == first
