@@ -42,6 +42,12 @@ CASES: dict[str, str] = {
     "file after its dialect.",
     "ragged_row_2023-06-30.csv": "ragged_row_2023-06-30.csv, row 4: 9 fields where the header has 10. Check the separator "
     "(';') and the quotes of this line.",
+    "duplicate_column_2023-06-30.csv": "duplicate_column_2023-06-30.csv, row 1, column 'Aantal': two "
+    "columns for value of dialect ksz_dwh_long: 'Aantal' (column 10) and 'Aantal' (column 11). "
+    "Remove one of them (every cell once).",
+    "wide_duplicate_period_2023-06-30.csv": "wide_duplicate_period_2023-06-30.csv, row 1, column "
+    "'2018': two columns for period 2018 of dialect ksz_dwh_wide: '2018' (column 8) and '2018' "
+    "(column 9). Remove one of them (every cell once).",
     "parquet_missing_column.parquet": "parquet_missing_column.parquet: missing required column 'value' (value) for dialect "
     "canonical_parquet. Add the column; header seen: 'indicator', 'period', 'geo', 'sex', "
     "'age_class', 'household_type', 'origin', 'nationality_group', 'ses_position', "
@@ -367,3 +373,28 @@ def test_xlsx_limits_are_settings(tmp_path: Path) -> None:
     (tmp_path / "settings.yaml").write_text("ingest:\n  xlsx_max_ratio: 1\n", "utf-8")
     with pytest.raises(ConfigError, match="ingest.xlsx_max_ratio"):
         load_config(tmp_path)
+
+
+def test_a_long_bad_value_is_never_echoed_whole(tmp_path: Path) -> None:
+    """An 8 MiB code in a Parquet file (no field limit there) and a 100 KiB one in a CSV file
+    (under the 128 KiB field limit): the message echoes 80 characters and an ellipsis."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ksz_reports.core.errors import MAX_ECHO
+
+    table = pq.read_table(CORPUS.parent / "data" / "exports" / "canonical_2023-06-30.parquet")
+    geo = table.schema.get_field_index("geo")
+    big = "1" + "9" * (8 << 20)
+    codes = pa.array([big] * table.num_rows, pa.string()).dictionary_encode()
+    pq.write_table(table.set_column(geo, table.schema.field(geo), codes), tmp_path / "big.parquet")
+    long_csv = tmp_path / "long_code_2023-06-30.csv"
+    long_csv.write_bytes(GOOD.read_bytes().replace(b";Man;", b";" + b"M" * (100 << 10) + b";", 1))
+    for path in (tmp_path / "big.parquet", long_csv):
+        with pytest.raises(InputError) as info:
+            read_export(path)
+        text = str(info.value)
+        assert len(text) < 600, text[:300]
+        assert "…'" in text and "\n" not in text
+        echoed = text.split("'")[3] if path.suffix == ".csv" else text.split("code '")[1]
+        assert len(echoed.split("'")[0]) == MAX_ECHO

@@ -31,6 +31,11 @@ def cap(text: str, limit: int = MAX_ECHO) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def quoted(value: object, limit: int = MAX_ECHO) -> str:
+    """A value as a message echoes it: quoted (``repr``), cut to ``limit`` characters."""
+    return repr(cap(str(value), limit))
+
+
 def shown_name(name: str) -> str:
     """A file name as printed on one line: control characters (a newline, an ANSI escape) and
     bytes that are not UTF-8 (surrogate escapes) written as ``\\n``, ``\\x1b``, ``\\xff``; the rest

@@ -301,7 +301,8 @@ def _detect_in(
                 errors.append(exc)
             continue
         tried.append((d, src, _map_header(src.header.names, d, config)))
-    ok = [t for t in tried if t[2].ok]
+    # a header that fits but for a duplicated column is that dialect's (the reader says which)
+    ok = [t for t in tried if not t[2].missing]
     if not ok:
         # a dialect whose header fits but whose encodings cannot decode it: say so
         for d, exc in undecodable:

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ksz_reports.core.errors import InputError, KszError
+from ksz_reports.core.errors import InputError, KszError, quoted
 from ksz_reports.core.schema import CANONICAL_SCHEMA
 from ksz_reports.ingest.checks import (
     SameMunicipality,
@@ -137,13 +137,14 @@ class _FileReader:
     def _check_layout(self) -> None:
         d, lay, hdr = self.dialect, self.layout, self.header
         if lay.duplicate is not None:
-            role, i = lay.duplicate
+            what, first, i = lay.duplicate
             raise InputError(
-                f"two columns for {role}: {self.cells.col(lay.roles[role])!r} and {self.cells.col(i)!r}",
+                f"two columns for {what} of dialect {d.name}: {quoted(self.cells.col(first))} "
+                f"(column {first + 1}) and {quoted(self.cells.col(i))} (column {i + 1})",
                 file=self.file,
                 row=hdr.row,
                 column=self.cells.col(i),
-                hint="Remove one of them",
+                hint="Remove one of them (every cell once)",
                 code="duplicate-column",
             )
         if lay.missing:

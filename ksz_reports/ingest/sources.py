@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from ksz_reports.core.errors import InputError
+from ksz_reports.core.errors import InputError, quoted
 from ksz_reports.ingest.dialects import Dialect
 
 #: Bytes per CSV chunk: one canonical batch is about this much of the file.
@@ -85,7 +85,7 @@ class _Decoder:
         tried = " or ".join(self.encodings)
         if self.non_ascii:
             return InputError(
-                f"mixed text encodings: {shown!r} is not {self.encoding} like "
+                f"mixed text encodings: {quoted(shown)} is not {self.encoding} like "
                 "other text of the file",
                 file=self.file,
                 row=row,
@@ -94,7 +94,7 @@ class _Decoder:
                 code="wrong-encoding",
             )
         return InputError(
-            f"cannot decode {shown!r} as {tried} (the encodings of dialect {self.dialect.name})",
+            f"cannot decode {quoted(shown)} as {tried} (the encodings of dialect {self.dialect.name})",
             file=self.file,
             row=row,
             column=column,

@@ -184,6 +184,17 @@ TEXT: dict[str, bytes] = {
     "text.parquet": b"indicator,period,geo,value\npension,2021,11001,3456\n",
     # issue 16: a quote inside a field that is not quoted (what follows would be one field)
     "stray_quote_2023-06-30.csv": _long(GOOD[0].replace("Aartselaar", 'Aart"selaar'), GOOD[1]),
+    # issue 16: a duplicated header column, reported against the dialect of the file
+    "duplicate_column_2023-06-30.csv": _long(*(r + ";1" for r in GOOD), header=LONG + ";Aantal"),
+    "wide_duplicate_period_2023-06-30.csv": (
+        "\n".join(
+            [
+                WIDE + ',"2018"',
+                f'"11002","Anvers","{SES}","total","total","total","523 248","525 935","525 936"',
+            ]
+        )
+        + "\n"
+    ).encode("utf-8-sig"),
     "garbage.xlsx": b"PK\x03\x04" + bytes(range(256)) * 4,
     "not_a_zip.xlsx": b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4,
     "unsupported.json": b'{"indicator": "pension"}\n',
