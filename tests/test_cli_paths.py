@@ -138,3 +138,16 @@ def test_a_name_is_escaped(tmp_path, capsys) -> None:
         err
         == f"Error: {tmp_path}/new\\nline\\x1b[31m.csv: does not exist. Give an existing file.\n"
     )
+
+
+def test_the_library_says_what_a_path_is(places) -> None:
+    """read_export / validate (not only the CLI): a FIFO, a loop, a folder said as such."""
+    from ksz_reports.core.errors import InputError
+    from ksz_reports.ingest.reader import read_export
+    from ksz_reports.ingest.validate import validate
+
+    for bad, key in (("fifo", "fifo_file"), ("loop", "loop"), ("folder", "folder")):
+        with pytest.raises(InputError) as info:
+            read_export(places[bad])
+        assert str(info.value).startswith(f"{places[bad]}: {SAYS[key]}")
+        assert [p["text"] for p in validate([places[bad]]).problems] == [str(info.value)]

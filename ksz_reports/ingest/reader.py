@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 
 from ksz_reports.core.errors import InputError, KszError, quoted
+from ksz_reports.core.paths import check_input_file
 from ksz_reports.core.schema import CANONICAL_SCHEMA
 from ksz_reports.ingest.checks import (
     SameMunicipality,
@@ -86,7 +88,9 @@ class _FileReader:
         self.file = str(path)
         self.ctx = ctx
         if not self.path.is_file():
-            raise InputError("no such file", file=self.file, code="no-file")
+            if not os.path.lexists(self.path):
+                raise InputError("no such file", file=self.file, code="no-file")
+            check_input_file(self.path)  # a folder, a link loop, a FIFO: said as such
         self.probe = None
         try:
             self._open(dialect, vintage)
