@@ -18,6 +18,27 @@ from ksz_reports import __version__
 from ksz_reports.core.errors import EXIT_BAD_INPUT, EXIT_FAILURES, KszError
 from ksz_reports.core.vocabulary import LANGUAGES, LEVELS, TABLE_FORMATS
 
+
+class _PathType(click.ParamType):
+    """A path checked by :mod:`ksz_reports.core.paths`: one ``Error:`` line when it is missing,
+    a folder, a loop, a FIFO or unreadable (not click's three-line usage error)."""
+
+    def __init__(self, check: str):
+        self.check = check
+        self.name = "folder" if "folder" in check else "file"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201 - click's signature
+        from ksz_reports.core import paths
+
+        path = value if isinstance(value, Path) else Path(value)
+        return getattr(paths, self.check)(path)
+
+
+IN_FILE = _PathType("check_input_file")
+IN_FOLDER = _PathType("check_input_folder")
+OUT_FOLDER = _PathType("check_output_folder")
+OUT_FILE = _PathType("check_output_file")
+
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -31,7 +52,7 @@ def _echo_json(data: object) -> None:
 @click.option(
     "--config",
     "config_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=OUT_FOLDER,
     envvar="KSZ_REPORTS_CONFIG",
     help="Folder whose YAML files override the shipped configuration.",
 )
@@ -60,7 +81,7 @@ def _config(ctx: click.Context):
 @click.option(
     "--out",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=OUT_FOLDER,
     help="Folder to write the sample exports to (created if needed).",
 )
 @click.option("--seed", default=1, show_default=True, help="Random seed; same seed, same files.")
@@ -85,9 +106,7 @@ def sample(ctx: click.Context, out: Path, seed: int, rows: int | None) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument(
-    "exports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+@click.argument("exports", nargs=-1, required=True, type=IN_FILE)
 @click.option(
     "--vintage", default=None, help="Extraction date (YYYY-MM-DD) when the file lacks it."
 )
@@ -117,13 +136,11 @@ def validate(
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument(
-    "exports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+@click.argument("exports", nargs=-1, required=True, type=IN_FILE)
 @click.option(
     "--out",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=OUT_FOLDER,
     help="Dataset folder to write (replaced atomically; kept as it was on error).",
 )
 @click.option("--vintage", default=None, help="Extraction date (YYYY-MM-DD) when a file lacks it.")
@@ -191,7 +208,7 @@ def population() -> None:
 
 
 @population.command("import", context_settings=CONTEXT)
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=IN_FILE)
 @click.option(
     "--year", type=int, default=None, help="Reference year (1 January); default from the file name."
 )
@@ -214,7 +231,7 @@ def income() -> None:
 
 
 @income.command("import", context_settings=CONTEXT)
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=IN_FILE)
 def income_import(file: Path) -> None:
     """Import Statbel's TF_SOC_ADI_MUNTY (.xlsx or comma-separated .csv) into the user data
     folder; its years replace the shipped ones.
@@ -232,7 +249,7 @@ def income_import(file: Path) -> None:
 data_option = click.option(
     "--data",
     required=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=IN_FOLDER,
     help="Dataset folder written by `ingest`.",
 )
 formats_option = click.option(
@@ -264,7 +281,7 @@ lang_option = click.option("--lang", default="nl", show_default=True, type=click
 @click.option("--format", "fmt", default="csv", show_default=True, type=click.Choice(TABLE_FORMATS))
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OUT_FILE,
     default=None,
     help="File to write; default standard output (csv, json).",
 )
@@ -309,7 +326,7 @@ def compare(
 @click.option(
     "--out",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=OUT_FOLDER,
     help="Output folder; the report goes to OUT/NNNNN/.",
 )
 @formats_option
@@ -365,7 +382,7 @@ def report(
 @click.option(
     "--out",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=OUT_FOLDER,
     help="Output folder (reports, manifest.json, index.html).",
 )
 @click.option("--all", "all_", is_flag=True, help="Every municipality (the default).")
@@ -375,7 +392,7 @@ def report(
     "--municipalities",
     "listfile",
     default=None,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=IN_FILE,
     help="A file with one NIS code or name per line.",
 )
 @formats_option
@@ -454,7 +471,7 @@ def batch(
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("out", type=IN_FOLDER)
 @click.option("--json", "as_json", is_flag=True, help="Print the audit report as JSON.")
 @click.pass_context
 def audit(ctx: click.Context, out: Path, as_json: bool) -> None:
@@ -500,6 +517,17 @@ def main(argv: list[str] | None = None) -> None:
             traceback.print_exc()
         click.echo(f"Error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except OSError as exc:  # an output that cannot be written, where no command named it
+        from ksz_reports.core.atomic import output_errors
+
+        try:
+            with output_errors(exc.filename or "output"):
+                raise exc
+        except KszError as typed:
+            if debug:
+                traceback.print_exc()
+            click.echo(f"Error: {typed}", err=True)
+            sys.exit(typed.exit_code)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)

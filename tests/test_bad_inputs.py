@@ -42,6 +42,12 @@ CASES: dict[str, str] = {
     "file after its dialect.",
     "ragged_row_2023-06-30.csv": "ragged_row_2023-06-30.csv, row 4: 9 fields where the header has 10. Check the separator "
     "(';') and the quotes of this line.",
+    "duplicate_column_2023-06-30.csv": "duplicate_column_2023-06-30.csv, row 1, column 'Aantal': two "
+    "columns for value of dialect ksz_dwh_long: 'Aantal' (column 10) and 'Aantal' (column 11). "
+    "Remove one of them (every cell once).",
+    "wide_duplicate_period_2023-06-30.csv": "wide_duplicate_period_2023-06-30.csv, row 1, column "
+    "'2018': two columns for period 2018 of dialect ksz_dwh_wide: '2018' (column 8) and '2018' "
+    "(column 9). Remove one of them (every cell once).",
     "parquet_missing_column.parquet": "parquet_missing_column.parquet: missing required column 'value' (value) for dialect "
     "canonical_parquet. Add the column; header seen: 'indicator', 'period', 'geo', 'sex', "
     "'age_class', 'household_type', 'origin', 'nationality_group', 'ses_position', "
@@ -157,6 +163,9 @@ CASES: dict[str, str] = {
     # line ends, types (issue 16)
     "cr_only_2023-06-30.csv": "cr_only_2023-06-30.csv, row 1: the lines end with a carriage return only (CR, old "
     "Mac style), not LF or CR LF. Save the file with LF or CR LF line ends.",
+    "stray_quote_2023-06-30.csv": 'stray_quote_2023-06-30.csv, row 2: a quote character (") inside '
+    "a field that is not quoted, or a quoted field that is not closed. Quote the whole field "
+    'and double a quote inside it ("").',
     "parquet_int_geo.parquet": "parquet_int_geo.parquet, column 'geo': column geo is stored as int64, not as text. "
     "Store it as text (string or dictionary of strings, a NIS code as '11001'), as "
     "ksz-reports ingest writes it.",
@@ -187,6 +196,19 @@ CASES: dict[str, str] = {
     "the workbook again.",
     "zip_without_workbook.xlsx": "zip_without_workbook.xlsx: a ZIP archive without an Excel workbook inside (no "
     "xl/workbook.xml). Give an .xlsx workbook saved by Excel or LibreOffice.",
+    "not_a_zip.xlsx": "not_a_zip.xlsx: the extension says .xlsx but the content is binary data. "
+    "Export the data again.",
+    # damaged workbooks and a decompression bomb (issue 16)
+    "xlsx_bad_sheet_xml.xlsx": "xlsx_bad_sheet_xml.xlsx: damaged workbook: sheet 'Barometer' cannot be "
+    "read (ParseError: no element found: line 1, column 679). Export or download the workbook "
+    "again.",
+    "xlsx_missing_sheet.xlsx": "xlsx_missing_sheet.xlsx: damaged workbook: the part "
+    "'xl/worksheets/sheet1.xml' of sheet 'Barometer' is missing. Export or download the "
+    "workbook again.",
+    "xlsx_bomb.xlsx": "xlsx_bomb.xlsx: member 'xl/worksheets/sheet1.xml' of the workbook unpacks to "
+    "20,972,878 bytes, 997 times its packed size (at most 100 times: a decompression bomb?). "
+    "Not read: a workbook's sheets compress about 5 to 20 times. Export the workbook again, or "
+    "raise ingest.xlsx_max_ratio in config/settings.yaml.",
     "truncated.parquet": "truncated.parquet: truncated Parquet file (no PAR1 footer). Copy or export the file "
     "again.",
     "unsupported.json": "unsupported.json: unsupported file type '.json'. Exports are read from .csv, .parquet, "
@@ -331,3 +353,48 @@ def test_validate_goes_on_after_a_bad_file(monkeypatch: pytest.MonkeyPatch) -> N
     assert report.files[1].cells == 9
     codes = [p["code"] for p in report.problems]
     assert codes == ["empty-file", "unknown-nis"]
+
+
+def test_xlsx_limits_are_settings(tmp_path: Path) -> None:
+    """ingest.xlsx_max_bytes / xlsx_max_ratio of config/settings.yaml bound a workbook before a
+    member is read (a good workbook over a small size bound is refused in one line); they are
+    validated like the other settings."""
+    from ksz_reports.core.config import load_config
+    from ksz_reports.core.errors import ConfigError
+
+    workbook = Path(__file__).parent / "data" / "exports" / "podmi_barometer.xlsx"
+    (tmp_path / "settings.yaml").write_text("ingest:\n  xlsx_max_bytes: 10000\n", "utf-8")
+    small = load_config(tmp_path)
+    with pytest.raises(InputError) as info:
+        read_export(workbook, config=small)
+    assert str(info.value).startswith(f"{workbook}: the workbook unpacks to 18,703 bytes")
+    assert "more than the 10,000 allowed" in str(info.value)
+    assert "\n" not in str(info.value)
+    (tmp_path / "settings.yaml").write_text("ingest:\n  xlsx_max_ratio: 1\n", "utf-8")
+    with pytest.raises(ConfigError, match="ingest.xlsx_max_ratio"):
+        load_config(tmp_path)
+
+
+def test_a_long_bad_value_is_never_echoed_whole(tmp_path: Path) -> None:
+    """An 8 MiB code in a Parquet file (no field limit there) and a 100 KiB one in a CSV file
+    (under the 128 KiB field limit): the message echoes 80 characters and an ellipsis."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ksz_reports.core.errors import MAX_ECHO
+
+    table = pq.read_table(CORPUS.parent / "data" / "exports" / "canonical_2023-06-30.parquet")
+    geo = table.schema.get_field_index("geo")
+    big = "1" + "9" * (8 << 20)
+    codes = pa.array([big] * table.num_rows, pa.string()).dictionary_encode()
+    pq.write_table(table.set_column(geo, table.schema.field(geo), codes), tmp_path / "big.parquet")
+    long_csv = tmp_path / "long_code_2023-06-30.csv"
+    long_csv.write_bytes(GOOD.read_bytes().replace(b";Man;", b";" + b"M" * (100 << 10) + b";", 1))
+    for path in (tmp_path / "big.parquet", long_csv):
+        with pytest.raises(InputError) as info:
+            read_export(path)
+        text = str(info.value)
+        assert len(text) < 600, text[:300]
+        assert "…'" in text and "\n" not in text
+        echoed = text.split("'")[3] if path.suffix == ".csv" else text.split("code '")[1]
+        assert len(echoed.split("'")[0]) == MAX_ECHO

@@ -231,7 +231,14 @@ class ReportSettings(_Strict):
     languages: list[Literal["nl", "fr", "en"]] = ["nl", "fr", "en"]
 
 
+class IngestSettings(_Strict):
+    # bounds on an .xlsx export, checked before a member is read (core/archive.py)
+    xlsx_max_bytes: int = Field(default=256 << 20, ge=1)
+    xlsx_max_ratio: float = Field(default=100.0, ge=2)
+
+
 class Settings(_Strict):
+    ingest: IngestSettings = IngestSettings()
     cutoffs: CutoffSettings = CutoffSettings()
     disclosure: DisclosureSettings = DisclosureSettings()
     reliability: ReliabilitySettings = ReliabilitySettings()

@@ -21,6 +21,21 @@ class KszError(Exception):
     exit_code = EXIT_BAD_INPUT
 
 
+#: The longest value a message echoes (characters): a longer one is cut, with an ellipsis.
+MAX_ECHO = 80
+
+
+def cap(text: str, limit: int = MAX_ECHO) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis (an 8 MiB field is never echoed
+    whole); shorter text as it is."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quoted(value: object, limit: int = MAX_ECHO) -> str:
+    """A value as a message echoes it: quoted (``repr``), cut to ``limit`` characters."""
+    return repr(cap(str(value), limit))
+
+
 def shown_name(name: str) -> str:
     """A file name as printed on one line: control characters (a newline, an ANSI escape) and
     bytes that are not UTF-8 (surrogate escapes) written as ``\\n``, ``\\x1b``, ``\\xff``; the rest
@@ -145,6 +160,31 @@ class NotFoundError(UsageError):
         else:
             text += "."
         super().__init__(text)
+
+
+class OutputError(KszError):
+    """An output cannot be written: a read-only folder, no permission, a full disk. The previous
+    output is kept (every output is written beside it and swapped in whole)."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    #: errno → what to do
+    HINTS = {
+        "ENOSPC": "Free space on the disk and run again (the previous output is kept)",
+        "EDQUOT": "Free space within your disk quota and run again (the previous output is kept)",
+        "EFBIG": "Free space on the disk and run again (the previous output is kept)",
+        "EROFS": "Give a folder you may write to (the previous output is kept)",
+        "EACCES": "Give a folder you may write to, or change its permissions (the previous "
+        "output is kept)",
+        "EPERM": "Give a folder you may write to, or change its permissions (the previous "
+        "output is kept)",
+    }
+
+    def __init__(self, message: str, *, file: str | Path | None = None, hint: str | None = None):
+        self.message = message
+        self.file = None if file is None else str(file)
+        self.hint = hint
+        super().__init__(render_problem(message, Location(self.file), hint))
 
 
 class LockedError(KszError):

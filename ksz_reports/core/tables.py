@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +17,44 @@ from ksz_reports.core.errors import UsageError
 #: Columns of persons: a whole number is written as one (``38614``, not ``38614.0``); a monthly
 #: average keeps its decimals.
 COUNT_COLUMNS = ("count", "population")
+
+
+#: The date every workbook written here carries (ZIP entries, document created/modified), so the
+#: same cells give the same bytes.
+XLSX_STAMP = dt.datetime(2000, 1, 1)
+
+
+def write_xlsx_frames(path: str | Path, sheets: dict[str, pd.DataFrame]) -> None:
+    """Write ``sheets`` (name → frame, in that order) as an .xlsx workbook at ``path``,
+    byte-identical for the same frames: fixed document dates and ZIP entry times (1980-01-01, the
+    earliest a ZIP can hold), members in openpyxl's order."""
+    import zipfile
+
+    raw = io.BytesIO()
+    with pd.ExcelWriter(raw, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            frame.to_excel(writer, sheet_name=name, index=False)
+        props = writer.book.properties
+        props.created = props.modified = XLSX_STAMP
+        props.creator = props.lastModifiedBy = "ksz_reports"
+    fixed = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(raw.getvalue())) as src,
+        zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = info.external_attr
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps modified at save
+                body = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                    rb"\g<1>" + XLSX_STAMP.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + rb"\g<2>",
+                    body,
+                )
+            dst.writestr(entry, body)
+    Path(path).write_bytes(fixed.getvalue())
 
 
 def _whole_counts(frame: pd.DataFrame) -> pd.DataFrame:
@@ -63,7 +103,7 @@ def write_table(frame: pd.DataFrame, fmt: str, out: str | Path | None = None) ->
         if out is None:
             raise UsageError("--format xlsx needs --out FILE")
         with atomic_path(out, suffix=".xlsx") as tmp:
-            _whole_counts(frame).to_excel(tmp, index=False, engine="openpyxl")
+            write_xlsx_frames(tmp, {"Sheet1": _whole_counts(frame)})
         return None
     else:
         raise UsageError(f"unknown format {fmt!r}; choose csv, json or xlsx")

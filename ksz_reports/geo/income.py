@@ -37,6 +37,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ksz_reports.core.archive import check_members
 from ksz_reports.core.atomic import atomic_path
 from ksz_reports.core.errors import InputError, NotFoundError
 from ksz_reports.core.resources import data_path, user_data_dir
@@ -69,8 +70,15 @@ def income_dir() -> Path:
 
 def _xlsx_rows(path: Path) -> list[list[object]]:
     """The rows of the first sheet up to the first empty one (the declared size is bogus)."""
+    import zipfile
+
     import openpyxl
 
+    try:
+        with zipfile.ZipFile(path) as zf:
+            check_members(zf, path)  # a decompression bomb: refused before a member is read
+    except (zipfile.BadZipFile, OSError, EOFError):
+        pass  # openpyxl names the problem below
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable workbook is the same problem
@@ -79,11 +87,19 @@ def _xlsx_rows(path: Path) -> list[list[object]]:
         ) from exc
     try:
         rows = []
+        if not book.worksheets:
+            raise InputError("a workbook without a sheet", file=path, hint=_HINT)
         for row in book.worksheets[0].iter_rows(values_only=True):
             if all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
                 break
             rows.append(list(row))
         return rows
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - malformed sheet XML: the same problem
+        raise InputError(
+            f"not a readable xlsx workbook ({exc.__class__.__name__})", file=path, hint=_HINT
+        ) from None
     finally:
         book.close()
 

@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ksz_reports.core.errors import ConfigError, InputError, NotFoundError
+from ksz_reports.core.errors import ConfigError, InputError, NotFoundError, quoted
 from ksz_reports.core.schema import DIMENSIONS
 from ksz_reports.core.text import normalize
 from ksz_reports.geo import AmbiguousNameError, geographies, geography
@@ -181,7 +181,7 @@ class _Indicators(_Column):
             if i is not None:
                 token = self.cells.token(arr, i)
                 raise InputError(
-                    f"unknown indicator {token!r}",
+                    f"unknown indicator {quoted(token)}",
                     file=self.file,
                     row=raw.row(i),
                     column=self.cells.col(idx),
@@ -321,7 +321,7 @@ class _Breakdowns(_Column):
             picked = list(keys.values())[:6]
         shown = ", ".join(f"{c} ({codes.label(dim, c)})" for c in picked)
         return InputError(
-            f"unknown {dim} code {token!r}",
+            f"unknown {dim} code {quoted(token)}",
             file=self.file,
             row=row,
             column=column,
@@ -332,7 +332,7 @@ class _Breakdowns(_Column):
 
     def _no_breakdown(self, ind_id: str, dim: str, code: str, row: int, column: str) -> InputError:
         return InputError(
-            f"indicator {ind_id!r} has no breakdown by {dim} (value {code!r})",
+            f"indicator {ind_id!r} has no breakdown by {dim} (value {quoted(code)})",
             file=self.file,
             row=row,
             column=column,
@@ -490,7 +490,7 @@ class _Geography(_Column):
             if agg.any():
                 i = int(np.flatnonzero(agg)[0])
                 raise InputError(
-                    f"{self.cells.token(arr, i).strip()!r} is not a municipality "
+                    f"{quoted(self.cells.token(arr, i).strip())} is not a municipality "
                     "but an aggregate (arrondissement, province, region or Belgium)",
                     file=self.file,
                     row=raw.row(i),
@@ -508,7 +508,7 @@ class _Geography(_Column):
             close = difflib.get_close_matches(code, same, n=3, cutoff=0.6)
             did = f"Did you mean: {', '.join(munis[c] for c in close)}? " if close else ""
             return InputError(
-                f"unknown NIS code {token!r}",
+                f"unknown NIS code {quoted(token)}",
                 file=self.file,
                 row=row,
                 column=column,
@@ -518,7 +518,7 @@ class _Geography(_Column):
         _nis, why, sugg = _resolve_name(token)
         if why == "ambiguous":
             return InputError(
-                f"ambiguous municipality name {token!r}",
+                f"ambiguous municipality name {quoted(token)}",
                 file=self.file,
                 row=row,
                 column=column,
@@ -527,7 +527,7 @@ class _Geography(_Column):
             )
         did = f"Did you mean: {', '.join(sugg)}? " if sugg else ""
         return InputError(
-            f"unknown municipality {token!r}",
+            f"unknown municipality {quoted(token)}",
             file=self.file,
             row=row,
             column=column,

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ksz_reports.core.errors import InputError
+from ksz_reports.core.errors import InputError, quoted
 from ksz_reports.ingest.columns import _Cells, _Column, _Mapped
 from ksz_reports.ingest.compact import MASKED_CODE, UNKNOWN_CODE, _Context, band_code
 from ksz_reports.ingest.dialects import KNOWN_MASKED_TOKENS, Dialect
@@ -242,7 +242,7 @@ class _Counts(_Column):
         allowed = ", ".join(repr(m) for m in (*n.masked, *n.unknown, *n.absent)) or "none"
         if status == _NEG:
             return InputError(
-                f"negative count {token!r}",
+                f"negative count {quoted(token)}",
                 file=self.file,
                 row=row,
                 column=column,
@@ -252,7 +252,7 @@ class _Counts(_Column):
             )
         if status == _FOREIGN:
             return InputError(
-                f"masked token {token!r} is not allowed by dialect {d.name}",
+                f"masked token {quoted(token)} is not allowed by dialect {d.name}",
                 file=self.file,
                 row=row,
                 column=column,
@@ -262,7 +262,7 @@ class _Counts(_Column):
             )
         if status == _BAD_BAND:
             return InputError(
-                f"not a range: {token!r}",
+                f"not a range: {quoted(token)}",
                 file=self.file,
                 row=row,
                 column=column,
@@ -280,7 +280,7 @@ class _Counts(_Column):
             )
         if status == _BIG:
             return InputError(
-                f"implausible count {token!r}",
+                f"implausible count {quoted(token)}",
                 file=self.file,
                 row=row,
                 column=column,
@@ -290,7 +290,7 @@ class _Counts(_Column):
         seps = ", ".join(_SEP_NAMES.get(s, repr(s)) for s in d.numbers.thousands)
         fmt = "a whole number of persons" + (f" (thousands separator: {seps})" if seps else "")
         return InputError(
-            f"not a count: {token!r}",
+            f"not a count: {quoted(token)}",
             file=self.file,
             row=row,
             column=column,

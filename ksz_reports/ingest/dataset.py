@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ksz_reports import __version__
-from ksz_reports.core.atomic import atomic_dir
+from ksz_reports.core.atomic import atomic_dir, output_errors
 from ksz_reports.core.errors import InputError, UsageError
 from ksz_reports.core.schema import CANONICAL_SCHEMA
 from ksz_reports.ingest.compact import _concat_columns, _duplicates, _sort_order, _to_batch
@@ -205,7 +205,7 @@ def ingest(
         "summary": {k: v for k, v in summary.to_dict().items() if k not in ("files", "out")},
     }
 
-    with atomic_dir(out) as tmp:
+    with output_errors(out), atomic_dir(out) as tmp:
         writer = pq.ParquetWriter(
             tmp / DATA_FILE,
             CANONICAL_SCHEMA,

@@ -16,7 +16,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from ksz_reports.core.errors import InputError
+from ksz_reports.core.archive import DEFAULT_MAX_BYTES, DEFAULT_MAX_RATIO, check_members
+from ksz_reports.core.errors import InputError, cap
 from ksz_reports.ingest.dialects import Dialect, _config, dialects_for, get_dialect
 from ksz_reports.ingest.header import (
     _Layout,
@@ -61,7 +62,40 @@ _KIND_TEXT = {
 _KIND_EXT = {"zip": ".xlsx", "parquet": ".parquet", "text": ".csv"}
 
 
-def _check_kind(path: Path, fmt: str) -> None:
+def _xlsx_limits(config: Any) -> tuple[int, float]:
+    """``ingest.xlsx_max_bytes`` and ``ingest.xlsx_max_ratio`` of the configuration."""
+    ingest = getattr(getattr(config, "settings", None), "ingest", None)
+    if ingest is None:
+        return DEFAULT_MAX_BYTES, DEFAULT_MAX_RATIO
+    return ingest.xlsx_max_bytes, ingest.xlsx_max_ratio
+
+
+def _missing_sheet(zf: zipfile.ZipFile, names: set[str]) -> tuple[str, str] | None:
+    """(sheet name, part) of the first sheet whose part the archive lacks, or None."""
+    import posixpath
+    import xml.etree.ElementTree as ET
+
+    try:
+        book = ET.fromstring(zf.read("xl/workbook.xml"))
+        rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ET.ParseError, zipfile.BadZipFile, OSError, EOFError):
+        return None  # openpyxl says what is wrong
+    targets = {}
+    for rel in rels:
+        target = rel.get("Target", "")
+        if rel.get("Type", "").endswith("/worksheet") and target:
+            part = target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
+            targets[rel.get("Id")] = posixpath.normpath(part)
+    rid = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    for sheet in book.iter():
+        if sheet.tag.endswith("}sheet") and sheet.get(rid) in targets:
+            part = targets[sheet.get(rid)]
+            if part not in names:
+                return sheet.get("name", "?"), part
+    return None
+
+
+def _check_kind(path: Path, fmt: str, config: Any = None) -> None:
     """Raise when the bytes are not what the extension (format) says."""
     file = str(path)
     kind, size = _sniff(path)
@@ -98,11 +132,14 @@ def _check_kind(path: Path, fmt: str) -> None:
             code="wrong-format",
         )
     if fmt == "xlsx":
+        max_bytes, max_ratio = _xlsx_limits(config)
         try:
             with zipfile.ZipFile(path) as zf:
                 names = set(zf.namelist())
+                check_members(zf, file, max_bytes, max_ratio)  # before any member is read
                 bad = zf.testzip()
-        except (zipfile.BadZipFile, OSError, EOFError):
+                lost = _missing_sheet(zf, names) if "xl/workbook.xml" in names else None
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError):
             raise InputError(
                 "damaged ZIP archive: not a readable .xlsx workbook",
                 file=file,
@@ -119,6 +156,13 @@ def _check_kind(path: Path, fmt: str) -> None:
         if bad is not None:
             raise InputError(
                 f"damaged ZIP archive: member {bad!r} is corrupt",
+                file=file,
+                hint="Export or download the workbook again",
+                code="wrong-format",
+            )
+        if lost is not None:
+            raise InputError(
+                f"damaged workbook: the part {lost[1]!r} of sheet {lost[0]!r} is missing",
                 file=file,
                 hint="Export or download the workbook again",
                 code="wrong-format",
@@ -163,16 +207,33 @@ class _Probe:
                 self._wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
             except Exception as exc:  # noqa: BLE001 - any unreadable workbook is the same problem
                 raise InputError(
-                    f"cannot read the workbook ({type(exc).__name__}: {exc})",
+                    f"cannot read the workbook ({type(exc).__name__}: {cap(str(exc))})",
                     file=str(self.path),
                     hint="Open it in Excel and save it again as .xlsx",
                     code="wrong-format",
                 ) from None
             self.sheets = list(self._wb.sheetnames)
             self._cache: dict[str, list[tuple]] = {}
+        if not self.sheets:
+            raise InputError(
+                "damaged workbook: it holds no sheet",
+                file=str(self.path),
+                hint="Export or download the workbook again",
+                code="wrong-format",
+            )
         name = sheet if sheet in self.sheets else self.sheets[0]
         if name not in self._cache:
-            self._cache[name] = [tuple(r) for r in self._wb[name].iter_rows(values_only=True)]
+            try:
+                rows = [tuple(r) for r in self._wb[name].iter_rows(values_only=True)]
+            except Exception as exc:  # noqa: BLE001 - malformed sheet XML, a bad cell, …
+                raise InputError(
+                    f"damaged workbook: sheet {name!r} cannot be read "
+                    f"({type(exc).__name__}: {cap(str(exc))})",
+                    file=str(self.path),
+                    hint="Export or download the workbook again",
+                    code="wrong-format",
+                ) from None
+            self._cache[name] = rows
         return self._cache[name], name
 
     def source(self, dialect: Dialect) -> Any:
@@ -210,7 +271,7 @@ def _detect_with(
     """Detect the dialect; return it with its source, header layout and probe."""
     candidates = _candidates(path, dialects)
     fmt = candidates[0].format
-    _check_kind(path, fmt)
+    _check_kind(path, fmt, config)
     probe = _Probe(path, fmt)
     try:
         return _detect_in(path, candidates, fmt, probe, config)
@@ -240,7 +301,8 @@ def _detect_in(
                 errors.append(exc)
             continue
         tried.append((d, src, _map_header(src.header.names, d, config)))
-    ok = [t for t in tried if t[2].ok]
+    # a header that fits but for a duplicated column is that dialect's (the reader says which)
+    ok = [t for t in tried if not t[2].missing]
     if not ok:
         # a dialect whose header fits but whose encodings cannot decode it: say so
         for d, exc in undecodable:
@@ -316,7 +378,7 @@ def _open_with(
             file=file,
             code="wrong-format",
         )
-    _check_kind(path, d.format)
+    _check_kind(path, d.format, config)
     probe = _Probe(path, d.format)
     try:
         src = probe.source(d)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ksz_reports.core.errors import InputError
+from ksz_reports.core.errors import InputError, quoted
 from ksz_reports.core.text import normalize
 from ksz_reports.ingest.dialects import Dialect
 from ksz_reports.ingest.sources import _Header
@@ -23,7 +23,7 @@ from ksz_reports.ingest.sources import _Header
 
 def _quote_list(items: Iterable[str], limit: int = 8) -> str:
     items = list(items)
-    shown = ", ".join(repr(x) for x in items[:limit])
+    shown = ", ".join(quoted(x) for x in items[:limit])
     return shown + (f" … ({len(items)} in all)" if len(items) > limit else "")
 
 
@@ -33,7 +33,7 @@ class _Layout:
     values: list[tuple[int, str]]  # value columns: (header index, header text)
     unknown: list[int]
     not_period: list[int]
-    duplicate: tuple[str, int] | None
+    duplicate: tuple[str, int, int] | None  # (what, first column, second column), 0-based
     missing: list[str]
     recognised: int
 
@@ -52,6 +52,7 @@ def _map_header(names: Sequence[str], dialect: Dialect, config: Any) -> _Layout:
     duplicate = None
     recognised = 0
     wide = dialect.wide
+    value_keys: dict[str, int] = {}  # a wide file's value columns (periods, codes) by name
     for i, name in enumerate(names):
         key = normalize(name)
         if not key:
@@ -60,7 +61,7 @@ def _map_header(names: Sequence[str], dialect: Dialect, config: Any) -> _Layout:
         if role is not None:
             recognised += 1
             if role in roles:
-                duplicate = duplicate or (role, i)
+                duplicate = duplicate or (role, roles[role], i)
             else:
                 roles[role] = i
             continue
@@ -70,6 +71,9 @@ def _map_header(names: Sequence[str], dialect: Dialect, config: Any) -> _Layout:
         if wide is not None:
             if wide.columns == "period":
                 if any(p.match(name) for p in wide.patterns):
+                    if key in value_keys:
+                        duplicate = duplicate or (f"period {name.strip()}", value_keys[key], i)
+                    value_keys.setdefault(key, i)
                     values.append((i, name))
                     recognised += 1
                 elif re.search(wide.looks_like, name):
@@ -80,6 +84,9 @@ def _map_header(names: Sequence[str], dialect: Dialect, config: Any) -> _Layout:
                 dim = wide.columns
                 code = dialect.value_map(dim).get(key) or config.codes.lookup(dim, name)
                 if code is not None:
+                    if code in value_keys:
+                        duplicate = duplicate or (f"{dim} {code}", value_keys[code], i)
+                    value_keys.setdefault(code, i)
                     values.append((i, name))
                     recognised += 1
                 else:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ksz_reports.core.errors import InputError
+from ksz_reports.core.errors import InputError, quoted
 from ksz_reports.ingest.columns import _Cells, _Column, _Mapped
 from ksz_reports.ingest.compact import _FREQ_NAME, _Context
 from ksz_reports.ingest.dialects import Dialect
@@ -60,7 +60,7 @@ def _as_vintage(value: object) -> dt.date | None:
     day = parse_date(value)
     if day is None:
         raise InputError(
-            f"not a date: {value!r}",
+            f"not a date: {quoted(value)}",
             hint="Give the vintage (extraction date) as YYYY-MM-DD",
             code="bad-vintage",
         )
@@ -193,7 +193,7 @@ class _Periods(_Column):
             column = vcols[j][1] if by_header else self.cells.col(roles["period"])
             if table[0, tokens.index(tok)] == _P_UNPARSEABLE:
                 raise InputError(
-                    f"unparseable period {tok!r}",
+                    f"unparseable period {quoted(tok)}",
                     file=self.file,
                     row=raw.row(r),
                     column=column,
@@ -203,7 +203,7 @@ class _Periods(_Column):
             ind_id = ctx.indicators[int(ind.rows()[r])]
             what = _FREQ_NAME[int(ctx.freq[int(ind.rows()[r])])]
             raise InputError(
-                f"period {tok!r} does not fit indicator {ind_id!r}, which is {what}",
+                f"period {quoted(tok)} does not fit indicator {ind_id!r}, which is {what}",
                 file=self.file,
                 row=raw.row(r),
                 column=column,
@@ -245,7 +245,7 @@ class _Vintages(_Column):
                     found = parse_date(text)
                     if found is None:
                         raise InputError(
-                            f"the extraction date {text!r} is not a date",
+                            f"the extraction date {quoted(text)} is not a date",
                             file=self.file,
                             row=i,
                             hint="Write it as DD/MM/YYYY or YYYY-MM-DD",
@@ -259,7 +259,7 @@ class _Vintages(_Column):
                 found = parse_date(text)
                 if found is None:
                     raise InputError(
-                        f"the date {text!r} in the file name is not a date",
+                        f"the date {quoted(text)} in the file name is not a date",
                         file=self.file,
                         hint="Name the file <dialect>_<YYYY-MM-DD>.<ext>",
                         code="bad-vintage",
@@ -297,7 +297,7 @@ class _Vintages(_Column):
             i = m.locate(bad)
             if i is not None:
                 raise InputError(
-                    f"not a vintage date: {self.cells.token(arr, i)!r}",
+                    f"not a vintage date: {quoted(self.cells.token(arr, i))}",
                     file=self.file,
                     row=raw.row(i),
                     column=self.cells.col(idx),

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ksz_reports.core.errors import InputError, KszError
+from ksz_reports.core.errors import InputError, KszError, quoted
+from ksz_reports.core.paths import check_input_file
 from ksz_reports.core.schema import CANONICAL_SCHEMA
 from ksz_reports.ingest.checks import (
     SameMunicipality,
@@ -86,7 +88,9 @@ class _FileReader:
         self.file = str(path)
         self.ctx = ctx
         if not self.path.is_file():
-            raise InputError("no such file", file=self.file, code="no-file")
+            if not os.path.lexists(self.path):
+                raise InputError("no such file", file=self.file, code="no-file")
+            check_input_file(self.path)  # a folder, a link loop, a FIFO: said as such
         self.probe = None
         try:
             self._open(dialect, vintage)
@@ -137,13 +141,14 @@ class _FileReader:
     def _check_layout(self) -> None:
         d, lay, hdr = self.dialect, self.layout, self.header
         if lay.duplicate is not None:
-            role, i = lay.duplicate
+            what, first, i = lay.duplicate
             raise InputError(
-                f"two columns for {role}: {self.cells.col(lay.roles[role])!r} and {self.cells.col(i)!r}",
+                f"two columns for {what} of dialect {d.name}: {quoted(self.cells.col(first))} "
+                f"(column {first + 1}) and {quoted(self.cells.col(i))} (column {i + 1})",
                 file=self.file,
                 row=hdr.row,
                 column=self.cells.col(i),
-                hint="Remove one of them",
+                hint="Remove one of them (every cell once)",
                 code="duplicate-column",
             )
         if lay.missing:

@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from ksz_reports.core.errors import InputError
+from ksz_reports.core.errors import InputError, quoted
 from ksz_reports.ingest.dialects import Dialect
 
 #: Bytes per CSV chunk: one canonical batch is about this much of the file.
@@ -85,7 +85,7 @@ class _Decoder:
         tried = " or ".join(self.encodings)
         if self.non_ascii:
             return InputError(
-                f"mixed text encodings: {shown!r} is not {self.encoding} like "
+                f"mixed text encodings: {quoted(shown)} is not {self.encoding} like "
                 "other text of the file",
                 file=self.file,
                 row=row,
@@ -94,7 +94,7 @@ class _Decoder:
                 code="wrong-encoding",
             )
         return InputError(
-            f"cannot decode {shown!r} as {tried} (the encodings of dialect {self.dialect.name})",
+            f"cannot decode {quoted(shown)} as {tried} (the encodings of dialect {self.dialect.name})",
             file=self.file,
             row=row,
             column=column,
@@ -359,7 +359,9 @@ class _CsvSource:
                 return exc, None
             lines = None
             if table.num_rows != chunk.count(b"\n") + (not chunk.endswith(b"\n")):
-                lines = _nonblank_lines(chunk, first)
+                lines = _nonblank_lines(chunk, first, quote)
+                if len(lines) != table.num_rows:  # a quote pyarrow reads otherwise than RFC 4180
+                    return _stray_quote(self.file, chunk, first, quote), None
             if len(chunk) > MAX_FIELD:
                 found = _long_field(table)
                 if found is not None:
@@ -368,6 +370,9 @@ class _CsvSource:
                     return _too_long(self.file, row, self.header.names[include[j]], size), None
             return table, lines
 
+        quote = self.quote.encode()[0] if self.quote else None
+        # a record holds at most every field at its longest (and its separators)
+        longest = (MAX_FIELD + 3) * len(names)
         limit = self._data_limit()
         sha = hashlib.sha256()
         pending: deque = deque()
@@ -375,6 +380,7 @@ class _CsvSource:
             sha.update(fh.read(self.data_offset))
             pos, carry, eof = self.data_offset, b"", False
             cut_row = None
+            stray: InputError | None = None  # the file ends inside a quoted field
             line = (self.header.row or 0) + 1
             try:
                 while True:
@@ -385,19 +391,28 @@ class _CsvSource:
                             sha.update(block)
                             pos += len(block)
                             data = carry + block if carry else block
-                            cut = data.rfind(b"\n") + 1
+                            cut = _record_end(data, quote)
+                            if len(data) - cut > longest:  # no record is that long: a quote
+                                row = line + data.count(b"\n", 0, cut)  # was never closed
+                                raise _too_long(self.file, row, None, len(data) - cut)
                             if cut == 0:
                                 carry = data
                                 continue
                             chunk, carry = data[:cut], data[cut:]
                         else:
-                            if carry.strip() and limit is None and self.dialect.csv.final_newline:
-                                cut_row = line + carry.count(b"\n")
+                            if quote is not None and carry.count(bytes([quote])) % 2:
+                                stray = _stray_quote(self.file, carry, line, quote)
+                            elif carry.strip() and limit is None and self.dialect.csv.final_newline:
+                                cut_row = line  # the row the cut record begins on
                             eof, chunk, carry = True, carry, b""
+                            if stray is not None:
+                                chunk = b""
                         if chunk.strip():
                             pending.append((pool.submit(parse, chunk, line), chunk, line))
                         line += chunk.count(b"\n")
                     if not pending:
+                        if stray is not None:
+                            raise stray
                         if cut_row is not None:
                             raise InputError(
                                 "the file ends inside this row, without the line end that ends "
@@ -473,19 +488,60 @@ def _long_field(table: pa.Table) -> tuple[int, int, int] | None:
     return None
 
 
-def _nonblank_lines(chunk: bytes, first: int) -> np.ndarray:
-    """Line numbers of the non-empty lines of ``chunk`` (pyarrow skips empty lines)."""
+def _record_ends(data: np.ndarray, quote: int | None) -> np.ndarray:
+    """Offsets of the line ends that end a record: outside quotes (an even number of quote
+    characters before them, RFC 4180: a doubled quote inside a quoted field counts twice)."""
+    newlines = np.flatnonzero(data == 10)
+    if quote is None or not len(newlines):
+        return newlines
+    quotes = np.flatnonzero(data == quote)
+    if not len(quotes):
+        return newlines
+    return newlines[np.searchsorted(quotes, newlines) % 2 == 0]
+
+
+def _record_end(data: bytes, quote: int | None) -> int:
+    """Offset just after the last line end of ``data`` that ends a record (0: none), so that a
+    chunk never ends inside a quoted field (a quoted line break before a chunk boundary)."""
+    if quote is None or quote not in data:
+        return data.rfind(b"\n") + 1
+    ends = _record_ends(np.frombuffer(data, np.uint8), quote)
+    return int(ends[-1]) + 1 if len(ends) else 0
+
+
+def _nonblank_lines(chunk: bytes, first: int, quote: int | None = None) -> np.ndarray:
+    """Line numbers of the non-empty records of ``chunk`` (pyarrow skips empty lines); a record
+    holding a quoted line break is numbered by the line it begins on."""
     data = np.frombuffer(chunk, np.uint8)
-    ends = np.flatnonzero(data == 10)
+    newlines = np.flatnonzero(data == 10)
+    ends = _record_ends(data, quote)
     if not chunk.endswith(b"\n"):
         ends = np.append(ends, len(data))
-    starts = np.concatenate([[0], ends[:-1] + 1])
+    starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)
     length = ends - starts
     cr = np.zeros(len(starts), bool)
     one = length == 1
     cr[one] = data[starts[one]] == 13
     blank = (length == 0) | cr
-    return (np.flatnonzero(~blank) + first).astype(np.int32)
+    return (np.searchsorted(newlines, starts[~blank]) + first).astype(np.int32)
+
+
+def _stray_quote(file: str, chunk: bytes, first: int, quote: int) -> InputError:
+    """A quote the CSV reader takes otherwise than RFC 4180 (inside a field that is not quoted):
+    located on the first line with an odd number of quotes."""
+    row = first
+    for row, raw in enumerate(chunk.split(b"\n"), first):  # noqa: B007 - the row is wanted
+        if raw.count(bytes([quote])) % 2:
+            break
+    q = chr(quote)
+    return InputError(
+        f"a quote character ({q}) inside a field that is not quoted, or a quoted field that is "
+        "not closed",
+        file=file,
+        row=row,
+        hint=f"Quote the whole field and double a quote inside it ({q}{q})",
+        code="bad-csv",
+    )
 
 
 def _cell_text(value: Any) -> str:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from ksz_reports.core.atomic import output_errors
 from ksz_reports.core.config import Config, load_config
 from ksz_reports.core.lock import BatchLock
 from ksz_reports.core.vocabulary import check_formats, check_lang
@@ -85,9 +86,10 @@ def render_report(
     if resolved.note and on_note is not None:
         on_note(resolved.note)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    with BatchLock(out / ".lock", command=f"report {municipality}"):
-        info = prepare_publication(data, out, config, geo)
-        nis = resolved.municipality.nis
-        builder = ReportBuilder(info, config, municipalities=[nis])
-        return builder.render(nis, out, formats=formats, lang=lang, timings=timings)
+    with output_errors(out):  # read-only, full disk: one line, the previous report kept
+        out.mkdir(parents=True, exist_ok=True)
+        with BatchLock(out / ".lock", command=f"report {municipality}"):
+            info = prepare_publication(data, out, config, geo)
+            nis = resolved.municipality.nis
+            builder = ReportBuilder(info, config, municipalities=[nis])
+            return builder.render(nis, out, formats=formats, lang=lang, timings=timings)

@@ -22,6 +22,7 @@ from ksz_reports.core.atomic import atomic_dir
 from ksz_reports.core.cells import CELLS_COLUMNS, write_cells_csv
 from ksz_reports.core.config import Config
 from ksz_reports.core.schema import DIMENSIONS, TOTAL, period_end, period_kind
+from ksz_reports.core.tables import write_xlsx_frames
 from ksz_reports.core.vocabulary import check_formats
 from ksz_reports.l10n import NumberStyle, gettext
 from ksz_reports.report.model import ReportModel
@@ -870,6 +871,10 @@ class ReportRenderer:
 
 def write_xlsx(path: Path, cells: pd.DataFrame) -> None:
     """tables.xlsx: one sheet per report table, the same disclosed cells as cells.csv."""
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for table, frame in cells.groupby("table", sort=True):
-            frame.drop(columns=["table"]).to_excel(writer, sheet_name=str(table)[:31], index=False)
+    write_xlsx_frames(
+        path,
+        {
+            str(table)[:31]: frame.drop(columns=["table"])
+            for table, frame in cells.groupby("table", sort=True)
+        },
+    )

@@ -182,7 +182,21 @@ TEXT: dict[str, bytes] = {
     "header_only_2023-06-30.csv": _long(),
     "not_really.xlsx": _long(*GOOD),
     "text.parquet": b"indicator,period,geo,value\npension,2021,11001,3456\n",
+    # issue 16: a quote inside a field that is not quoted (what follows would be one field)
+    "stray_quote_2023-06-30.csv": _long(GOOD[0].replace("Aartselaar", 'Aart"selaar'), GOOD[1]),
+    # issue 16: a duplicated header column, reported against the dialect of the file
+    "duplicate_column_2023-06-30.csv": _long(*(r + ";1" for r in GOOD), header=LONG + ";Aantal"),
+    "wide_duplicate_period_2023-06-30.csv": (
+        "\n".join(
+            [
+                WIDE + ',"2018"',
+                f'"11002","Anvers","{SES}","total","total","total","523 248","525 935","525 936"',
+            ]
+        )
+        + "\n"
+    ).encode("utf-8-sig"),
     "garbage.xlsx": b"PK\x03\x04" + bytes(range(256)) * 4,
+    "not_a_zip.xlsx": b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4,
     "unsupported.json": b'{"indicator": "pension"}\n',
 }
 
@@ -261,6 +275,21 @@ def _zip_without_workbook() -> bytes:
     return buf.getvalue()
 
 
+def _rewrite(data: bytes, change) -> bytes:
+    """A workbook with its members passed through ``change(name, bytes)`` (None: left out)."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info in src.infolist():
+            body = change(info.filename, src.read(info))
+            if body is not None:
+                zf.writestr(info.filename, body)
+    return buf.getvalue()
+
+
+SHEET = "xl/worksheets/sheet1.xml"
+
+
 def binary() -> dict[str, bytes]:
     """The binary files of the corpus."""
     good = [[44021, "Gent", "Totaal", 4100, 4210, 4302]]
@@ -273,6 +302,20 @@ def binary() -> dict[str, bytes]:
         "xlsx_unknown_category.xlsx": _barometer([*good, [44021, "Gent", "Gezinnen", 1, 2, 3]]),
         "workbook.csv": _barometer(good),
         "zip_without_workbook.xlsx": _zip_without_workbook(),
+        # issue 16: a sheet cut in half, a sheet part left out, a decompression bomb (20 MiB of
+        # spaces in the sheet, ~20 KiB compressed)
+        "xlsx_bad_sheet_xml.xlsx": _rewrite(
+            _barometer(good), lambda n, b: b[: len(b) // 2] if n == SHEET else b
+        ),
+        "xlsx_missing_sheet.xlsx": _rewrite(
+            _barometer(good), lambda n, b: None if n == SHEET else b
+        ),
+        "xlsx_bomb.xlsx": _rewrite(
+            _barometer(good),
+            lambda n, b: (
+                b.replace(b"<sheetData>", b"<sheetData>" + b" " * (20 << 20)) if n == SHEET else b
+            ),
+        ),
         "parquet_missing_column.parquet": _parquet(drop="value"),
         "truncated.parquet": _parquet(truncate=True),
         "parquet_int_geo.parquet": _parquet_int_geo(),
