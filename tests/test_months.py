@@ -117,14 +117,16 @@ def test_plan_months_and_the_window_of_their_breakdowns() -> None:
     assert p["totals"] == ["2020", "2021"]
     assert p["breakdowns"] == ["2021"]
     assert p["months"] == months
-    # the latest 12 kept months begin in 2021-11, a year whose breakdowns are published: the
-    # window begins with its January, so its average is the mean of 12 published months
-    assert p["month_breakdowns"][0] == "2021-01"
-    assert p["month_breakdowns"][-1] == "2022-10"
-    # a window inside a year without published breakdowns is the latest 12 months
+    # the latest 12 kept months begin in 2021-11, a year whose breakdowns are published: its
+    # other months are context (unknown to a reader, in the relations, not published)
+    assert p["month_breakdowns"] == months[-12:]
+    assert p["month_breakdowns"][0] == "2021-11"
+    assert p["context_months"] == [f"2021-{m:02d}" for m in range(1, 11)]
+    # a window outside every year with published breakdowns needs no context
     p = plan({"ll": ["2020", *months]}, config)["ll"]
     assert p["breakdowns"] == ["2020"]
     assert p["month_breakdowns"] == months[-12:]
+    assert p["context_months"] == []
 
 
 def test_window_start() -> None:
@@ -146,8 +148,12 @@ def test_months_and_their_breakdowns_are_published(limburg_months) -> None:
     latest = ks.latest_period("ll", kind="month")
     by_sex = ks.indicator("ll", period=latest, breakdown="sex")
     assert set(by_sex["sex"]) == {"M", "F"}
+    months = [p for p in ks.published_periods("ll") if len(p) == 7]
+    for period in months[-12:]:
+        assert len(ks.indicator("ll", period=period, breakdown="sex")) > 0
+    # the month before the window (a context month of the relations) has no breakdown
     with pytest.raises(ksz_reports.core.errors.NotFoundError, match="breakdown"):
-        ks.indicator("ll", period="2018-03", breakdown="sex")
+        ks.indicator("ll", period=months[-13], breakdown="sex")
 
 
 def test_average_monthly_growth_uses_published_counts_only(limburg_months) -> None:

@@ -98,8 +98,14 @@ def disclose(
     m = measures.copy()
     for c in KEY_COLUMNS:
         m[c] = m[c].astype(str)
+    # context cells (plan's context_months): in the relations, unknown to a reader, not published
+    context = (
+        m.pop("_context").fillna(False).to_numpy(dtype=bool).copy() if "_context" in m else None
+    )
     cells = m[list(KEY_COLUMNS)].copy()
     cells["value"] = m["count"].astype("Float64")
+    if context is not None:
+        cells.loc[context, "value"] = pd.NA
     # Sensitive without a value: a municipality's count masked at the source (the range it gave).
     # An aggregate masked because one of its municipalities is, is no small count itself: its
     # masked parts are protected one by one. Every other missing count (unknown, incomplete) has
@@ -107,6 +113,8 @@ def disclose(
     masked = (
         (m["flag"].astype(str) == disclosure.NOT_AVAILABLE) & (m["level"] == "municipality")
     ).to_numpy()
+    if context is not None:
+        masked = masked & ~context
     for col in ("lower", "upper"):
         bound = m[col] if col in m else pd.Series(np.nan, index=m.index)
         cells[col] = bound.astype("Float64").where(masked, pd.NA)
@@ -166,6 +174,8 @@ def disclose(
         m.loc[gone, "avg_monthly_growth_pct"] = np.nan
         m = m.drop(columns=["first_status", "first_period"])
     m = m.drop(columns=["status", "prev_period"])
+    if context is not None:
+        m = m[~context].reset_index(drop=True)
     m.attrs["disclosure"] = {**protection.to_dict(), "seconds": round(time.perf_counter() - t0, 3)}
     return m
 
@@ -177,11 +187,12 @@ def plan(periods_kept: dict[str, list[str]], config: Config) -> dict[str, dict[s
     ``{"totals": [...], "breakdowns": [...], "months": [...], "month_breakdowns": [...]}``:
     totals of every kept year (a monthly measure's: the monthly average) and, with
     ``publication.months``, of every kept month; one-way breakdowns of the latest
-    ``breakdown_periods`` years and of the latest ``month_breakdowns`` months. A window of months
-    that begins inside a year whose breakdowns are published begins with that year's January, so
-    that every published yearly average of a breakdown is the mean of 12 published months — never
-    of some of them (docs/domain.md#secondary-suppression: an attacker would get a bound on the
-    others).
+    ``breakdown_periods`` years and of the latest ``month_breakdowns`` months. When that window
+    begins inside a year whose breakdowns are published, the year's other months are
+    ``"context_months"``: not published, but in the disclosure's linked table as unknown cells, so
+    that ``12 × average = Σ months`` holds there with the months a reader does not know as free
+    unknowns — without them a published average would bound the sum of the published months
+    (docs/domain.md#secondary-suppression).
     """
     out = {}
     pub = config.settings.publication
@@ -192,13 +203,14 @@ def plan(periods_kept: dict[str, list[str]], config: Config) -> dict[str, dict[s
         months = sorted(p for p in periods if period_kind(p) == "month") if pub.months else []
         breakdowns = years[-pub.breakdown_periods :]
         month_bd = months[-pub.month_breakdowns :] if pub.month_breakdowns else []
-        if month_bd and month_bd[0][:4] in breakdowns:
-            month_bd = [m for m in months if m >= f"{month_bd[0][:4]}-01"]
+        touched = {m[:4] for m in month_bd} & set(breakdowns)
+        context = [m for m in months if m[:4] in touched and m not in month_bd]
         out[indicator] = {
             "totals": years,
             "breakdowns": breakdowns,
             "months": months,
             "month_breakdowns": month_bd,
+            "context_months": context,
         }
     return out
 
@@ -232,11 +244,11 @@ def build_publication(
         m = compute(src, indicator, geography, periods=wanted, config=config)
         if m.empty:
             continue
-        keep = is_total(m) | (
-            m["period"].isin(p["breakdowns"] + p["month_breakdowns"])
-            & m["level"].isin(pub.breakdown_levels)
-        )
-        parts.append(m[keep])
+        total = is_total(m)
+        shown_level = m["level"].isin(pub.breakdown_levels)
+        keep = total | (m["period"].isin(p["breakdowns"] + p["month_breakdowns"]) & shown_level)
+        context = ~total & m["period"].isin(p["context_months"]) & shown_level
+        parts.append(m[keep | context].assign(_context=context[keep | context].to_numpy()))
         if p["months"]:
             years = {y: [f"{y}-{k:02d}" for k in range(1, 13)] for y in p["totals"]}
             groups.append(

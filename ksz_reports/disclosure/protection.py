@@ -60,8 +60,10 @@ def required_width(table: LinkedTable, min_width: float) -> np.ndarray:
 
 def source_ranges(table: LinkedTable, passes: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """What the ranges the source gave imply alone (no published value used): each cell's
-    :attr:`LinkedTable.bounds`, and for the total of a relation ``c·total = Σ parts`` whose parts
-    all have a range, ``[Σ lower / c, Σ upper / c]`` (repeated ``passes`` times up the relations)."""
+    :attr:`LinkedTable.bounds`, for the total of a relation ``c·total = Σ parts`` whose parts
+    all have a range, ``[Σ lower / c, Σ upper / c]``, and for a part of a total with a range, at
+    most ``c·upper − Σ lower of the other parts`` (a month of a masked yearly average; repeated
+    ``passes`` times along the relations)."""
     lower, upper = (b.copy() for b in table.bounds)
     totals = table.relations["total"].to_numpy()
     rows = np.flatnonzero(totals >= 0)
@@ -79,6 +81,8 @@ def source_ranges(table: LinkedTable, passes: int = 4) -> tuple[np.ndarray, np.n
     rows_ok = np.flatnonzero(ok)
     weight = abs(parts[rows_ok])
     tol = table.tol[rows][rows_ok]
+    part_row = np.repeat(np.arange(len(rows_ok)), np.diff(weight.indptr))
+    part_col, part_coef = weight.indices, weight.data
     for _ in range(passes):
         unbounded = (weight @ np.isinf(upper).astype(np.float64)) > 0
         s_up = weight @ np.where(np.isinf(upper), 0.0, upper)
@@ -87,6 +91,15 @@ def source_ranges(table: LinkedTable, passes: int = 4) -> tuple[np.ndarray, np.n
         before = (lower.copy(), upper.copy())
         np.minimum.at(upper, tot[rows_ok], new_up)
         np.maximum.at(lower, tot[rows_ok], np.maximum(new_lo, 0.0))
+        # a part is at most what the total's upper bound leaves after the others' lower bounds
+        cap = c_tot[rows_ok] * upper[tot[rows_ok]]
+        s_lo = weight @ lower
+        bounded = np.isfinite(cap[part_row])
+        part_up = (
+            cap[part_row] - (s_lo[part_row] - part_coef * lower[part_col]) + tol[part_row]
+        ) / part_coef
+        part_up = np.maximum(part_up, lower[part_col])
+        np.minimum.at(upper, part_col[bounded], part_up[bounded])
         if np.array_equal(before[0], lower) and np.array_equal(before[1], upper):
             break
     return lower, upper
