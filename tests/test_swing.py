@@ -1,0 +1,321 @@
+"""The Swing layout of Provincies in Cijfers (issue 14, docs/dialects.md §6, SPEC §10).
+
+Every input is written here by hand, small: one header row ``period, geolevel, geoitem`` (any
+order) and one column per indicator code; the missing codes ``-99997`` (censored), ``-99999``
+(unknown), ``-99998`` (not applicable), ``-99996`` (empty); geolevels ``gemeente2018``,
+``gemeente2024``, ``gemeente``; aggregate rows (``provincie``, ``gewest`` with ``2000``); the
+year label of a stock by the following 1 January; absent rows as zero or not reported.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ksz_reports import read_export
+from ksz_reports.cli import main
+from ksz_reports.core.config import load_config
+from ksz_reports.core.errors import InputError
+from ksz_reports.geo import geography, successor_map
+
+VINTAGE = "2024-03-01"  # in the file name: the extraction date of the hand-made uploads
+
+
+def flemish(geo_id: int | None) -> list[str]:
+    g = geography(geo_id)
+    return [c for c in g.codes if g.parent["region"][c] == "02000"]
+
+
+def count_of(i: int) -> int:
+    """A plausible count for the i-th municipality (never a small one: nothing is suppressed)."""
+    return 20 + (i * 7) % 31
+
+
+def write_csv(path: Path, header: list[str], rows: list[list], sep: str = ",") -> Path:
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=sep, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    return path
+
+
+def run(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        rc = 0
+    except SystemExit as exc:
+        rc = int(exc.code or 0)
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def compare(capsys: pytest.CaptureFixture, data: Path, level: str, *extra: str) -> pd.DataFrame:
+    rc, out, err = run(
+        capsys, *extra, "compare", "--data", str(data), "--indicator", "pension", "--level", level
+    )
+    assert rc == 0, err
+    return pd.read_csv(io.StringIO(out), dtype={"geo": str})
+
+
+def pension_upload(folder: Path, cells: dict[str, object]) -> tuple[Path, dict[str, object]]:
+    """Pension counts of every Flemish municipality of 2019–2024 (geolevel gemeente2024), period
+    2023 = the stock of 31/12/2022; ``cells`` overrides some municipalities' values."""
+    values: dict[str, object] = {c: count_of(i) for i, c in enumerate(flemish(2019))}
+    values.update(cells)
+    rows = [[2023, "gemeente2024", code, v] for code, v in values.items()]
+    path = write_csv(
+        folder / f"pinc_pensioen_{VINTAGE}.csv", ["period", "geolevel", "geoitem", "pension"], rows
+    )
+    return path, values
+
+
+def ingest(capsys: pytest.CaptureFixture, files: list[Path], out: Path, *extra: str) -> None:
+    rc, _out, err = run(capsys, *extra, "ingest", *map(str, files), "--out", str(out))
+    assert rc == 0, err
+
+
+# ------------------------------------------------------------------------------------------
+# acceptance
+
+
+def unchanged_flemish() -> list[str]:
+    """Flemish codes of 2019–2024 that are still municipalities today (not merged in 2025)."""
+    today = set(geography().codes)
+    return [c for c in flemish(2019) if c in today]
+
+
+def test_acceptance_absent_codes_do_not_break_the_flemish_total(tmp_path, capsys):
+    a, b = unchanged_flemish()[3], unchanged_flemish()[40]
+    path, values = pension_upload(tmp_path, {a: -99996, b: -99998})
+    ingest(capsys, [path], tmp_path / "data")
+    region = compare(capsys, tmp_path / "data", "region").set_index("geo")
+    expected = sum(v for v in values.values() if isinstance(v, int) and v >= 0)
+    assert region.at["02000", "count"] == expected
+    assert pd.isna(region.at["02000", "flag"])
+    # Wallonia and Brussels are absent from the file: not available, never 0
+    for other in ("03000", "04000"):
+        assert pd.isna(region.at[other, "count"]) and not pd.isna(region.at[other, "flag"])
+
+
+def test_acceptance_a_censored_cell_makes_its_parents_not_available(tmp_path, capsys):
+    g = geography()
+    masked = unchanged_flemish()[3]
+    path, _values = pension_upload(tmp_path, {masked: -99997})
+    ingest(capsys, [path], tmp_path / "data")
+    parents = g.parents_of(masked)
+    for level in ("arrondissement", "province", "region"):
+        table = compare(capsys, tmp_path / "data", level).set_index("geo")
+        mine = table.loc[parents[level]]
+        assert pd.isna(mine["count"]) and mine["flag"] == "not_available", level
+        others = table[
+            table.index.map(lambda c: g.region_of[c] == "02000") & (table.index != parents[level])
+        ]
+        assert others["count"].notna().all(), level  # only the areas that contain it
+    region = compare(capsys, tmp_path / "data", "region").set_index("geo")
+    assert pd.isna(region.at["03000", "count"]) and not pd.isna(region.at["03000", "flag"])
+    country = compare(capsys, tmp_path / "data", "country").set_index("geo")
+    assert pd.isna(country.at["01000", "count"])
+
+
+def test_acceptance_gemeente2018_lands_on_todays_geography_with_the_merger_sums(tmp_path, capsys):
+    old = flemish(1983)
+    values = {c: count_of(i) for i, c in enumerate(old)}
+    rows = [["gemeente2018", 2018, c, v] for c, v in values.items()]
+    path = write_csv(
+        tmp_path / f"pinc_2018_{VINTAGE}.csv", ["geolevel", "period", "geoitem", "pension"], rows
+    )
+    ingest(capsys, [path], tmp_path / "data")
+    table = compare(capsys, tmp_path / "data", "municipality").set_index("geo")
+    onto = successor_map(geography(1983), geography())
+    expected: dict[str, int] = {}
+    for code, v in values.items():
+        expected[onto[code]] = expected.get(onto[code], 0) + v
+    assert set(expected) == set(flemish(None))
+    merged_2019 = {onto[c] for c in old if onto[c] != c and c.startswith("44")}
+    assert merged_2019 and any(len([c for c in old if onto[c] == m]) > 2 for m in onto.values())
+    for code, total in expected.items():
+        assert table.at[code, "count"] == total, code
+    assert (table.loc[list(expected), "period"].astype(str) == "2017").all()  # 2018 = 31/12/2017
+
+
+# ------------------------------------------------------------------------------------------
+# missing codes, vintages, year labels, absent rows
+
+
+def read(path: Path, config=None) -> pd.DataFrame:
+    t = read_export(path, config=config).to_pandas()
+    for col in ("geo", "period", "indicator", "sex"):
+        t[col] = t[col].astype(str)
+    return t.set_index("geo")
+
+
+def small_upload(
+    folder: Path, values: dict[str, object], *, level: str = "gemeente2024", period: int = 2023
+) -> Path:
+    rows = [[period, level, code, v] for code, v in values.items()]
+    return write_csv(
+        folder / f"small_{VINTAGE}.csv", ["period", "geolevel", "geoitem", "pension"], rows
+    )
+
+
+def test_each_missing_code(tmp_path):
+    codes = flemish(2019)
+    t = read(
+        small_upload(
+            tmp_path,
+            {codes[0]: -99997, codes[1]: -99999, codes[2]: -99998, codes[3]: -99996, codes[4]: 12},
+        )
+    )
+    masked, unknown = t.loc[codes[0]], t.loc[codes[1]]
+    assert pd.isna(masked["value"]) and masked["lower"] == 0  # censored: masked, protected
+    assert pd.isna(unknown["value"]) and pd.isna(unknown["lower"])  # unknown: no range
+    assert t.loc[codes[2], "value"] == 0 and t.loc[codes[3], "value"] == 0  # break no sum
+    assert t.loc[codes[4], "value"] == 12
+    # absent rows are zeros (PinC completes its uploads): every Flemish municipality has a cell
+    assert set(t.index) == set(codes) and t.loc[codes[10], "value"] == 0
+
+
+def test_absent_rows_not_reported_are_unknown_and_a_region_absent_is_not_invented(tmp_path, capsys):
+    folder = tmp_path / "cfg" / "dialects"
+    folder.mkdir(parents=True)
+    (folder / "swing.yaml").write_text("absent_rows: not_reported\n", encoding="utf-8")
+    codes = flemish(2019)
+    path = small_upload(tmp_path, {codes[0]: 30, codes[1]: 40})
+    t = read(path, load_config(tmp_path / "cfg"))
+    assert t.loc[codes[0], "value"] == 30
+    assert pd.isna(t.loc[codes[5], "value"]) and pd.isna(t.loc[codes[5], "lower"])
+    assert not any(geography(2019).parent["region"].get(c) == "03000" for c in t.index)
+    ingest(capsys, [path], tmp_path / "data", "--config", str(tmp_path / "cfg"))
+    region = compare(capsys, tmp_path / "data", "region", "--config", str(tmp_path / "cfg"))
+    assert region["count"].isna().all()  # Flanders not reported whole, the others absent
+
+
+def test_year_label_following_january_and_reference_year(tmp_path):
+    codes = flemish(2019)
+    path = small_upload(tmp_path, {codes[0]: 30})
+    assert set(read(path)["period"]) == {"2022"}  # shipped: 2023 = 1/1/2023 = 31/12/2022
+    folder = tmp_path / "cfg" / "dialects"
+    folder.mkdir(parents=True)
+    (folder / "swing.yaml").write_text("year_label: reference_year\n", encoding="utf-8")
+    assert set(read(path, load_config(tmp_path / "cfg"))["period"]) == {"2023"}
+
+
+def test_geolevel_gemeente_takes_todays_codes_and_refuses_others(tmp_path):
+    today = flemish(None)
+    t = read(small_upload(tmp_path, {today[0]: 25, "44088": 31}, level="gemeente"))
+    assert t.loc["44088", "value"] == 31 and set(t.index) == set(today)
+    with pytest.raises(InputError) as info:
+        read(small_upload(tmp_path, {"44088": 31}, level="gemeente2024"))
+    assert "not a municipality of geolevel gemeente2024" in str(info.value)
+    assert info.value.row == 2 and info.value.column == "geoitem"
+    with pytest.raises(InputError, match="geolevel 'statsec' is not read"):
+        read(small_upload(tmp_path, {"11001": 3}, level="statsec"))
+
+
+def test_aggregate_rows_agree_or_one_located_error(tmp_path, capsys):
+    g = geography(2019)
+    codes = flemish(2019)
+    values = {c: count_of(i) for i, c in enumerate(codes)}
+    antwerpen = sum(v for c, v in values.items() if g.parent["province"][c] == "10000")
+    rows = [[2023, "gemeente2024", c, v] for c, v in values.items()]
+    rows += [
+        [2023, "provincie", "10000", antwerpen],
+        [2023, "gewest", "2000", sum(values.values())],
+    ]
+    header = ["period", "geolevel", "geoitem", "pension"]
+    good = write_csv(tmp_path / f"agg_{VINTAGE}.csv", header, rows)
+    t = read(good)
+    assert not {"10000", "02000"} & set(t.index)  # checked, then dropped: computed, never read
+    rows[-2][3] = antwerpen + 1
+    bad = write_csv(tmp_path / f"agg_bad_{VINTAGE}.csv", header, rows)
+    rc, out, err = run(capsys, "validate", str(bad))
+    assert rc == 2
+    lines = [ln for ln in (out + err).splitlines() if ln.strip()]
+    assert any(
+        f"row {len(rows)}, column 'pension'" in ln
+        and f"{antwerpen + 1} in the file" in ln
+        and str(antwerpen) in ln
+        for ln in lines
+    ), out + err
+    # an aggregate given alone is not spread over municipalities
+    alone = write_csv(
+        tmp_path / f"alone_{VINTAGE}.csv", header, [[2023, "gewest", "3000", 5000], *rows[:-2]]
+    )
+    t = read(alone)
+    assert not any(g.parent["region"].get(c) == "03000" for c in t.index)
+
+
+def test_unknown_location_is_refused_in_one_line(tmp_path):
+    codes = flemish(2019)
+    with pytest.raises(InputError) as info:
+        read(small_upload(tmp_path, {codes[0]: 3, "99991": 4}))
+    assert info.value.code == "unknown-location" and info.value.column == "geoitem"
+
+
+# ------------------------------------------------------------------------------------------
+# file shapes
+
+
+def test_csv_with_a_pandas_index_column_and_keys_in_another_order(tmp_path):
+    codes = flemish(2019)
+    rows = [[i, c, 2023, "gemeente2024", 21 + i] for i, c in enumerate(codes[:3])]
+    path = write_csv(
+        tmp_path / f"indexed_{VINTAGE}.csv",
+        ["", "geoitem", "period", "geolevel", "pension"],
+        rows,
+        sep=";",
+    )
+    t = read(path)
+    assert [t.loc[c, "value"] for c in codes[:3]] == [21, 22, 23]
+
+
+def test_xlsx_with_newline_headers_numeric_period_text_codes_and_empty_tail(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    folder = tmp_path / "cfg" / "dialects"
+    folder.mkdir(parents=True)
+    (folder / "swing.yaml").write_text(
+        "swing:\n  codes:\n    v3122_pens_m: {indicator: pension, sex: M}\n"
+        "    v3122_pens_v: {indicator: pension, sex: F}\n    v3122_pens: {indicator: pension}\n",
+        encoding="utf-8",
+    )
+    codes = flemish(2019)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["geo\nitem", "period", "geolevel", "v3122_pens\n_m", "v3122_pens_v", "v3122_pens"])
+    for i, c in enumerate(codes[:4]):
+        ws.append([str(c), 2023, "gemeente2024", 10 + i, 20 + i, 30 + 2 * i])
+    for r in range(6, 40):  # a long tail of empty rows
+        ws.cell(row=r, column=1, value=None)
+        ws.cell(row=r, column=2, value="")
+    path = tmp_path / f"upload_{VINTAGE}.xlsx"
+    wb.save(path)
+    t = read(path, load_config(tmp_path / "cfg"))
+    men = t[t["sex"] == "M"]
+    assert men.loc[codes[2], "value"] == 12
+    assert t[t["sex"] == "F"].loc[codes[3], "value"] == 23
+    assert t[t["sex"] == "total"].loc[codes[1], "value"] == 32
+    assert t[t["sex"] == "M"].loc[codes[10], "value"] == 0  # absent rows: zeros
+
+
+def test_detection_never_confuses_swing_with_the_other_dialects(tmp_path):
+    from ksz_reports.ingest.detect import detect_dialect
+
+    codes = flemish(2019)
+    assert detect_dialect(small_upload(tmp_path, {codes[0]: 3})).name == "swing"
+
+
+def test_an_unmapped_indicator_code_is_one_located_line(tmp_path, capsys):
+    path = write_csv(
+        tmp_path / f"x_{VINTAGE}.csv",
+        ["period", "geolevel", "geoitem", "pension", "v9999_x"],
+        [[2023, "gemeente2024", "11001", 4, 5]],
+    )
+    rc, out, _err = run(capsys, "validate", str(path))
+    assert rc == 2
+    assert "row 1, column 'v9999_x': unknown indicator code 'v9999_x'" in out
+    assert "swing.codes" in out
