@@ -319,3 +319,135 @@ def test_an_unmapped_indicator_code_is_one_located_line(tmp_path, capsys):
     assert rc == 2
     assert "row 1, column 'v9999_x': unknown indicator code 'v9999_x'" in out
     assert "swing.codes" in out
+
+
+# ------------------------------------------------------------------------------------------
+# a user indicator, no code: a --config folder with the indicator and its Swing codes
+
+USER_INDICATOR = """\
+rent_allowance:
+  source: user
+  frequency: year
+  stat: stock
+  labels: {nl: Ontvangers van de huurpremie, fr: Bénéficiaires de la prime au loyer, en: Rent allowance recipients}
+  dimensions: [sex]
+  denominators:
+    - {id: pop_total, age_class: total, per: 1000}
+  lag_months: 3
+"""
+USER_CODES = """\
+swing:
+  codes:
+    v5101_huurpremie: {indicator: rent_allowance}
+    v5101_huurpremie_m: {indicator: rent_allowance, sex: M}
+    v5101_huurpremie_v: {indicator: rent_allowance, sex: F}
+"""
+
+
+def user_config(folder: Path, indicators: str = USER_INDICATOR, codes: str = USER_CODES) -> Path:
+    (folder / "dialects").mkdir(parents=True)
+    (folder / "indicators.yaml").write_text(indicators, encoding="utf-8")
+    (folder / "dialects" / "swing.yaml").write_text(codes, encoding="utf-8")
+    return folder
+
+
+def test_a_user_indicator_end_to_end(tmp_path, capsys):
+    import ksz_reports
+
+    cfg = str(user_config(tmp_path / "cfg"))
+    codes = flemish(2019)
+    men = {c: 10 + i % 13 for i, c in enumerate(codes)}
+    women = {c: 12 + i % 11 for i, c in enumerate(codes)}
+    rows = [[c, "gemeente2024", 2024, men[c], women[c], men[c] + women[c]] for c in codes]
+    header = [
+        "geoitem",
+        "geolevel",
+        "period",
+        "v5101_huurpremie_m",
+        "v5101_huurpremie_v",
+        "v5101_huurpremie",
+    ]
+    path = write_csv(tmp_path / "huurpremie_2024-06-30.csv", header, rows, sep=";")
+    rc, out, _err = run(capsys, "--config", cfg, "validate", str(path))
+    assert rc == 0 and "indicators rent_allowance" in out
+    ingest(capsys, [path], tmp_path / "data", "--config", cfg)
+    rc, out, err = run(
+        capsys,
+        "--config",
+        cfg,
+        "compare",
+        "--data",
+        str(tmp_path / "data"),
+        "--indicator",
+        "rent_allowance",
+        "--level",
+        "province",
+    )
+    assert rc == 0, err
+    table = pd.read_csv(io.StringIO(out), dtype={"geo": str}).set_index("geo")
+    g = geography(2019)
+    limburg = sum(men[c] + women[c] for c in codes if g.parent["province"][c] == "70000")
+    assert table.at["70000", "count"] == limburg and table.at["70000", "period"] == 2023
+    assert pd.isna(table.at["50000", "count"])  # Hainaut: not in the file
+    api = ksz_reports.open(tmp_path / "data", config=load_config(cfg))
+    cmp = api.compare(codes[0], "rent_allowance", geography="2019")
+    mine = cmp[cmp["role"] == "municipality"].iloc[0]
+    assert mine["count"] == men[codes[0]] + women[codes[0]]
+    rc, _out, err = run(
+        capsys,
+        "--config",
+        cfg,
+        "report",
+        codes[0],
+        "--data",
+        str(tmp_path / "data"),
+        "--out",
+        str(tmp_path / "out"),
+        "--format",
+        "html",
+        "--geography",
+        "2019",
+    )
+    assert rc == 0, err
+    html = (tmp_path / "out" / codes[0] / "report.html").read_text(encoding="utf-8")
+    assert 'class="topic generic" id="topic-rent_allowance"' in html
+    assert "Ontvangers van de huurpremie" in html and "Een eigen indicator" in html
+    cells = pd.read_csv(tmp_path / "out" / codes[0] / "cells.csv", dtype=str)
+    assert "rent_allowance" in set(cells["indicator"])
+
+
+@pytest.mark.parametrize(
+    ("indicators", "codes", "where"),
+    [
+        (
+            USER_INDICATOR.replace("per: 1000", "per: 7"),
+            USER_CODES,
+            "indicators.yaml, key 'rent_allowance.denominators.0.per'",
+        ),
+        (
+            USER_INDICATOR.replace("source: user", "source: own"),
+            USER_CODES,
+            "indicators.yaml, key 'rent_allowance.source'",
+        ),
+        (
+            USER_INDICATOR,
+            USER_CODES.replace("sex: M", "sex: X"),
+            "swing.yaml, key 'swing.codes.v5101_huurpremie_m.sex'",
+        ),
+        (
+            USER_INDICATOR,
+            USER_CODES.replace("indicator: rent_allowance, sex: F", "indicator: rent, sex: F"),
+            "swing.yaml, key 'swing.codes.v5101_huurpremie_v.indicator'",
+        ),
+    ],
+)
+def test_user_configuration_errors_name_file_and_key(tmp_path, capsys, indicators, codes, where):
+    cfg = str(user_config(tmp_path / "cfg", indicators, codes))
+    header = ["period", "geolevel", "geoitem", "v5101_huurpremie_m", "v5101_huurpremie_v"]
+    path = write_csv(tmp_path / "h_2024-06-30.csv", header, [[2024, "gemeente2024", "11001", 3, 4]])
+    rc, out, err = run(
+        capsys, "--config", cfg, "ingest", str(path), "--out", str(tmp_path / "data")
+    )
+    assert rc != 0
+    lines = [ln for ln in (out + err).splitlines() if ln.strip()]
+    assert len(lines) == 1 and where in lines[0], lines

@@ -155,7 +155,7 @@ class Denominator(_Strict):
 
 class Indicator(_Strict):
     id: str
-    source: Literal["ksz", "podmi"]
+    source: Literal["ksz", "podmi", "user"]
     frequency: Literal["year", "quarter", "month"]
     stat: Literal["stock", "monthly", "distinct_year"]
     labels: Labels

@@ -403,6 +403,14 @@ class ReportRenderer:
             "denominator": den_text,
             "charts": charts_out,
             "breakdown": breakdown,
+            # an indicator of the user's --config folder: the generic section says so
+            "generic": ind.source == "user",
+            "note": _(
+                "An indicator of your own, defined in the configuration folder: its counts come "
+                "from your files, not from KSZ or POD MI."
+            )
+            if ind.source == "user"
+            else "",
         }
 
     def _maps(self, model: ReportModel, c: Cells) -> list:
