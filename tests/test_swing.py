@@ -250,11 +250,49 @@ def test_aggregate_rows_agree_or_one_located_error(tmp_path, capsys):
     assert not any(g.parent["region"].get(c) == "03000" for c in t.index)
 
 
-def test_unknown_location_is_refused_in_one_line(tmp_path):
-    codes = flemish(2019)
-    with pytest.raises(InputError) as info:
-        read(small_upload(tmp_path, {codes[0]: 3, "99991": 4}))
-    assert info.value.code == "unknown-location" and info.value.column == "geoitem"
+def located_upload(folder: Path, located: dict[str, object]) -> tuple[Path, dict[str, int]]:
+    """Flanders, and Brussels, with unknown-location rows (``99991`` …) in the same period."""
+    g = geography(2019)
+    codes = [c for c in g.codes if g.parent["region"][c] in ("02000", "04000")]
+    values = {c: count_of(i) for i, c in enumerate(codes)}
+    rows = [[2023, "gemeente2024", c, v] for c, v in values.items()]
+    rows += [[2023, "gemeente2024", c, v] for c, v in located.items()]
+    header = ["period", "geolevel", "geoitem", "pension"]
+    return write_csv(folder / f"located_{VINTAGE}.csv", header, rows), values
+
+
+def test_unknown_locations_count_in_their_region_only(tmp_path, capsys):
+    path, values = located_upload(tmp_path, {"99991": 37, "99992": 21, "99993": 5, "99999": 6})
+    t = read(path)
+    assert t.loc["99991", "value"] == 37 and t.loc["99992", "value"] == 21
+    assert t.loc["99999", "value"] == 11  # 99993 and 99999: both somewhere in Belgium
+    ingest(capsys, [path], tmp_path / "data")
+    g = geography()
+    flemish_sum = sum(
+        v for c, v in values.items() if geography(2019).parent["region"][c] == "02000"
+    )
+    region = compare(capsys, tmp_path / "data", "region").set_index("geo")
+    assert region.at["02000", "count"] == flemish_sum + 37
+    assert region.at["04000", "count"] == sum(values.values()) - flemish_sum + 21
+    province = compare(capsys, tmp_path / "data", "province").set_index("geo")
+    antwerpen = [c for c in g.codes if g.parent["province"][c] == "10000"]
+    onto = successor_map(geography(2019), g)
+    assert province.at["10000", "count"] == sum(
+        v for c, v in values.items() if onto[c] in antwerpen
+    )
+    munis = compare(capsys, tmp_path / "data", "municipality")
+    assert not munis["geo"].isin(["99991", "99992", "99999"]).any()  # never shown on its own
+
+
+def test_a_small_unknown_location_is_not_given_back_by_its_region(tmp_path, capsys):
+    path, _values = located_upload(tmp_path, {"99991": 2})
+    ingest(capsys, [path], tmp_path / "data")
+    region = compare(capsys, tmp_path / "data", "region").set_index("geo")
+    munis = compare(capsys, tmp_path / "data", "municipality")
+    g = geography()
+    flemish_rows = munis[munis["geo"].map(lambda c: g.region_of[c] == "02000")]
+    published = flemish_rows["count"].notna().all() and not pd.isna(region.at["02000", "count"])
+    assert not published  # region − Σ municipalities would be the 2 persons
 
 
 # ------------------------------------------------------------------------------------------

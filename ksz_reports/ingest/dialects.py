@@ -344,10 +344,10 @@ class SwingOptions(_Strict):
     @classmethod
     def _regions(cls, value: dict[str, str]) -> dict[str, str]:
         for code, region in value.items():
-            if region not in ("01000", "02000", "03000", "04000"):
+            if region not in ("01000", "02000", "04000"):
                 raise ValueError(
-                    f"unknown location {code!r}: {region!r} is not a region code "
-                    "(02000, 03000, 04000) or Belgium (01000)"
+                    f"unknown location {code!r}: {region!r} is not Flanders (02000), Brussels "
+                    "(04000) or Belgium (01000), the areas with an unknown-location pseudo-unit"
                 )
         return value
 

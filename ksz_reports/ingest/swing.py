@@ -18,8 +18,11 @@ duplicates) reads it like any long export:
   a zero (``zero``, files completed with zeros) or not reported (``not_reported``: an unknown
   cell, so every sum that needs it is not available). A region without any row in the file gets
   no rows: it is not available, never 0.
-- Unknown locations (``swing.unknown_locations``: ``99991`` somewhere in Flanders, …) belong to no
-  municipality; the canonical table has no place for them yet, so such a row is refused.
+- Unknown locations (``swing.unknown_locations``: ``99991`` somewhere in Flanders, ``99992`` in
+  Brussels, ``99993`` and ``99999`` in Belgium) belong to no municipality: each becomes the
+  pseudo-unit of its region (:data:`ksz_reports.geo.codes.UNKNOWN_LOCATIONS`; ``99993`` and
+  ``99999`` of one row's period are summed into Belgium's), counted in the region's and
+  Belgium's totals only.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from ksz_reports.core.errors import ConfigError, InputError
 from ksz_reports.core.schema import DIMENSIONS, TOTAL
 from ksz_reports.core.text import normalize
 from ksz_reports.geo import geography
+from ksz_reports.geo.codes import UNKNOWN_LOCATION_OF
 from ksz_reports.ingest.dialects import Dialect
 from ksz_reports.ingest.header import _Layout
 from ksz_reports.ingest.sources import _CsvSource, _Header, _Raw
@@ -179,6 +183,17 @@ class _SwingSource:
             t = re.sub("[" + "".join(re.escape(c) for c in n.thousands) + "]", "", t)
         return int(t) if _INT.match(t) else None
 
+    def _plus(self, a: str, b: str) -> str:
+        """Two cells of one place summed as tokens (a masked or unknown one breaks the sum)."""
+        x, y = self._number(a), self._number(b)
+        if x is not None and y is not None:
+            return str(x + y)
+        masked = {m.strip().lower() for m in self.dialect.numbers.masked}
+        for t in (a, b):
+            if t.strip().lower() in masked:
+                return t
+        return a if x is None else b
+
     def _rows(self) -> tuple[list[tuple], list[int], list[list[str]]]:
         """The long rows' (period, geo, line) and their tokens per code column."""
         lay = self.inner_layout
@@ -188,6 +203,7 @@ class _SwingSource:
         levels = {normalize(k): (k, v) for k, v in self.opts.geolevels.items()}
         unknown_loc = {_code(k): v for k, v in self.opts.unknown_locations.items()}
         current = geography()
+        located: dict[tuple[str, str], int] = {}  # (period, pseudo-unit) → its first row
         level_codes: dict[str, set[str]] = {}
         keys: list[tuple] = []  # (period, geo code, line, level)
         tokens: list[list[str]] = [texts[i] for i in vcols]
@@ -213,16 +229,17 @@ class _SwingSource:
                 )
             level_name, spec = found
             code = _code(texts[ig][r])
-            if code in unknown_loc:
-                raise self._error(
-                    f"unknown location {texts[ig][r].strip()!r} (somewhere in "
-                    f"{current.name(unknown_loc[code], 'en')}, in no municipality) cannot be "
-                    "read yet",
-                    line,
-                    ig,
-                    "Remove the row: the region total is computed from its municipalities",
-                    "unknown-location",
-                )
+            if code in unknown_loc:  # in its region's total only: the region's pseudo-unit
+                pseudo = UNKNOWN_LOCATION_OF[unknown_loc[code]]
+                if (period, pseudo) in located:  # 99993 and 99999 are both Belgium's
+                    first = located[(period, pseudo)]
+                    for col in tokens:
+                        col[first] = self._plus(col[first], col[r])
+                    keys.append(None)
+                else:
+                    located[(period, pseudo)] = r
+                    keys.append((period, pseudo, line))
+                continue
             if spec.level == "municipality":
                 geo = geography(None if spec.geography == "current" else int(spec.geography))
                 if not geo.is_municipality(code):
@@ -262,6 +279,13 @@ class _SwingSource:
                     )
                 aggregates.append((r, period, code, spec.level, level_name))
             keys.append((period, code, line))
+        if any(k is None for k in keys):
+            kept = [i for i, k in enumerate(keys) if k is not None]
+            keys = [keys[i] for i in kept]
+            tokens = [[col[i] for i in kept] for col in tokens]
+            lines = lines[kept]
+            index_of = {old: new for new, old in enumerate(kept)}
+            aggregates = [(index_of[a[0]], *a[1:]) for a in aggregates]
         # municipalities of a covered region without a row: zero or not reported
         fill = "0" if self.dialect.absent_rows == "zero" else self._unknown_token
         header_row = self.inner.header.row or 0
