@@ -38,7 +38,7 @@ from ksz_reports.core.errors import ConfigError, InputError
 from ksz_reports.core.schema import DIMENSIONS, TOTAL
 from ksz_reports.core.text import normalize
 from ksz_reports.geo import geography
-from ksz_reports.geo.codes import UNKNOWN_LOCATION_OF
+from ksz_reports.geo.codes import UNKNOWN_LOCATION_OF, UNKNOWN_LOCATIONS
 from ksz_reports.ingest.dialects import Dialect
 from ksz_reports.ingest.header import _Layout
 from ksz_reports.ingest.sources import _CsvSource, _Header, _Raw
@@ -320,6 +320,10 @@ class _SwingSource:
             rows = [index.get((period, m)) for m in members]
             if not members or any(x is None for x in rows):
                 continue
+            # a region (Belgium) is its municipalities and its unknown location(s), when given
+            places = {"region": [UNKNOWN_LOCATION_OF.get(code)], "country": UNKNOWN_LOCATIONS}
+            located = [index.get((period, p)) for p in places.get(level, [])]
+            rows += [x for x in located if x is not None]
             for (_i, name, _m), col in zip(self.columns, tokens, strict=True):
                 loaded = self._number(col[r])
                 parts = [self._number(col[x]) for x in rows]
@@ -329,8 +333,9 @@ class _SwingSource:
                 if total != loaded:
                     raise InputError(
                         f"{level_name} {code} ({geography().name(code, 'en')}), period {period}: "
-                        f"{loaded} in the file but its {len(members)} municipalities sum to "
-                        f"{total}",
+                        f"{loaded} in the file but its {len(members)} municipalities"
+                        + (" and its unknown location" if len(rows) > len(members) else "")
+                        + f" sum to {total}",
                         file=self.file,
                         row=int(lines[r]),
                         column=name,
