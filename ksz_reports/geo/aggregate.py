@@ -20,9 +20,6 @@ from ksz_reports.geo import denominators as pop
 from ksz_reports.geo.codes import COUNTRY, UNKNOWN_LOCATIONS
 from ksz_reports.geo.geography import Geography
 
-#: Columns that identify a cell (besides ``geo``) in the tables summed here.
-_KEY_LIKE = frozenset({"indicator", "period", "year", "year_used", *DIMENSIONS})
-
 
 def to_current(
     geography: Geography, frame: pd.DataFrame, value_cols: tuple[str, ...] = ("value",)
@@ -64,13 +61,13 @@ def aggregate(
     frame: pd.DataFrame,
     levels: tuple[str, ...] = LEVELS,
     value_cols: tuple[str, ...] = ("value",),
-    *,
-    every_unit: bool = False,
 ) -> pd.DataFrame:
     """Municipal counts on ``geography`` plus their sums at ``levels`` (column ``level``).
 
-    ``every_unit``: also a row (not available, ``incomplete``) for every unit of a level that
-    none of the municipalities reached, for every cell (a region absent from the data)."""
+    A unit none of whose municipalities is in ``frame`` (a region absent from the data) has no
+    row: not available, never 0. An unknown location (:data:`~ksz_reports.geo.codes.
+    UNKNOWN_LOCATIONS`) is a row of its own at the municipality level (0 for every cell of its
+    region it has none for) and is added to its region's and Belgium's sums only."""
     base = to_current(geography, frame, value_cols)
     parent = geography.parent
     pseudo = base["geo"].astype(str).isin(list(UNKNOWN_LOCATIONS)).to_numpy()
@@ -97,8 +94,6 @@ def aggregate(
         up["geo"] = up["geo"].map(parent[level])
         up = up[up["geo"].notna()]
         summed = _masked_sum(up, keys, value_cols, count=True)
-        if every_unit:
-            summed = _with_every_unit(summed, parent[level])
         expected = pd.Series(parent[level]).value_counts()
         short = summed["_n"].to_numpy() < summed["geo"].map(expected).to_numpy()
         if len(located) and level in ("region", "country"):
@@ -163,26 +158,6 @@ def _plus_unknown(
         total = m[col].astype("Float64") + m[f"{col}_u"].astype("Float64")
         m[col] = m[col].astype("Float64").where(~hit, total).astype(summed[col].dtype)
     return m.drop(columns=[*(f"{c}_u" for c in value_cols), "_located"])
-
-
-def _with_every_unit(summed: pd.DataFrame, parent: dict[str, str | None]) -> pd.DataFrame:
-    """``summed`` with a row (no value, ``_n`` 0) for every unit of the level that none of its
-    municipalities reached, for every cell of the table: a region absent from the data is not
-    available, never missing from a comparison and never 0."""
-    units = sorted({u for u in parent.values() if u})
-    have = set(summed["geo"])
-    absent = [u for u in units if u not in have]
-    if not absent or summed.empty:
-        return summed
-    others = [c for c in summed.columns if c not in ("geo", "_n") and c in _KEY_LIKE]
-    combos = summed[others].drop_duplicates()
-    extra = combos.merge(pd.DataFrame({"geo": absent}), how="cross")
-    extra["_n"] = 0
-    out = pd.concat([summed, extra], ignore_index=True)
-    for col in summed.columns:
-        if col not in extra.columns:
-            out[col] = out[col].astype(summed[col].dtype) if len(summed) else out[col]
-    return out
 
 
 def benchmark_of(geography: Geography, geos: pd.Series, level: str) -> pd.Series:

@@ -172,9 +172,7 @@ def compute(
     if rows.empty:
         return pd.DataFrame(columns=list(MEASURE_COLUMNS))
 
-    cells = geo_sums.aggregate(
-        geography, rows, levels=levels, value_cols=RANGE_COLUMNS, every_unit=True
-    )
+    cells = geo_sums.aggregate(geography, rows, levels=levels, value_cols=RANGE_COLUMNS)
     cells["per"] = den.per
     cells["population_year"] = [population_year(ind, p) for p in cells["period"].astype(str)]
 
