@@ -497,3 +497,96 @@ def test_user_configuration_errors_name_file_and_key(tmp_path, capsys, indicator
     assert rc != 0
     lines = [ln for ln in (out + err).splitlines() if ln.strip()]
     assert len(lines) == 1 and where in lines[0], lines
+
+
+def test_a_user_indicator_without_denominator_is_counts_only(tmp_path, capsys):
+    cfg = str(
+        user_config(
+            tmp_path / "cfg",
+            USER_INDICATOR.replace(
+                "  denominators:\n    - {id: pop_total, age_class: total, per: 1000}\n",
+                "  denominators: []\n",
+            ),
+        )
+    )
+    codes = flemish(2019)
+    rows = [[2024, "gemeente2024", c, 20 + i % 9] for i, c in enumerate(codes)]
+    path = write_csv(
+        tmp_path / "h_2024-06-30.csv", ["period", "geolevel", "geoitem", "v5101_huurpremie"], rows
+    )
+    ingest(capsys, [path], tmp_path / "data", "--config", cfg)
+    rc, out, err = run(
+        capsys,
+        "--config",
+        cfg,
+        "compare",
+        "--data",
+        str(tmp_path / "data"),
+        "--indicator",
+        "rent_allowance",
+        "--level",
+        "region",
+    )
+    assert rc == 0, err
+    row = pd.read_csv(io.StringIO(out), dtype={"geo": str}).set_index("geo").loc["02000"]
+    assert (
+        row["count"] == sum(r[3] for r in rows)
+        and pd.isna(row["rate"])
+        and pd.isna(row["population"])
+    )
+    rc, _out, err = run(
+        capsys,
+        "--config",
+        cfg,
+        "report",
+        codes[0],
+        "--data",
+        str(tmp_path / "data"),
+        "--out",
+        str(tmp_path / "out"),
+        "--format",
+        "html",
+        "--geography",
+        "2019",
+    )
+    assert rc == 0, err
+    html = (tmp_path / "out" / codes[0] / "report.html").read_text(encoding="utf-8")
+    assert 'id="topic-rent_allowance"' in html and "aantal personen (zonder noemer)" in html
+    cells = pd.read_csv(tmp_path / "out" / codes[0] / "cells.csv", dtype=str)
+    mine = cells[cells["indicator"] == "rent_allowance"]
+    assert set(mine["kind"]) == {"count", "growth_pct"} or set(mine["kind"]) == {"count"}
+
+
+def test_only_an_indicator_of_your_own_may_have_no_denominator(tmp_path, capsys):
+    body = "pension:\n  denominators: []\n"
+    cfg = str(user_config(tmp_path / "cfg", body, USER_CODES.replace("rent_allowance", "pension")))
+    path = write_csv(
+        tmp_path / f"p_{VINTAGE}.csv",
+        ["period", "geolevel", "geoitem", "pension"],
+        [[2023, "gemeente2024", "11001", 30]],
+    )
+    rc, out, err = run(capsys, "--config", cfg, "validate", str(path))
+    assert rc == 2
+    assert "indicators.yaml, key 'pension'" in out + err and "source: user" in out + err
+
+
+def test_a_region_row_is_checked_with_its_unknown_location(tmp_path):
+    codes = flemish(2019)
+    values = {c: count_of(i) for i, c in enumerate(codes)}
+    rows = [[2023, "gemeente2024", c, v] for c, v in values.items()] + [
+        [2023, "gemeente2024", "99991", 8]
+    ]
+    header = ["period", "geolevel", "geoitem", "pension"]
+    total = sum(values.values()) + 8
+    read(
+        write_csv(tmp_path / f"ok_{VINTAGE}.csv", header, [*rows, [2023, "gewest", "2000", total]])
+    )
+    with pytest.raises(InputError) as info:
+        read(
+            write_csv(
+                tmp_path / f"bad_{VINTAGE}.csv",
+                header,
+                [*rows, [2023, "gewest", "2000", total - 8]],
+            )
+        )
+    assert info.value.code == "aggregate-mismatch" and f"sum to {total}" in str(info.value)
