@@ -416,6 +416,7 @@ def test_a_user_indicator_end_to_end(tmp_path, capsys):
     path = write_csv(tmp_path / "huurpremie_2024-06-30.csv", header, rows, sep=";")
     rc, out, _err = run(capsys, "--config", cfg, "validate", str(path))
     assert rc == 0 and "indicators rent_allowance" in out
+    assert f"dialect swing, {len(codes)} rows, {3 * len(codes)} cells" in out  # the file's rows
     ingest(capsys, [path], tmp_path / "data", "--config", cfg)
     rc, out, err = run(
         capsys,

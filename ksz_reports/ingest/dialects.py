@@ -10,7 +10,7 @@ per category), how periods, numbers and masked cells are written, and where the 
 Keys of a dialect file (all optional except ``format`` and ``columns``)::
 
     description: free text
-    format: csv | xlsx | parquet
+    format: csv | xlsx | parquet     # or a list: [csv, xlsx] (the swing dialect)
     extensions: [csv]                # file extensions it reads (default: by format)
     filename: '^ksz_dwh_long'        # a file name matching this prefers the dialect on detection
     csv: {encodings: [utf-8-sig, cp1252], separator: auto | ";" | "," | "\\t", quote: '"'}
@@ -18,8 +18,11 @@ Keys of a dialect file (all optional except ``format`` and ``columns``)::
     header: {row: 1}                 # 1-based line/row of the header; null = the first row (within
                                      # search_rows) that holds every required column
     footnotes: stop_at_empty_row     # the table ends at the first empty row after the data | none
-    layout: long | wide
+    layout: long | wide | swing
     wide: {columns: period, patterns: [{pattern: '^(?P<year>\\d{4})$'}], looks_like: '^\\s*\\d'}
+    swing: {codes: {v5101_x_m: {indicator: id, sex: M}}, geolevels: {gemeente2024:
+            {level: municipality, geography: '2019'}}, unknown_locations: {'99991': '02000'}}
+    absent_rows: zero | not_reported # a municipality without a row (zero: layout swing only)
     columns: {geo: [NIS-code, Code INS], value: [Aantal, Nombre], ...}
     ignore_columns: [Opmerking]      # read and dropped
     unknown_columns: error | ignore
@@ -35,7 +38,8 @@ Keys of a dialect file (all optional except ``format`` and ``columns``)::
 Canonical columns a header can map to (``columns``): ``indicator``, ``period``, ``geo`` (NIS code),
 ``geo_name`` (municipality name; used when the code is empty, or as the only geography column),
 the dimensions of :data:`ksz_reports.core.schema.DIMENSIONS`, ``value``, and optionally ``vintage`` and
-``source``. A dimension without a column is ``total``.
+``source``. A dimension without a column is ``total``. ``layout: swing`` (docs/dialects.md §6) maps ``period``, ``geolevel`` and ``geo`` only: the other
+columns are indicator codes, read by :mod:`ksz_reports.ingest.swing`.
 """
 
 from __future__ import annotations

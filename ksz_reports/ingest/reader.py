@@ -238,6 +238,8 @@ class _FileReader:
                 out = self._batch(raw)
                 if out is not None:
                     yield out
+            if self.dialect.layout == "swing":  # the file's rows, not the long rows read
+                self.stats.rows = self.src.rows_read
         except KszError:
             raise
         except (pa.ArrowException, OSError) as exc:

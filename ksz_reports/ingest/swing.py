@@ -105,6 +105,7 @@ class _SwingSource:
                 key="numbers.unknown",
             )
         self._unknown_token = unknown[0] if unknown else None
+        self.rows_read = 0  # data rows of the file (set when read)
 
     @property
     def sha256(self) -> str | None:
@@ -200,6 +201,7 @@ class _SwingSource:
         ip, il, ig = lay.roles["period"], lay.roles["geolevel"], lay.roles["geo"]
         vcols = [i for i, _n, _m in self.columns]
         texts, lines = self._texts(sorted({ip, il, ig, *vcols}))
+        self.rows_read = len(lines)
         levels = {normalize(k): (k, v) for k, v in self.opts.geolevels.items()}
         unknown_loc = {_code(k): v for k, v in self.opts.unknown_locations.items()}
         current = geography()
