@@ -333,8 +333,8 @@ def test_xlsx_with_newline_headers_numeric_period_text_codes_and_empty_tail(tmp_
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.append(["geo\nitem", "period", "geolevel", "v3122_pens\n_m", "v3122_pens_v", "v3122_pens"])
-    for i, c in enumerate(codes[:4]):
-        ws.append([str(c), 2023, "gemeente2024", 10 + i, 20 + i, 30 + 2 * i])
+    for i, c in enumerate(codes[:4]):  # geoitem as text, then as a number
+        ws.append([str(c) if i % 2 else int(c), 2023, "gemeente2024", 10 + i, 20 + i, 30 + 2 * i])
     for r in range(6, 40):  # a long tail of empty rows
         ws.cell(row=r, column=1, value=None)
         ws.cell(row=r, column=2, value="")
@@ -591,3 +591,24 @@ def test_a_region_row_is_checked_with_its_unknown_location(tmp_path):
             )
         )
     assert info.value.code == "aggregate-mismatch" and f"sum to {total}" in str(info.value)
+
+
+def test_mergers_are_summed_before_suppression(tmp_path, capsys):
+    """Predecessors of 1983–2018 each below the threshold: their sum on today's municipality is
+    published (summed first, then protected), and no predecessor is shown on its own."""
+    old = flemish(1983)
+    onto = successor_map(geography(1983), geography())
+    target = onto["44011"]  # Deinze's successor today
+    parts = [c for c in old if onto[c] == target]
+    assert len(parts) >= 2
+    values = {c: count_of(i) for i, c in enumerate(old)}
+    values.update({c: 2 + k % 2 for k, c in enumerate(parts)})  # 2 or 3 persons each
+    rows = [[2018, "gemeente2018", c, v] for c, v in values.items()]
+    path = write_csv(
+        tmp_path / f"small_{VINTAGE}.csv", ["period", "geolevel", "geoitem", "pension"], rows
+    )
+    ingest(capsys, [path], tmp_path / "data")
+    table = compare(capsys, tmp_path / "data", "municipality").set_index("geo")
+    assert table.at[target, "count"] == sum(values[c] for c in parts) >= 5
+    assert pd.isna(table.at[target, "flag"])
+    assert not set(parts) - {target} & set(table.index)
