@@ -34,7 +34,7 @@ CASES: dict[str, str] = {
     "'Indicator', 'Referentiedatum', 'NIS-code', 'Gemeente', 'Geslacht', 'Leeftijdsklasse', "
     "'Positie in het huishouden', 'Herkomst', 'Nationaliteit'.",
     "no_dialect.csv": "no_dialect.csv, row 1: no dialect fits the header (tried ksz_dwh_long, ksz_dwh_wide, "
-    "podmi_monthly). Header seen: 'a', 'b', 'c'. Check the column names (docs/dialects.md) "
+    "podmi_monthly, swing). Header seen: 'a', 'b', 'c'. Check the column names (docs/dialects.md) "
     "or add a dialect in config/dialects/.",
     "ambiguous_2023-06-30.csv": "ambiguous_2023-06-30.csv, row 1: ambiguous export: the header fits dialects "
     "ksz_dwh_long, podmi_monthly equally. Header seen: 'Indicator', 'Referentiedatum', "
@@ -316,7 +316,7 @@ GENERATED: dict[str, tuple[bytes, str]] = {
     "new\nline\x1b[31m_2023-06-30.csv": (
         b"a;b\n1;2\n",
         "new\\nline\\x1b[31m_2023-06-30.csv, row 1: no dialect fits the header (tried "
-        "ksz_dwh_long, ksz_dwh_wide, podmi_monthly). Header seen: 'a', 'b'. Check the column "
+        "ksz_dwh_long, ksz_dwh_wide, podmi_monthly, swing). Header seen: 'a', 'b'. Check the column "
         "names (docs/dialects.md) or add a dialect in config/dialects/.",
     ),
 }

@@ -26,6 +26,7 @@ SHIPPED = {
     "podmi_monthly",
     "podmi_barometer_xlsx",
     "canonical_parquet",
+    "swing",
 }
 
 

@@ -155,13 +155,14 @@ class Denominator(_Strict):
 
 class Indicator(_Strict):
     id: str
-    source: Literal["ksz", "podmi"]
+    source: Literal["ksz", "podmi", "user"]
     frequency: Literal["year", "quarter", "month"]
     stat: Literal["stock", "monthly", "distinct_year"]
     labels: Labels
     aliases: list[str] = []
     dimensions: list[str]
-    denominators: list[Denominator] = Field(min_length=1)
+    #: the headline first; none for an indicator of your own that has counts only
+    denominators: list[Denominator] = []
     lag_months: int = Field(ge=0)
     max_revision: float | None = Field(default=None, ge=0)
     yearly: Literal["monthly_average"] | None = None
@@ -181,9 +182,19 @@ class Indicator(_Strict):
             raise ValueError("`yearly` is only for monthly measures")
         return self
 
+    @model_validator(mode="after")
+    def _denominator(self) -> Indicator:
+        if not self.denominators and self.source != "user":
+            raise ValueError(
+                "give at least one denominator (only an indicator of your own, source: user, "
+                "may have none: counts only)"
+            )
+        return self
+
     @property
-    def headline(self) -> Denominator:
-        return self.denominators[0]
+    def headline(self) -> Denominator | None:
+        """The headline denominator (None: counts only)."""
+        return self.denominators[0] if self.denominators else None
 
     def label(self, lang: str = "nl") -> str:
         return self.labels.get(lang)

@@ -23,7 +23,7 @@ import pandas as pd
 from ksz_reports import disclosure
 from ksz_reports.core.config import Config
 from ksz_reports.core.schema import DIMENSIONS, KEY_COLUMNS, TOTAL, is_total, period_kind
-from ksz_reports.geo.codes import COUNTRY
+from ksz_reports.geo.codes import COUNTRY, UNKNOWN_LOCATIONS
 from ksz_reports.geo.geography import Geography
 from ksz_reports.measures.indicators import compute, previous_period, window_start
 
@@ -119,9 +119,12 @@ def disclose(
         bound = m[col] if col in m else pd.Series(np.nan, index=m.index)
         cells[col] = bound.astype("Float64").where(masked, pd.NA)
     cells.loc[masked & cells["lower"].isna().to_numpy(), "lower"] = 0.0
-    table = disclosure.build_linked_table(
-        cells, geo_hierarchy(geography), groups=(*direct_groups(geography), *extra_groups)
-    )
+    located = sorted(set(cells["geo"]) & set(UNKNOWN_LOCATIONS))
+    hierarchy, groups = geo_hierarchy(geography), direct_groups(geography)
+    if located:  # a region = its parts + its unknown location: that relation, for every cell
+        cells = _with_unknown_locations(cells, located)
+        hierarchy, groups = _located_hierarchy(hierarchy, groups, located)
+    table = disclosure.build_linked_table(cells, hierarchy, groups=(*groups, *extra_groups))
     settings = config.settings.disclosure
     protection = disclosure.protect(
         table,
@@ -177,7 +180,47 @@ def disclose(
     if context is not None:
         m = m[~context].reset_index(drop=True)
     m.attrs["disclosure"] = {**protection.to_dict(), "seconds": round(time.perf_counter() - t0, 3)}
+    if located:  # the pseudo-units were protected with the rest; they are never shown
+        attrs = m.attrs
+        m = m[~m["geo"].isin(located)].reset_index(drop=True)
+        m.attrs = attrs
     return m
+
+
+def _with_unknown_locations(cells: pd.DataFrame, located: list[str]) -> pd.DataFrame:
+    """``cells`` with a 0 for every unknown location (pseudo-unit) where its region's (or
+    Belgium's) cell exists but it has none: a region's relation then holds for every indicator
+    and breakdown (one without unknown locations has none of them: 0 is the truth)."""
+    others = [c for c in KEY_COLUMNS if c != "geo"]
+    frames = [cells]
+    for code in located:
+        parent = UNKNOWN_LOCATIONS[code]
+        need = cells.loc[cells["geo"] == parent, others].drop_duplicates()
+        have = cells.loc[cells["geo"] == code, others].drop_duplicates()
+        missing = need.merge(have, how="left", indicator=True)
+        missing = missing[missing["_merge"] == "left_only"].drop(columns="_merge")
+        if len(missing):
+            frames.append(missing.assign(geo=code, value=0.0, lower=pd.NA, upper=pd.NA))
+    out = pd.concat(frames, ignore_index=True)
+    for col in ("value", "lower", "upper"):
+        out[col] = out[col].astype("Float64")
+    return out
+
+
+def _located_hierarchy(
+    hierarchy: dict[str, list[str]], groups: tuple, located: list[str]
+) -> tuple[dict[str, list[str]], tuple]:
+    """The geography's relations with each unknown location as one more part of its region
+    (Flanders, Brussels) or of Belgium, next to the provinces and to the municipalities."""
+    tree = {p: list(c) for p, c in hierarchy.items()}
+    direct = {p: list(c) for p, c in groups[0].groups.items()}
+    for code in located:
+        parent = UNKNOWN_LOCATIONS[code]
+        tree.setdefault(parent, []).append(code)
+        direct.setdefault(parent, []).append(code)
+        if parent != COUNTRY:
+            direct.setdefault(COUNTRY, []).append(code)
+    return tree, (disclosure.GroupRelations("geo", direct, kind="geo_direct"), *groups[1:])
 
 
 def plan(periods_kept: dict[str, list[str]], config: Config) -> dict[str, dict[str, list[str]]]:

@@ -15,7 +15,16 @@ hierarchy), :mod:`~ksz_reports.geo.statbel` (importing Statbel's population file
 'Melle (44040) is part of Merelbeke-Melle (44088) since 1 January 2025'
 """
 
-from ksz_reports.geo.codes import BRUSSELS, COUNTRY, FLANDERS, REGIONS, WALLONIA, normalise_code
+from ksz_reports.geo.codes import (
+    BRUSSELS,
+    COUNTRY,
+    FLANDERS,
+    REGIONS,
+    UNKNOWN_LOCATIONS,
+    WALLONIA,
+    is_unknown_location,
+    normalise_code,
+)
 from ksz_reports.geo.denominators import (
     AgeClassError,
     PopulationFigure,
@@ -77,7 +86,9 @@ __all__ = [
     "COUNTRY",
     "FLANDERS",
     "REGIONS",
+    "UNKNOWN_LOCATIONS",
     "WALLONIA",
+    "is_unknown_location",
     "AgeClassError",
     "AmbiguousNameError",
     "At",

@@ -17,7 +17,7 @@ import pandas as pd
 from ksz_reports.core.schema import DIMENSIONS
 from ksz_reports.core.vocabulary import LEVELS
 from ksz_reports.geo import denominators as pop
-from ksz_reports.geo.codes import COUNTRY
+from ksz_reports.geo.codes import COUNTRY, UNKNOWN_LOCATIONS
 from ksz_reports.geo.geography import Geography
 
 
@@ -62,19 +62,31 @@ def aggregate(
     levels: tuple[str, ...] = LEVELS,
     value_cols: tuple[str, ...] = ("value",),
 ) -> pd.DataFrame:
-    """Municipal counts on ``geography`` plus their sums at ``levels`` (column ``level``)."""
+    """Municipal counts on ``geography`` plus their sums at ``levels`` (column ``level``).
+
+    A unit none of whose municipalities is in ``frame`` (a region absent from the data) has no
+    row: not available, never 0. An unknown location (:data:`~ksz_reports.geo.codes.
+    UNKNOWN_LOCATIONS`) is a row of its own at the municipality level (0 for every cell of its
+    region it has none for) and is added to its region's and Belgium's sums only."""
     base = to_current(geography, frame, value_cols)
     parent = geography.parent
+    pseudo = base["geo"].astype(str).isin(list(UNKNOWN_LOCATIONS)).to_numpy()
+    located = base[pseudo].drop(columns="_incomplete", errors="ignore")
+    base = base[~pseudo]
     unknown = set(base["geo"]) - set(parent["country"])
     if unknown:
         base = base[~base["geo"].isin(unknown)]
     short = base.pop("_incomplete").to_numpy(dtype=bool) if "_incomplete" in base else None
+    keys = [c for c in base.columns if c not in value_cols]
+    if len(located):
+        located = _unknown_locations(located, base, parent, keys, value_cols)
     out = []
     if "municipality" in levels:
         out.append(base.assign(level="municipality", incomplete=False if short is None else short))
+        if len(located):  # the pseudo-units: leaves of the linked table, never shown
+            out.append(located.assign(level="municipality", incomplete=False))
     if short is not None:  # a merged municipality without all its predecessors: not a part
         base = base[~short]
-    keys = [c for c in base.columns if c not in value_cols]
     for level in levels:
         if level == "municipality":
             continue
@@ -84,6 +96,8 @@ def aggregate(
         summed = _masked_sum(up, keys, value_cols, count=True)
         expected = pd.Series(parent[level]).value_counts()
         short = summed["_n"].to_numpy() < summed["geo"].map(expected).to_numpy()
+        if len(located) and level in ("region", "country"):
+            summed = _plus_unknown(summed, located, level, keys, value_cols)
         for col in value_cols:
             summed.loc[short, col] = pd.NA
         summed["incomplete"] = short
@@ -91,6 +105,59 @@ def aggregate(
     result = pd.concat(out, ignore_index=True)
     result["incomplete"] = result["incomplete"].fillna(False).astype(bool)
     return result
+
+
+def _unknown_locations(
+    located: pd.DataFrame,
+    base: pd.DataFrame,
+    parent: dict[str, dict[str, str | None]],
+    keys: list[str],
+    value_cols: tuple[str, ...],
+) -> pd.DataFrame:
+    """The pseudo-units' rows, one per cell of their region (0 where the data have none): a
+    region's total is the sum of its municipalities and of its unknown location, and the linked
+    table holds that relation only when every part of it is there."""
+    others = [k for k in keys if k != "geo"]
+    region = base["geo"].map(parent["region"])
+    frames = [located]
+    for code in sorted(set(located["geo"].astype(str))):
+        where = UNKNOWN_LOCATIONS[code]
+        cells = base[others] if where == COUNTRY else base.loc[(region == where).to_numpy(), others]
+        cells = cells.drop_duplicates()
+        have = located.loc[(located["geo"].astype(str) == code).to_numpy(), others]
+        missing = cells.merge(have.drop_duplicates(), how="left", indicator=True)
+        missing = missing[missing["_merge"] == "left_only"].drop(columns="_merge")
+        if len(missing):
+            frames.append(missing.assign(geo=code, **dict.fromkeys(value_cols, 0)))
+    out = pd.concat(frames, ignore_index=True)
+    for col in value_cols:
+        out[col] = out[col].astype(located[col].dtype)
+    return out[[*keys, *value_cols]]
+
+
+def _plus_unknown(
+    summed: pd.DataFrame,
+    located: pd.DataFrame,
+    level: str,
+    keys: list[str],
+    value_cols: tuple[str, ...],
+) -> pd.DataFrame:
+    """Region (or Belgium) sums plus their unknown locations (a masked one masks the sum)."""
+    up = located.copy()
+    if level == "region":
+        up["geo"] = up["geo"].astype(str).map(UNKNOWN_LOCATIONS)
+        up = up[up["geo"] != COUNTRY]
+    else:
+        up["geo"] = COUNTRY
+    if up.empty:
+        return summed
+    add = _masked_sum(up, keys, value_cols).assign(_located=True)
+    m = summed.merge(add, on=keys, how="left", suffixes=("", "_u"))
+    hit = m["_located"].fillna(False).astype(bool).to_numpy()
+    for col in value_cols:
+        total = m[col].astype("Float64") + m[f"{col}_u"].astype("Float64")
+        m[col] = m[col].astype("Float64").where(~hit, total).astype(summed[col].dtype)
+    return m.drop(columns=[*(f"{c}_u" for c in value_cols), "_located"])
 
 
 def benchmark_of(geography: Geography, geos: pd.Series, level: str) -> pd.Series:

@@ -13,6 +13,22 @@ COUNTRY = "01000"
 FLANDERS, WALLONIA, BRUSSELS = "02000", "03000", "04000"
 REGIONS: tuple[str, ...] = (FLANDERS, WALLONIA, BRUSSELS)
 
+#: Unknown locations (docs/domain.md#geography): persons known to live in a region (or in
+#: Belgium) but in no known municipality. Each is one pseudo-unit of the canonical table, a
+#: child of its region (``99999``: of Belgium only): counted in the region's and Belgium's
+#: totals, in no municipality, arrondissement or province, and never shown on its own. The
+#: codes are those of Provincies in Cijfers (``99991`` somewhere in Flanders, ``99992``
+#: somewhere in Brussels, ``99999`` unknown or outside Flanders and Brussels).
+UNKNOWN_LOCATIONS: dict[str, str] = {"99991": FLANDERS, "99992": BRUSSELS, "99999": COUNTRY}
+#: The pseudo-unit of each region (and of Belgium).
+UNKNOWN_LOCATION_OF: dict[str, str] = {v: k for k, v in UNKNOWN_LOCATIONS.items()}
+
+
+def is_unknown_location(code: object) -> bool:
+    """Is ``code`` the pseudo-unit of an unknown location (``99991``, ``99992``, ``99999``)?"""
+    return str(code) in UNKNOWN_LOCATIONS
+
+
 #: English names of the units that have one (the others keep their official-language name).
 EN_NAMES = {
     COUNTRY: "Belgium",

@@ -501,7 +501,9 @@ def check_counts(
     age = _dim_map(ctx, "age_class", ages)[dkey // ctx.dim_mult[age_j] % ctx.dim_sizes[age_j]]
     g = np.where(ok, geo, 0)
     pop = table[g, year_idx[np.where(ok, period, 0)], sex, age]
-    limit = np.where(pop == huge, huge, (pop * POPULATION_MARGIN).astype(np.int64) + 10)
+    known = pop != huge  # an unknown location has no population: not bounded
+    limit = np.full(len(pop), huge, np.int64)
+    limit[known] = (pop[known] * POPULATION_MARGIN).astype(np.int64) + 10
     over = ok & (value > limit)
     if not over.any():
         return

@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 from ksz_reports.core.errors import ConfigError, InputError, NotFoundError, quoted
 from ksz_reports.core.schema import DIMENSIONS
 from ksz_reports.core.text import normalize
-from ksz_reports.geo import AmbiguousNameError, geographies, geography
+from ksz_reports.geo import UNKNOWN_LOCATIONS, AmbiguousNameError, geographies, geography
 from ksz_reports.ingest.compact import _Context
 from ksz_reports.ingest.dialects import Dialect
 from ksz_reports.ingest.sources import _Decoder, _Raw
@@ -390,6 +390,8 @@ class _Geography(_Column):
         if found is not None:
             return found
         raw = token.strip()
+        if raw in UNKNOWN_LOCATIONS and self.dialect.layout == "swing":
+            return self.ctx.geo.id(raw)  # a region's unknown location (not cached: per dialect)
         if not raw:
             out = _GEO_EMPTY
         elif raw.isdigit() and raw.isascii() and len(raw) <= 5:

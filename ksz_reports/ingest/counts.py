@@ -4,7 +4,8 @@ A count is a whole number of persons (the dialect's thousands separators and zer
 without a number is, as the dialect declares (``numbers`` in ``config/dialects/``, see
 ``docs/dialects.md``): *masked at the source* (hidden by its supplier because it is small; a
 token ``<n`` or a band ``a-b`` also gives its range), *unknown* (e.g. not covered by the source),
-or *absent* (nothing can be there: the row is left out). Tokens that other producers use but this
+or *absent* (nothing can be there, ``-99998`` not applicable, ``-99996`` empty: read as no
+persons, 0, so that it breaks no sum — Provincies in Cijfers' rule, docs/domain.md). Tokens that other producers use but this
 dialect does not declare are refused, as are negative, implausible and non-numeric counts, each
 with an :class:`~ksz_reports.core.errors.InputError` naming row and column.
 """
@@ -82,7 +83,7 @@ def _band_of(token: str) -> tuple[int, int] | None:
 class _Counts(_Column):
     """The value of every cell: a whole number of persons (the dialect's thousands separators
     and zero tokens); masked at source (the dialect's masked tokens, with the range a token
-    ``<n`` or a band ``a-b`` gives); unknown; or absent (the row is left out) — tokens of other
+    ``<n`` or a band ``a-b`` gives); unknown; or absent (0: breaks no sum) — tokens of other
     producers are refused; an empty cell as the dialect says."""
 
     def __init__(self, cells: _Cells, dialect: Dialect, ctx: _Context):
@@ -191,7 +192,9 @@ class _Counts(_Column):
             band = pc.match_substring_regex(low, _BAND_TOKEN.pattern).to_numpy(zero_copy_only=False)
             st[band] = _BAND
         st[pc.is_in(low, self._unknown).to_numpy(zero_copy_only=False)] = _UNKNOWN
-        st[pc.is_in(low, self._absent).to_numpy(zero_copy_only=False)] = _DROP
+        absent = pc.is_in(low, self._absent).to_numpy(zero_copy_only=False)
+        st[absent] = _OK  # nothing can be there: no persons, and no sum is broken
+        num[absent] = 0
         which = pc.fill_null(pc.index_in(low, self._masked), -1).to_numpy(zero_copy_only=False)
         is_masked = which >= 0
         st[is_masked] = _MASKED
@@ -229,7 +232,9 @@ class _Counts(_Column):
             st[neg & np.isin(values, list(known - allowed))] = _FOREIGN
             st[neg & np.isin(values, numeric(d.masked))] = _MASKED
             st[neg & np.isin(values, numeric(d.unknown))] = _UNKNOWN
-            st[neg & np.isin(values, numeric(d.absent))] = _DROP
+            absent = neg & np.isin(values, numeric(d.absent))
+            st[absent] = _OK  # nothing can be there: no persons, and no sum is broken
+            values[absent] = 0
         st[values > _MAX_COUNT] = _BIG
         values[st != _OK] = 0
         values[st == _MASKED] = MASKED_CODE

@@ -270,7 +270,7 @@ def _detect_with(
 ) -> tuple[Dialect, Any, _Layout, _Probe]:
     """Detect the dialect; return it with its source, header layout and probe."""
     candidates = _candidates(path, dialects)
-    fmt = candidates[0].format
+    fmt = candidates[0].format_of(path.suffix.lower().lstrip("."))
     _check_kind(path, fmt, config)
     probe = _Probe(path, fmt)
     try:
@@ -288,7 +288,7 @@ def _detect_in(
     errors: list[InputError] = []
     undecodable: list[tuple[Dialect, InputError]] = []
     for d in candidates:
-        if d.format != fmt:
+        if d.format_of(path.suffix.lower().lstrip(".")) != fmt:
             continue
         try:
             src = probe.source(d)
@@ -349,6 +349,8 @@ def _detect_in(
         d, src, lay = near[0]
         if len(near) == 1 or score(near[0]) != score(near[1]):
             raise _missing(file, d, src.header, lay)
+    if errors and all(t[2].recognised == 0 for t in tried):
+        raise errors[0]  # the dialect whose header was searched for says why it was not found
     if tried:
         seen = tried[0][1].header
         raise InputError(
@@ -378,8 +380,9 @@ def _open_with(
             file=file,
             code="wrong-format",
         )
-    _check_kind(path, d.format, config)
-    probe = _Probe(path, d.format)
+    fmt = d.format_of(ext)
+    _check_kind(path, fmt, config)
+    probe = _Probe(path, fmt)
     try:
         src = probe.source(d)
         layout = _map_header(src.header.names, d, config)

@@ -10,7 +10,7 @@ per category), how periods, numbers and masked cells are written, and where the 
 Keys of a dialect file (all optional except ``format`` and ``columns``)::
 
     description: free text
-    format: csv | xlsx | parquet
+    format: csv | xlsx | parquet     # or a list: [csv, xlsx] (the swing dialect)
     extensions: [csv]                # file extensions it reads (default: by format)
     filename: '^ksz_dwh_long'        # a file name matching this prefers the dialect on detection
     csv: {encodings: [utf-8-sig, cp1252], separator: auto | ";" | "," | "\\t", quote: '"'}
@@ -18,8 +18,11 @@ Keys of a dialect file (all optional except ``format`` and ``columns``)::
     header: {row: 1}                 # 1-based line/row of the header; null = the first row (within
                                      # search_rows) that holds every required column
     footnotes: stop_at_empty_row     # the table ends at the first empty row after the data | none
-    layout: long | wide
+    layout: long | wide | swing
     wide: {columns: period, patterns: [{pattern: '^(?P<year>\\d{4})$'}], looks_like: '^\\s*\\d'}
+    swing: {codes: {v5101_x_m: {indicator: id, sex: M}}, geolevels: {gemeente2024:
+            {level: municipality, geography: '2019'}}, unknown_locations: {'99991': '02000'}}
+    absent_rows: zero | not_reported # a municipality without a row (zero: layout swing only)
     columns: {geo: [NIS-code, Code INS], value: [Aantal, Nombre], ...}
     ignore_columns: [Opmerking]      # read and dropped
     unknown_columns: error | ignore
@@ -35,7 +38,8 @@ Keys of a dialect file (all optional except ``format`` and ``columns``)::
 Canonical columns a header can map to (``columns``): ``indicator``, ``period``, ``geo`` (NIS code),
 ``geo_name`` (municipality name; used when the code is empty, or as the only geography column),
 the dimensions of :data:`ksz_reports.core.schema.DIMENSIONS`, ``value``, and optionally ``vintage`` and
-``source``. A dimension without a column is ``total``.
+``source``. A dimension without a column is ``total``. ``layout: swing`` (docs/dialects.md §6) maps ``period``, ``geolevel`` and ``geo`` only: the other
+columns are indicator codes, read by :mod:`ksz_reports.ingest.swing`.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ ROLES: tuple[str, ...] = (
     "period",
     "geo",
     "geo_name",
+    "geolevel",
     *DIMENSIONS,
     "value",
     "lower",
@@ -295,6 +300,66 @@ class VintageOptions(_Strict):
         return None if value is None else _check_regex(value)
 
 
+_SWING_LEVELS = ("municipality", "arrondissement", "province", "region", "country")
+
+
+class SwingGeolevel(_Strict):
+    """One value of a Swing ``geolevel`` column: the level of its rows and, for municipalities,
+    the geography (``1983``, ``2019``, ``2025`` or ``current``) their codes belong to."""
+
+    level: Literal["municipality", "arrondissement", "province", "region", "country"]
+    geography: str | None = Field(default=None, pattern=r"^(current|\d{4})$")
+
+    @model_validator(mode="after")
+    def _geo(self) -> SwingGeolevel:
+        if (self.level == "municipality") != (self.geography is not None):
+            raise ValueError("a municipality geolevel (and only one) names its `geography`")
+        return self
+
+
+class SwingOptions(_Strict):
+    """The Swing layout (``layout: swing``, docs/dialects.md §6): rows ``period, geolevel,
+    geoitem, <one column per indicator code>``.
+
+    ``codes``: indicator code (a header) → ``{indicator: id, <dimension>: code, …}``; a header
+    that is not listed but is an indicator id, alias or label is that indicator's total.
+    ``geolevels``: the values of the ``geolevel`` column. ``unknown_locations``: codes of a
+    location known only up to its region (``99991``) → that region (or Belgium, ``01000``)."""
+
+    codes: dict[str, dict[str, str]] = {}
+    geolevels: dict[str, SwingGeolevel] = {}
+    unknown_locations: dict[str, str] = {}
+
+    @field_validator("codes")
+    @classmethod
+    def _codes(cls, codes: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for code, body in codes.items():
+            if "indicator" not in body:
+                raise ValueError(f"code {code!r} needs an `indicator`")
+            unknown = [k for k in body if k != "indicator" and k not in DIMENSIONS]
+            if unknown:
+                raise ValueError(
+                    f"code {code!r}: unknown key {unknown[0]!r}; give `indicator` and "
+                    f"dimensions ({', '.join(DIMENSIONS)})"
+                )
+        return codes
+
+    @field_validator("unknown_locations")
+    @classmethod
+    def _regions(cls, value: dict[str, str]) -> dict[str, str]:
+        for code, region in value.items():
+            if region not in ("01000", "02000", "04000"):
+                raise ValueError(
+                    f"unknown location {code!r}: {region!r} is not Flanders (02000), Brussels "
+                    "(04000) or Belgium (01000), the areas with an unknown-location pseudo-unit"
+                )
+        return value
+
+    def code_map(self) -> dict[str, dict[str, str]]:
+        """Normalised header → its mapping."""
+        return {normalize(k): v for k, v in self.codes.items()}
+
+
 class GeoOptions(_Strict):
     """Geography column: what to do with rows of aggregates (arrondissement … Belgium)."""
 
@@ -307,15 +372,20 @@ class Dialect(_Strict):
     name: str
     path: Path | None = None
     description: str = ""
-    format: Literal["csv", "xlsx", "parquet"]
+    format: Any  # csv | xlsx | parquet, or a list (a swing dialect reads [csv, xlsx])
     extensions: list[str] = []
     filename: str | None = None
     csv: CsvOptions = CsvOptions()
     xlsx: XlsxOptions = XlsxOptions()
     header: HeaderOptions = HeaderOptions()
     footnotes: Literal["stop_at_empty_row", "none"] = "stop_at_empty_row"
-    layout: Literal["long", "wide"] = "long"
+    layout: Literal["long", "wide", "swing"] = "long"
     wide: WideOptions | None = None
+    swing: SwingOptions | None = None
+    #: an area (municipality) without a row: a zero (a file completed with zeros for every area,
+    #: as Provincies in Cijfers uploads are) or not reported (the sums that need it are not
+    #: available); ``zero`` needs ``layout: swing``
+    absent_rows: Literal["zero", "not_reported"] = "not_reported"
     columns: dict[str, list[str]]
     ignore_columns: list[str] = []
     unknown_columns: Literal["error", "ignore"] = "error"
@@ -358,9 +428,26 @@ class Dialect(_Strict):
     def _regex(cls, value: str | None) -> str | None:
         return None if value is None else _check_regex(value)
 
+    @field_validator("format")
+    @classmethod
+    def _format(cls, value: Any) -> Any:
+        items = value if isinstance(value, list) and value else [value]
+        for item in items:
+            if item not in _DEFAULT_EXTENSIONS:
+                raise ValueError("Input should be 'csv', 'xlsx' or 'parquet'")
+        return value if isinstance(value, str) else list(dict.fromkeys(items))
+
     @model_validator(mode="after")
     def _consistent(self) -> Dialect:
         cols = self.columns
+        if self.layout == "swing":
+            return self._swing_consistent()
+        if self.swing is not None:
+            raise ValueError("`swing` is only for `layout: swing`")
+        if self.absent_rows == "zero":
+            raise ValueError("`absent_rows: zero` is read for `layout: swing` only")
+        if "geolevel" in cols:
+            raise ValueError("a `geolevel` column is only for `layout: swing`")
         if self.indicator.fixed is None and "indicator" not in cols:
             raise ValueError("give an `indicator` column or `indicator.fixed`")
         if self.indicator.fixed is not None and "indicator" in cols:
@@ -394,18 +481,52 @@ class Dialect(_Strict):
                     )
         if self.vintage.column and "vintage" not in cols:
             raise ValueError("`vintage.column: true` needs a `vintage` column")
-        if self.vintage.title and self.format == "parquet":
+        if self.vintage.title and "parquet" in self.formats:
             raise ValueError("a Parquet file has no title rows for `vintage.title`")
+        return self
+
+    def _swing_consistent(self) -> Dialect:
+        cols = self.columns
+        if self.swing is None:
+            raise ValueError("`layout: swing` needs a `swing` section")
+        for role in ("period", "geolevel", "geo"):
+            if role not in cols:
+                raise ValueError(f"a swing dialect needs a `{role}` column")
+        extra = [r for r in cols if r not in ("period", "geolevel", "geo")]
+        if extra:
+            raise ValueError(
+                f"a swing dialect has no `{extra[0]}` column (indicator and breakdown come "
+                "from the indicator code of each value column, `swing.codes`)"
+            )
+        if self.wide is not None or self.indicator.fixed or self.indicator.values:
+            raise ValueError("a swing dialect has no `wide` or `indicator` section")
+        if not any(g.level == "municipality" for g in self.swing.geolevels.values()):
+            raise ValueError("`swing.geolevels` needs at least one municipality geolevel")
+        if "parquet" in self.formats:
+            raise ValueError("a swing dialect reads csv and xlsx files")
         return self
 
     # -- derived ---------------------------------------------------------------------------
 
     @property
+    def formats(self) -> list[str]:
+        """The file formats this dialect reads (one, or csv and xlsx)."""
+        return [self.format] if isinstance(self.format, str) else list(self.format)
+
+    def format_of(self, ext: str) -> str | None:
+        """The format of a file with extension ``ext`` (lower case, no dot), or None."""
+        if ext not in self.file_extensions:
+            return None
+        if len(self.formats) == 1:
+            return self.formats[0]
+        return next((f for f in self.formats if ext in _DEFAULT_EXTENSIONS[f]), None)
+
+    @property
     def file_extensions(self) -> list[str]:
         """The extensions (lower case, no dot) this dialect reads."""
-        return [
-            e.lower().lstrip(".") for e in (self.extensions or _DEFAULT_EXTENSIONS[self.format])
-        ]
+        if self.extensions:
+            return [e.lower().lstrip(".") for e in self.extensions]
+        return [e for fmt in self.formats for e in _DEFAULT_EXTENSIONS[fmt]]
 
     @property
     def required_roles(self) -> list[str]:
@@ -416,6 +537,8 @@ class Dialect(_Strict):
         if "period" in self.columns:
             req.append("period")
         req.append("geo" if "geo" in self.columns else "geo_name")
+        if self.layout == "swing":
+            req = ["period", "geolevel", "geo"]
         if self.layout == "long":
             req.append("value")
         if self.vintage.column:

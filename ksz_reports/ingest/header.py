@@ -53,6 +53,7 @@ def _map_header(names: Sequence[str], dialect: Dialect, config: Any) -> _Layout:
     recognised = 0
     wide = dialect.wide
     value_keys: dict[str, int] = {}  # a wide file's value columns (periods, codes) by name
+    swing = dialect.swing.code_map() if dialect.swing is not None else None
     for i, name in enumerate(names):
         key = normalize(name)
         if not key:
@@ -67,6 +68,12 @@ def _map_header(names: Sequence[str], dialect: Dialect, config: Any) -> _Layout:
             continue
         if key in ignored:
             recognised += 1
+            continue
+        if swing is not None:  # one column per indicator code
+            if key in swing or config.indicator_lookup(name) is not None:
+                values.append((i, name))
+            else:
+                unknown.append(i)
             continue
         if wide is not None:
             if wide.columns == "period":
@@ -96,6 +103,8 @@ def _map_header(names: Sequence[str], dialect: Dialect, config: Any) -> _Layout:
     missing = [r for r in dialect.required_roles if r not in roles]
     if wide is not None and not values and not not_period:
         missing.append("period" if wide.columns == "period" else wide.columns)
+    if swing is not None and not values and not missing:
+        missing.append("indicator")
     return _Layout(roles, values, unknown, not_period, duplicate, missing, recognised)
 
 
@@ -113,6 +122,16 @@ def _required_check(dialect: Dialect) -> Any:
 
 def _missing(file: str, d: Dialect, header: _Header, lay: _Layout) -> InputError:
     role = lay.missing[0]
+    if d.layout == "swing" and role == "indicator":
+        return InputError(
+            f"no indicator code columns (dialect {d.name})",
+            file=file,
+            row=header.row,
+            hint="A Swing file has one column per indicator code after period, geolevel and "
+            f"geoitem; map each code in swing.codes of {d.where}. Header seen: "
+            f"{_quote_list(header.names, 12)}",
+            code="missing-column",
+        )
     if d.wide is not None and role in ("period", d.wide.columns) and role not in d.columns:
         what = "period" if role == "period" else f"{role} category"
         return InputError(

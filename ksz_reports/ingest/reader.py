@@ -55,6 +55,7 @@ from ksz_reports.ingest.dialects import Dialect
 from ksz_reports.ingest.header import _missing
 from ksz_reports.ingest.periods import _as_vintage, _Periods, _Vintages
 from ksz_reports.ingest.sources import _CsvSource, _ParquetSource, _Raw
+from ksz_reports.ingest.swing import swing_source
 
 __all__ = ["FileStats", "iter_export", "read_export"]
 
@@ -122,6 +123,11 @@ class _FileReader:
         self.stats = FileStats()
         self.periods = _Periods(self.cells, d, ctx, self.stats.periods)
         self._check_layout()
+        if d.layout == "swing":  # one column per indicator code: read as long rows
+            self.src = swing_source(self.src, self.layout, d, ctx.config)
+            self.layout, self.header = self.src.layout, self.src.header
+            self.cells = _Cells(self.file, self.header.names, self.layout.roles, None)
+            self.periods = _Periods(self.cells, d, ctx, self.stats.periods)
         self.file_id = len(ctx.files)
         ctx.files.append(self.file)
         self.source_id = ctx.source.id(self.path.name)
@@ -157,6 +163,16 @@ class _FileReader:
             self._check_parquet_types()
         if lay.unknown and d.unknown_columns == "error":
             i = lay.unknown[0]
+            if d.layout == "swing":
+                raise InputError(
+                    f"unknown indicator code {self.cells.col(i)!r} (dialect {d.name})",
+                    file=self.file,
+                    row=hdr.row,
+                    column=self.cells.col(i),
+                    hint=f"Map it to an indicator in swing.codes of {d.where} (in a --config "
+                    "folder: dialects/swing.yaml), or list it in ignore_columns",
+                    code="unknown-column",
+                )
             raise InputError(
                 f"unknown column for dialect {d.name}",
                 file=self.file,
@@ -227,6 +243,8 @@ class _FileReader:
                 out = self._batch(raw)
                 if out is not None:
                     yield out
+            if self.dialect.layout == "swing":  # the file's rows, not the long rows read
+                self.stats.rows = self.src.rows_read
         except KszError:
             raise
         except (pa.ArrowException, OSError) as exc:
@@ -387,7 +405,8 @@ class _FileReader:
             at_period,
             cells.col(roles["vintage"]) if self.dialect.vintage.column else None,
         )
-        check_geo_periods(self.file, ctx, geo, period, keep, at_geo, named)
+        if self.dialect.layout != "swing":  # a Swing row's geolevel names its geography
+            check_geo_periods(self.file, ctx, geo, period, keep, at_geo, named)
         self.same_municipality.check(ind, period, geo, dkey, vint, keep, line)
         check_counts(self.file, ctx, geo, period, dkey, value, keep, at_value)
 

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ksz_reports.core.config import Config, load_config
 from ksz_reports.core.schema import KEY_COLUMNS, as_str, is_total, months_of, period_end
+from ksz_reports.geo.codes import UNKNOWN_LOCATIONS
 
 KEPT = "kept"
 UNSTABLE_LAG = "unstable_lag"
@@ -89,8 +90,11 @@ def apply_cutoffs(
         latest = df
 
     totals = df.loc[is_total(df), ["indicator", "period", "geo", "vintage", "value"]]
-    scope = latest.groupby("indicator")["geo"].nunique()
-    latest_totals = latest[is_total(latest)]
+    # municipalities only: an unknown location (a region's pseudo-unit) is not one to cover
+    located = latest["geo"].astype(str).isin(list(UNKNOWN_LOCATIONS)).to_numpy()
+    places = latest[~located] if located.any() else latest
+    scope = places.groupby("indicator")["geo"].nunique()
+    latest_totals = places[is_total(places)]
     covered = latest_totals.groupby(["indicator", "period"])["geo"].nunique()
     vintage_of = latest.groupby(["indicator", "period"])["vintage"].max()
     # Revision: the total over the municipalities present (unmasked) in both of the last two vintages.

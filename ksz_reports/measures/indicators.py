@@ -152,7 +152,7 @@ def compute(
         if denominator is None
         else next((d for d in ind.denominators if d.id == denominator), None)
     )
-    if den is None:
+    if den is None and (denominator is not None or ind.denominators):
         known = ", ".join(d.id for d in ind.denominators)
         raise UsageError(f"indicator {ind.id!r} has no denominator {denominator!r}; known: {known}")
     rows = table[table["indicator"].astype(str) == ind.id]
@@ -174,8 +174,10 @@ def compute(
         return pd.DataFrame(columns=list(MEASURE_COLUMNS))
 
     cells = geo_sums.aggregate(geography, rows, levels=levels, value_cols=RANGE_COLUMNS)
-    cells["per"] = den.per
     cells["population_year"] = [population_year(ind, p) for p in cells["period"].astype(str)]
+    if den is None:  # an indicator of your own without a denominator: counts only
+        return _counts_only(cells, config)
+    cells["per"] = den.per
 
     keys = _denominator_keys(cells, ind, den.age_class)
     cells = pd.concat([cells, keys], axis=1)
@@ -235,6 +237,35 @@ def compute(
     )
     cells.loc[~masked, ["lower", "upper"]] = np.nan
     cells.loc[cells["population"].isna() & cells["count"].notna(), "flag"] = "no_population"
+    return (
+        cells[list(MEASURE_COLUMNS) + ["population_year_used"]]
+        .sort_values(["period", "level", "geo", *DIMENSIONS], kind="stable")
+        .reset_index(drop=True)
+    )
+
+
+def _counts_only(cells: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """The measure rows of an indicator without a denominator: counts, growth, no rate."""
+    cells["per"] = np.nan
+    cells["population"] = np.nan
+    cells["population_year_used"] = np.nan
+    cells["count"] = cells["value"]
+    for col in ("rate", "ci_low", "ci_high", "benchmark_rate"):
+        cells[col] = np.nan
+    cells["significance"] = ""
+    cells["growth_pct"] = np.nan
+    cells = _add_growth(cells)
+    cells = _add_monthly_growth(cells, config.settings.statistics.growth_window_months)
+    count = cells["count"].astype(float).to_numpy()
+    cells["unreliable"] = count < config.settings.reliability.min_count
+    missing = cells["count"].isna().to_numpy()
+    masked = missing & cells["lower"].notna().to_numpy()
+    cells["flag"] = np.select(
+        [cells["incomplete"].to_numpy(dtype=bool), masked, missing],
+        ["incomplete", "not_available", "unknown"],
+        "",
+    )
+    cells.loc[~masked, ["lower", "upper"]] = np.nan
     return (
         cells[list(MEASURE_COLUMNS) + ["population_year_used"]]
         .sort_values(["period", "level", "geo", *DIMENSIONS], kind="stable")

@@ -291,19 +291,19 @@ class ModelBuilder:
             # ses_position: the total of all statuses is the population itself, so only the
             # statuses (its breakdowns) are shown
             totals_shown = ind.id != "ses_position"
+            # the kind an area is compared on: its rate, or its count (no denominator)
+            rate = ("rate",) if ind.headline is not None else ("count",)
             if totals_shown:
                 key_rows.append(
                     _as_table(
                         _at(rows.current, levels),
                         "key_figures",
-                        mine_first(("count", "rate", "growth_pct"), ("rate",)),
+                        mine_first(tuple(dict.fromkeys(("count", *rate, "growth_pct"))), rate),
                     )
                 )
             evolution_geos = [nis, parents["region"], COUNTRY] if totals_shown else []
             tables = {
-                "evolution": _as_table(
-                    _at(rows.years, evolution_geos), f"{ind.id}_evolution", ("rate",)
-                )
+                "evolution": _as_table(_at(rows.years, evolution_geos), f"{ind.id}_evolution", rate)
             }
             for dim in ind.dimensions:
                 if dim not in rows.breakdowns:
@@ -311,15 +311,18 @@ class ModelBuilder:
                 sel = _at(rows.breakdowns[dim], [nis, parents["region"]])
                 if not sel.empty:
                     tables[f"by_{dim}"] = _as_table(
-                        sel, f"{ind.id}_by_{dim}", mine_first(("count", "rate"), ("rate",))
+                        sel,
+                        f"{ind.id}_by_{dim}",
+                        mine_first(tuple(dict.fromkeys(("count", *rate))), rate),
                     )
             tables["comparison"] = _as_table(
                 _at(rows.current, compare if totals_shown else []),
                 f"{ind.id}_comparison",
-                ("rate", "ci_low", "ci_high"),
+                ("rate", "ci_low", "ci_high") if ind.headline is not None else rate,
             )
             month = None
-            if ind.frequency == "month" and not rows.months.empty and totals_shown:
+            monthly = ind.frequency == "month" and ind.headline is not None
+            if monthly and not rows.months.empty and totals_shown:
                 # the latest published month (key figures: count, rate, average monthly growth)
                 # and the monthly chart of the last `report.month_chart_months` months
                 shown = sorted(rows.months["period"].unique())

@@ -76,6 +76,11 @@ def _rate_kind(per: int) -> str:
     return "share_pct" if per == 100 else "rate_per_1000"
 
 
+def _kind_of(ind) -> str:
+    """The kind an indicator is shown as: its headline rate, or its count (no denominator)."""
+    return "count" if ind.headline is None else _rate_kind(ind.headline.per)
+
+
 class ReportRenderer(MethodologyText):
     """Turns a report model into files. One per process; charts and fonts are set up once."""
 
@@ -125,7 +130,7 @@ class ReportRenderer(MethodologyText):
             ind = topic.indicator
             if ind.id == "ses_position":
                 continue
-            kind = _rate_kind(ind.headline.per)
+            kind = _kind_of(ind)
             count, cflag = c.get("key_figures", ind.id, topic.period, nis, "count")
             rate, rflag = c.get("key_figures", ind.id, topic.period, nis, kind)
             growth, gflag = c.get("key_figures", ind.id, topic.period, nis, "growth_pct")
@@ -138,11 +143,11 @@ class ReportRenderer(MethodologyText):
             for code in level_codes:
                 v, f = c.get("key_figures", ind.id, topic.period, code, kind)
                 cells_row.append(self._cell(v, kind, f))
-            unit = "%" if ind.headline.per == 100 else "\u2030"
+            unit = "" if ind.headline is None else ", %" if ind.headline.per == 100 else ", \u2030"
             key_rows.append(
                 {
                     "label": ind.label(lang),
-                    "note": f"{l10n.fmt_period(topic.period, lang)}, {unit}",
+                    "note": f"{l10n.fmt_period(topic.period, lang)}{unit}",
                     "cells": cells_row,
                 }
             )
@@ -252,8 +257,7 @@ class ReportRenderer(MethodologyText):
             cells_row.append(self._cell(v, kind, f))
         return {
             "label": ind.label(self.lang),
-            "note": _("%(month)s, %(unit)s, change per month")
-            % {"month": l10n.fmt_period(month, self.lang), "unit": unit},
+            "note": f"{l10n.fmt_period(month, self.lang)}{unit}, {_('change in % per month')}",
             "cells": cells_row,
         }
 
@@ -318,7 +322,7 @@ class ReportRenderer(MethodologyText):
         ind = topic.indicator
         geo = model.geography
         nis = model.nis
-        kind = _rate_kind(ind.headline.per)
+        kind = _kind_of(ind)
         parents = geo.parents_of(nis)
         charts_out = []
         evo = c.rows(f"{ind.id}_evolution", kind)
@@ -436,16 +440,11 @@ class ReportRenderer(MethodologyText):
                 rrate, rrf = c.get(
                     table_id, ind.id, topic.period, parents["region"], kind, **{dim: code}
                 )
-                rows.append(
-                    {
-                        "label": codes.label(dim, code, lang, year),
-                        "cells": [
-                            self._cell(count, "count", cf),
-                            self._cell(rate, kind, rf),
-                            self._cell(rrate, kind, rrf),
-                        ],
-                    }
-                )
+                shown = [self._cell(count, "count", cf)]
+                if kind != "count":  # counts only: the municipality's and the region's
+                    shown.append(self._cell(rate, kind, rf))
+                shown.append(self._cell(rrate, kind, rrf))
+                rows.append({"label": codes.label(dim, code, lang, year), "cells": shown})
             if dim in ("family_category", "ses_position"):
                 data = []
                 for code in ordered:
@@ -492,12 +491,19 @@ class ReportRenderer(MethodologyText):
                     _("Number"),
                     _("Rate") + f" {name}",
                     _("Rate") + f" {geo.name(parents['region'], lang)}",
-                ],
+                ]
+                if kind != "count"
+                else [_("Number"), _("Number") + f" {geo.name(parents['region'], lang)}"],
                 "rows": rows,
             }
         den = ind.headline
-        den_text = _("per 1000 inhabitants") if den.per == 1000 else _("in % of the inhabitants")
-        if den.age_class != TOTAL:
+        if den is None:
+            den_text = _("number of persons (no denominator)")
+        else:
+            den_text = (
+                _("per 1000 inhabitants") if den.per == 1000 else _("in % of the inhabitants")
+            )
+        if den is not None and den.age_class != TOTAL:
             den_text += " " + _("aged %(ages)s") % {"ages": den.age_class}
         return {
             "id": ind.id,
@@ -507,6 +513,14 @@ class ReportRenderer(MethodologyText):
             "month_text": month_text,
             "charts": charts_out,
             "breakdown": breakdown,
+            # an indicator of the user's --config folder: the generic section says so
+            "generic": ind.source == "user",
+            "note": _(
+                "An indicator of your own, defined in the configuration folder: its counts come "
+                "from your files, not from KSZ or POD MI."
+            )
+            if ind.source == "user"
+            else "",
         }
 
     def _maps(self, model: ReportModel, c: Cells) -> list:
@@ -520,7 +534,7 @@ class ReportRenderer(MethodologyText):
         for key, frame in model.maps.items():
             ind_id, area = key.rsplit("_", 1)
             ind = indicators[ind_id]
-            kind = _rate_kind(ind.headline.per)
+            kind = _kind_of(ind)
             data = [
                 {"geo": r.geo, "value": r.value, "flag": r.flag or None}
                 for r in c.rows(f"{ind_id}_map_{area}", kind)
@@ -558,12 +572,12 @@ class ReportRenderer(MethodologyText):
         info = model.scatter_info or {"x": "increased_reimbursement"}
         ind = self.config.indicators
         y_id = "ll"
-        yk = _rate_kind(ind[y_id].headline.per)
+        yk = _kind_of(ind[y_id])
         if info["x"] == "income":
             x_id, xk = "income", "income_eur"
         else:
             x_id = "increased_reimbursement"
-            xk = _rate_kind(ind[x_id].headline.per)
+            xk = _kind_of(ind[x_id])
 
         def by_geo(ind_id: str, kind: str) -> dict:
             return {
