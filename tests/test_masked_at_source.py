@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from attacker import attack
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
@@ -188,8 +188,23 @@ def masked_tables(draw):
     return full, relations, masked, lower, upper
 
 
+def _grid_case():
+    """A case hypothesis found: HiGHS gave up ("unknown") on an attacker LP from its warm-started
+    basis; the LP is now solved again from scratch."""
+    inner = np.array([[0, 1, 0, 0], [3, 3, 8, 0], [3, 5, 0, 7], [3, 5, 1, 5]])
+    full, relations = grid_table(inner)
+    masked = np.zeros(25, dtype=bool)
+    masked[[1, 5, 13, 16]] = True
+    lower = np.full(25, np.nan)
+    upper = np.full(25, np.nan)
+    lower[[1, 5, 13, 16]] = [1, 3, 5, 0]
+    upper[[1, 5, 13]] = [3, 4, 8]
+    return full, relations, masked, lower, upper
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(masked_tables())
+@example(_grid_case())
 def test_after_protect_no_sensitive_cell_is_narrower_than_required(case):
     full, relations, masked, lower, upper = case
     cells = pd.DataFrame(

@@ -155,6 +155,19 @@ class _LP:
             h.run()
             status = h.getModelStatus()
             h.setOptionValue("presolve", "off")
+        known = (ms.kOptimal, ms.kInfeasible, ms.kUnbounded)
+        if status not in known:
+            # HiGHS gave up from the warm-started basis ("unknown", numerical trouble): solve
+            # again from scratch, then with presolve
+            h.clearSolver()
+            h.run()
+            status = h.getModelStatus()
+            if status not in known:
+                h.setOptionValue("presolve", "on")
+                h.clearSolver()
+                h.run()
+                status = h.getModelStatus()
+                h.setOptionValue("presolve", "off")
         if status == ms.kOptimal:
             x = np.asarray(h.getSolution().col_value, dtype=np.float64)
             return _Result("optimal", x, float(h.getInfo().objective_function_value))
