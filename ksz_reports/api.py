@@ -245,10 +245,12 @@ class KszData:
         m = m[m["level"] == level]
         m = _select_breakdown(m, breakdown)
         if m.empty and breakdown is not None:
+            months = any(period_kind(p) == "month" for p in periods)
+            setting = "month_breakdowns" if months else "breakdown_periods"
             raise NotFoundError(
                 f"no {breakdown} breakdown of {indicator!r} is published for {period}; "
-                "breakdowns are published for the latest periods only "
-                "(settings.yaml publication.breakdown_periods)"
+                f"breakdowns are published for the latest {'months' if months else 'periods'} "
+                f"only (settings.yaml publication.{setting})"
             )
         geo = self.geography(geography)
         m = m.assign(name=m["geo"].map(lambda g: geo.name(g, lang)))

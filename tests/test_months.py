@@ -110,8 +110,17 @@ def test_the_api_answers_a_month_with_whole_counts(october_2017: Path) -> None:
     assert '"count": 140678,' in json.stdout
 
 
-def test_plan_months_and_the_window_of_their_breakdowns() -> None:
-    config = load_config()
+def _with_month_breakdowns(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "settings.yaml").write_text(
+        "publication:\n  month_breakdowns: 12\n", encoding="utf-8"
+    )
+    return folder
+
+
+def test_plan_months_and_the_window_of_their_breakdowns(tmp_path: Path) -> None:
+    assert load_config().settings.publication.month_breakdowns == 0  # off by default
+    config = load_config(_with_month_breakdowns(tmp_path / "config"))
     months = [f"{y}-{m:02d}" for y in (2020, 2021, 2022) for m in range(1, 13)][:-2]  # to 2022-10
     p = plan({"ll": ["2020", "2021", *months]}, config)["ll"]
     assert p["totals"] == ["2020", "2021"]
@@ -140,12 +149,27 @@ def limburg_months(limburg_data: Path) -> ksz_reports.KszData:
     return ksz_reports.open(limburg_data)
 
 
-def test_months_and_their_breakdowns_are_published(limburg_months) -> None:
+@pytest.fixture(scope="module")
+def limburg_month_breakdowns(
+    limburg_data: Path, tmp_path_factory: pytest.TempPathFactory
+) -> ksz_reports.KszData:
+    """The Limburg cut published with publication.month_breakdowns: 12."""
+    config = load_config(_with_month_breakdowns(tmp_path_factory.mktemp("mb12") / "config"))
+    return ksz_reports.open(limburg_data, config=config)
+
+
+def test_months_are_published_and_their_breakdowns_on_request(
+    limburg_months, limburg_month_breakdowns
+) -> None:
     ks = limburg_months
     for ind in PODMI:
         months = [p for p in ks.published_periods(ind) if len(p) == 7]
         assert len(months) >= 36, ind
     latest = ks.latest_period("ll", kind="month")
+    with pytest.raises(ksz_reports.core.errors.NotFoundError, match="month_breakdowns"):
+        ks.indicator("ll", period=latest, breakdown="sex")
+    # with publication.month_breakdowns: 12, the latest 12 kept months are broken down
+    ks = limburg_month_breakdowns
     by_sex = ks.indicator("ll", period=latest, breakdown="sex")
     assert set(by_sex["sex"]) == {"M", "F"}
     months = [p for p in ks.published_periods("ll") if len(p) == 7]
@@ -292,3 +316,27 @@ def test_audit_and_an_outside_attacker_recover_no_month(maaseik_batch: Path) -> 
     assert not frame["narrow"].any(), outside.text()
     hidden_months = frame[frame["period"].astype(str).str.len() == 7]
     assert len(hidden_months) > 0
+
+
+def test_an_attacker_of_everything_the_api_publishes_recovers_no_month(
+    limburg_month_breakdowns, tmp_path: Path
+) -> None:
+    """Every leefloon count the API gives with monthly breakdowns (months, their breakdowns,
+    the yearly averages, every level) as one cells.csv for the outside attacker: the months of
+    the breakdown year outside the window are not published, so 12 × average = Σ months is no
+    relation it can use, and nothing sensitive is pinned down."""
+    from ksz_reports.core.cells import CELLS_COLUMNS
+
+    pub = limburg_month_breakdowns.published().frame(filters=[("indicator", "==", "ll")])
+    assert pub["period"].str.len().eq(7).any()
+    cells = pub.assign(table="api", kind="count", value=pub["count"])
+    cells["flag"] = cells["flag"].fillna("").astype(str)
+    folder = tmp_path / "api" / "all"
+    folder.mkdir(parents=True)
+    cells[list(CELLS_COLUMNS)].to_csv(folder / "cells.csv", index=False)
+    frame = attack(folder.parent, 5).frame
+    sensitive = frame["flag"].isin(["suppressed", "not_available"])
+    assert sensitive.sum() > 100
+    assert not frame.loc[sensitive, "recovered"].any()
+    assert not frame.loc[sensitive, "narrow"].any()
+    assert (frame["period"].astype(str).str.len() == 7).any()

@@ -231,7 +231,7 @@ class PublicationSettings(_Strict):
         Literal["municipality", "arrondissement", "province", "region", "country"]
     ] = ["municipality", "region"]
     months: bool = True
-    month_breakdowns: int = Field(default=12, ge=0)
+    month_breakdowns: int = Field(default=0, ge=0)
     geography: str = Field(default="current", pattern=r"^(current|\d{4})$")
 
 

@@ -48,6 +48,9 @@ _MARGIN = 1e-4
 #: A relation with more terms than this is "big" for the local neighbourhoods of
 #: :func:`_add_complements` (a region or Belgium as the sum of its municipalities).
 LOCAL_RELATION_SIZE = 40
+#: A local neighbourhood (beyond the first two rings) larger than this many cells is not tried:
+#: the local rings grow from ring 2 until one has a solution or is this large.
+LOCAL_MAX_CELLS = 2000
 
 
 def required_width(table: LinkedTable, min_width: float) -> np.ndarray:
@@ -378,13 +381,14 @@ def _add_complements(
     csc = table.matrix.tocsc()
     space = _Workspace(table, csc, a_all)
     big = np.diff(csr.indptr) > LOCAL_RELATION_SIZE
+    dims = _dimensions_per_cell(table, csc)
     local = locality is not None and bool(big.any())
     for i in fail_idx:
         if pt_max[i] - pt_min[i] >= threshold[i] - EPS:
             continue
         # neighbourhoods: ring k = cells at most k relations away from i (computed on demand);
         # a local ring reaches through a big relation only the localities already reached
-        depth = max(2, int(csc.indptr[i + 1] - csc.indptr[i]))  # a corner of a d-dim cube
+        depth = max(2, int(dims[i]))  # a corner of a d-dimensional cube
         rings = [np.array([i])]
         local_rings = [np.array([i])]
 
@@ -402,15 +406,7 @@ def _add_complements(
         res = None
         widened = False
         scopes = (
-            *(
-                (
-                    ("local", depth, depth - 1),
-                    ("local", depth, depth),
-                    ("local", depth + 1, depth + 1),
-                )
-                if local
-                else ()
-            ),
+            *((("local", k, k) for k in range(2, depth + 2)) if local else ()),
             ("ring", depth, depth - 1),
             ("ring", depth, depth),
             ("ring", depth + 1, depth + 1),
@@ -418,12 +414,21 @@ def _add_complements(
             ("component", 0, 0),
             ("zeros", 0, 0),
         )
-        for scope, cell_ring, cand_ring in scopes:
+        last_local = sum(1 for sc in scopes if sc[0] == "local") - 1
+        too_big = False
+        for k, (scope, cell_ring, cand_ring) in enumerate(scopes):
             rings_of = local_ring if scope == "local" else ring
             if scope in ("component", "zeros"):
                 cells = np.flatnonzero(cell_lab == cell_lab[i])
             else:
+                if scope == "local" and too_big:
+                    continue
                 cells = rings_of(cell_ring)
+                if scope == "local" and cell_ring > 2 and len(cells) > LOCAL_MAX_CELLS:
+                    too_big = True  # wider local rings only grow: the full rings follow
+                    if res is not None:
+                        break
+                    continue
                 if has_masked:
                     cells = _masked_closure(csr, csc, cells, masked)
             pub = code[cells] == _PUB
@@ -439,7 +444,9 @@ def _add_complements(
             if found is not None:
                 res = found  # a wider scope's optimum is never more expensive
                 # never a total when cells will do: a solution with a total is retried once wider
-                if not is_total[found[0]].any() or widened or scope == "zeros":
+                # (a local solution is retried among the local scopes only: the full rings of
+                # a municipality-month are every municipality of Belgium in the year)
+                if not is_total[found[0]].any() or widened or scope == "zeros" or k == last_local:
                     break
                 widened = True
             elif res is not None:
@@ -454,6 +461,18 @@ def _add_complements(
             np.minimum.at(pt_min, cells_pt, x)
             np.maximum.at(pt_max, cells_pt, x)
     return added, solves
+
+
+def _dimensions_per_cell(table: LinkedTable, csc: sp.csc_matrix) -> np.ndarray:
+    """Per cell: the number of dimensions its relations run along — the kinds of its relations,
+    the geographical ones (the hierarchy, the direct sums, the mergers) counted once: a
+    municipality in its arrondissement, its region and Belgium is in one geographical dimension."""
+    kinds = table.relations["kind"].astype(str).to_numpy()
+    family = np.where(np.char.startswith(kinds.astype("U"), "geo"), "geo", kinds)
+    _, code = np.unique(family, return_inverse=True)
+    cell_of_entry = np.repeat(np.arange(csc.shape[1]), np.diff(csc.indptr))
+    pairs = np.unique(cell_of_entry.astype(np.int64) * (code.max() + 1) + code[csc.indices])
+    return np.bincount(pairs // (code.max() + 1), minlength=csc.shape[1])
 
 
 def _gather(indptr: np.ndarray, indices: np.ndarray, major: np.ndarray) -> np.ndarray:
