@@ -143,9 +143,14 @@ def strict_url_fetcher(root: Path | None = None):
 
 @cache
 def font_configuration():
-    """The process-wide WeasyPrint ``FontConfiguration`` (fonts of the stylesheets load once)."""
+    """The process-wide WeasyPrint ``FontConfiguration`` (fonts of the stylesheets load once).
+    Dropped at exit, while the modules its finaliser needs are still there (at interpreter
+    shutdown it printed "Exception ignored in FontConfiguration.__del__")."""
+    import atexit
+
     from weasyprint.text.fonts import FontConfiguration
 
+    atexit.register(font_configuration.cache_clear)
     return FontConfiguration()
 
 
