@@ -306,10 +306,10 @@ def test_a_hidden_month_is_a_gap_with_its_symbol(maaseik_batch: Path) -> None:
 def test_audit_and_an_outside_attacker_recover_no_month(maaseik_batch: Path) -> None:
     """The product's audit and an attacker that knows only the published cells — with
     12 × yearly average = Σ months among its relations — recover nothing."""
-    from ksz_reports.disclosure.audit import audit_dir
+    from ksz_reports.disclosure.audit import audit_output
 
-    report = audit_dir(maaseik_batch)
-    assert report.ok, report.text()
+    report = audit_output(maaseik_batch, load_config())
+    assert report.ok, report.summary_lines()
     outside = attack(maaseik_batch, 5)
     frame = outside.frame
     assert not frame["recovered"].any(), outside.text()
@@ -340,3 +340,53 @@ def test_an_attacker_of_everything_the_api_publishes_recovers_no_month(
     assert not frame.loc[sensitive, "recovered"].any()
     assert not frame.loc[sensitive, "narrow"].any()
     assert (frame["period"].astype(str).str.len() == 7).any()
+
+
+def test_the_audit_uses_the_time_relations_and_the_counts_rates_give_away(tmp_path: Path) -> None:
+    """``ksz-reports audit``: a hidden month is recovered from the yearly average and the other
+    11 months (12 × average = Σ months), also when the months are shown as rates only — a
+    rate's count is public through the population — and its own hidden rate is attacked."""
+    from ksz_reports.core.cells import CELLS_COLUMNS
+    from ksz_reports.disclosure.audit import audit_output
+
+    def row(table, period, kind, value, flag=""):
+        return {
+            "table": table,
+            "indicator": "ll",
+            "period": period,
+            "geo": "73022",
+            **dict.fromkeys(DIMENSIONS, TOTAL),
+            "kind": kind,
+            "value": value,
+            "flag": flag,
+        }
+
+    months = [f"2021-{m:02d}" for m in range(1, 13)]
+    counts = [10, 12, 3, 11, 10, 9, 8, 10, 12, 11, 10, 14]
+    rows = [row("key_figures", "2021", "count", sum(counts) / 12)]
+    for period, n in zip(months, counts, strict=True):
+        hidden = period == "2021-03"
+        rows.append(
+            row("ll_months", period, "count", "" if hidden else n, "suppressed" if hidden else "")
+        )
+    folder = tmp_path / "out" / "73022"
+    folder.mkdir(parents=True)
+    pd.DataFrame(rows)[list(CELLS_COLUMNS)].to_csv(folder / "cells.csv", index=False)
+    report = audit_output(tmp_path / "out", load_config())
+    assert not report.ok
+    found = report.problems  # pinned to 3 (within the relation's tolerance)
+    assert found["period"].tolist() == ["2021-03"]
+    assert found["lo"].iloc[0] == pytest.approx(3, abs=1e-5)
+    assert found["hi"].iloc[0] == pytest.approx(3, abs=1e-5)
+    # the same months shown as rates only: the hidden rate's count is attacked, and without
+    # the publication the shown rates give no count, so nothing is pinned down
+    rates = [
+        {**r, "kind": "rate_per_1000", "value": "" if r["flag"] else 1.0}
+        if r["table"] == "ll_months"
+        else r
+        for r in rows
+    ]
+    pd.DataFrame(rates)[list(CELLS_COLUMNS)].to_csv(folder / "cells.csv", index=False)
+    report = audit_output(tmp_path / "out", load_config())
+    assert report.ok, report.summary_lines()
+    assert report.attacked["primary"]["attacked"] == 1

@@ -48,7 +48,7 @@ from ksz_reports.core.errors import InputError
 from ksz_reports.core.schema import KEY_COLUMNS
 from ksz_reports.core.vocabulary import HIDDEN_COUNT_FLAGS
 from ksz_reports.disclosure.attacker import attacker_intervals
-from ksz_reports.disclosure.build import direct_groups, geo_hierarchy
+from ksz_reports.disclosure.build import direct_groups, geo_hierarchy, year_average_relations
 from ksz_reports.disclosure.linked import (
     GroupRelations,
     HierarchyLike,
@@ -342,8 +342,12 @@ def audit_cells(
     keys = flags.index.to_frame(index=False)
     is_primary = flags["p"].to_numpy()
     is_secondary = flags["s"].to_numpy() & ~is_primary
-    is_na = flags["n"].to_numpy() & ~is_primary & ~is_secondary
-    is_unk = flags["u"].to_numpy() & ~is_primary & ~is_secondary & ~is_na
+    # masked at the source is sensitive for a municipality; an aggregate not available because
+    # one of its municipalities is masked is no small count (docs/domain.md#primary-suppression)
+    aggregate = keys["geo"].astype(str).str.endswith("000").to_numpy()
+    na_flag = flags["n"].to_numpy() & ~is_primary & ~is_secondary
+    is_na = na_flag & ~aggregate
+    is_unk = (flags["u"].to_numpy() | na_flag) & ~is_primary & ~is_secondary & ~is_na
     values = value.to_numpy(dtype=np.float64)
     unknown = np.isnan(values)
     status = np.select(
@@ -553,6 +557,24 @@ def audit_dir(
     A malformed ``cells.csv`` raises :class:`InputError` with file, row and column.
     """
     t0 = time.perf_counter()
+    cells, paths = read_output_cells(outdir)
+    report = audit_cells(
+        cells,
+        threshold,
+        hierarchy,
+        groups=groups,
+        extra_relations=extra_relations,
+        min_width=min_width,
+        exact=exact,
+    )
+    report.counts["files"] = len(paths)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def read_output_cells(outdir: str | Path) -> tuple[pd.DataFrame, list[Path]]:
+    """Every ``cells.csv`` under ``outdir`` (hidden folders excepted) as one frame, and the
+    files; no cells.csv at all is a usage error."""
     root = Path(outdir)
     paths = sorted(
         p
@@ -571,29 +593,64 @@ def audit_dir(
         cells = pd.concat(frames, ignore_index=True)
     else:
         cells = pd.DataFrame({c: pd.Series(dtype=object) for c in CELLS_COLUMNS})
-    report = audit_cells(
-        cells,
-        threshold,
-        hierarchy,
-        groups=groups,
-        extra_relations=extra_relations,
-        min_width=min_width,
-        exact=exact,
-    )
-    report.counts["files"] = len(paths)
-    report.seconds = time.perf_counter() - t0
-    return report
+    return cells, paths
+
+
+#: Kinds of a rate: with the public population, a shown rate gives its count away.
+RATE_KINDS = ("rate_per_1000", "share_pct")
+
+
+def counts_of_rates(cells: pd.DataFrame, publication: Publication | None) -> pd.DataFrame:
+    """The counts the shown rates give away, as count cells: a reader multiplies a rate by the
+    public population (Statbel) and has the count. For every key with a rate and no count in
+    ``cells``: its count from the ``publication`` the rates were cut from when the rate is
+    shown (the same number, without rounding noise), or a hidden count with the rate's flag
+    when it is not. Without a publication only the hidden ones are added."""
+    keys = list(KEY_COLUMNS)
+    rates = cells[cells["kind"].isin(list(RATE_KINDS))].drop_duplicates(keys)
+    have = cells.loc[cells["kind"] == "count", keys].drop_duplicates()
+    rates = rates.merge(have.assign(_has=True), on=keys, how="left")
+    rates = rates[rates["_has"].isna()].drop(columns="_has")
+    if rates.empty:
+        return rates[list(CELLS_COLUMNS)]
+    out = rates.assign(table="counts_of_rates", kind="count")
+    shown = pd.to_numeric(out["value"], errors="coerce").notna().to_numpy()
+    out["value"] = np.nan
+    if publication is not None and shown.any():
+        indicators = sorted(set(out["indicator"].astype(str)))
+        pub = publication.frame(
+            columns=[*keys, "count", "flag"], filters=[("indicator", "in", indicators)]
+        )
+        pub = pub[pub["flag"].fillna("").astype(str) == ""][[*keys, "count"]]
+        got = out[keys].astype(str).merge(pub, on=keys, how="left")["count"].to_numpy()
+        out["value"] = np.where(shown, got.astype(np.float64), np.nan)
+        out = out[~(shown & np.isnan(out["value"].to_numpy(dtype=np.float64)))]
+    else:
+        out = out[~shown]
+    value = out["value"].to_numpy(dtype=np.float64)
+    out["value"] = [repr(float(v)) if not np.isnan(v) else "" for v in value]
+    return out[list(CELLS_COLUMNS)]
 
 
 def audit_output(out: str | Path, config: Config) -> AuditReport:
     """Audit every ``cells.csv`` under ``out`` with the relations of the publication's geography
-    (``OUT/.publication``; the configured geography when there is none): the hierarchy and the
-    direct region/Belgium sums."""
+    (``OUT/.publication``; the configured geography when there is none) — the hierarchy and the
+    direct region/Belgium sums — and the months of every monthly indicator's yearly average
+    (``12 × average = Σ months``, wherever a report shows an average and its 12 months). The
+    counts a shown rate gives away (:func:`counts_of_rates`) are attacked with the others."""
+    t0 = time.perf_counter()
     publication = Publication.load(Path(out) / PUBLICATION_DIR)
     geo = publication.geography if publication else publication_geography(config)
-    return audit_dir(
-        out,
-        threshold=config.settings.disclosure.threshold,
-        hierarchy=geo_hierarchy(geo),
-        groups=direct_groups(geo),
+    monthly = [i.id for i in config.indicators.values() if i.frequency == "month"]
+    time_relations = (year_average_relations(monthly, range(1900, 2201)),) if monthly else ()
+    cells, paths = read_output_cells(out)
+    cells = pd.concat([cells, counts_of_rates(cells, publication)], ignore_index=True)
+    report = audit_cells(
+        cells,
+        config.settings.disclosure.threshold,
+        geo_hierarchy(geo),
+        groups=(*direct_groups(geo), *time_relations),
     )
+    report.counts["files"] = len(paths)
+    report.seconds = time.perf_counter() - t0
+    return report

@@ -56,6 +56,20 @@ def direct_groups(geography: Geography) -> tuple:
     return (disclosure.GroupRelations("geo", direct, kind="geo_direct"),)
 
 
+def year_average_relations(indicators, years) -> disclosure.GroupRelations:
+    """``12 × yearly average = Σ its 12 months`` for the monthly ``indicators`` in ``years``
+    (docs/domain.md#secondary-suppression): one relation per year, cell and indicator whose
+    average and 12 months are all present — in the publication and in the audit alike."""
+    return disclosure.GroupRelations(
+        "period",
+        {str(y): [f"{y}-{k:02d}" for k in range(1, 13)] for y in years},
+        total_coef=12.0,
+        tol=1e-6,
+        indicators=frozenset(indicators),
+        kind="year_average",
+    )
+
+
 def locality(geos: pd.Series, geography: Geography) -> np.ndarray:
     """Per cell: its municipality's arrondissement as an integer, ``-1`` for an aggregate — the
     cells near one another for the protection's first neighbourhoods
@@ -293,17 +307,7 @@ def build_publication(
         context = ~total & m["period"].isin(p["context_months"]) & shown_level
         parts.append(m[keep | context].assign(_context=context[keep | context].to_numpy()))
         if p["months"]:
-            years = {y: [f"{y}-{k:02d}" for k in range(1, 13)] for y in p["totals"]}
-            groups.append(
-                disclosure.GroupRelations(
-                    "period",
-                    years,
-                    total_coef=12.0,
-                    tol=1e-6,
-                    indicators=frozenset({indicator}),
-                    kind="year_average",
-                )
-            )
+            groups.append(year_average_relations([indicator], p["totals"]))
     if not parts:
         return pd.DataFrame()
     measures = pd.concat(parts, ignore_index=True)
