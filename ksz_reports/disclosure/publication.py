@@ -146,7 +146,16 @@ class Publication:
     def frame(self, columns: list[str] | None = None, filters: Any = None) -> pd.DataFrame:
         """The disclosed measures (all, or the ``columns`` and row ``filters`` asked), with the
         key columns as plain strings."""
-        table = pq.read_table(self.path / DATA_FILE, columns=columns, filters=filters)
+        # a filtered read (a report, compare, the API) is a slice: one thread, no read-ahead,
+        # so that its peak memory is about the slice, not every row group at once
+        whole = filters is None
+        table = pq.read_table(
+            self.path / DATA_FILE,
+            columns=columns,
+            filters=filters,
+            use_threads=whole,
+            pre_buffer=whole,
+        )
         frame = table.to_pandas()
         for c in STRING_COLUMNS:
             if c in frame.columns:

@@ -189,24 +189,32 @@ class ModelBuilder:
         if self.scope is None:
             return None
         geos: set[str] = set()
+        monthly: set[str] = set()
         for nis in self.scope:
             if not self.geography.is_municipality(nis):
                 raise NotFoundError(
                     f"no municipality {nis} on the geography {self.geography.label}"
                 )
             geos.update(g for g, _ in self._compare_geos(nis))
+            parents = self.geography.parents_of(nis).values()
+            monthly.update([nis, COUNTRY, *(code for code in parents if code is not None)])
         totals = [(d, "==", TOTAL) for d in DIMENSIONS]
-        # every area's totals of the years (maps, scatter, comparisons); months are shown only
-        # for the municipality, its region and Belgium, which are in scope
         kept = [
             str(r["period"])
             for r in self.info.meta.get("cutoff_table") or []
             if r.get("status") == "kept"
         ]
-        not_months = sorted({p for p in kept if period_kind(p) != "month"})
-        if kept:
-            totals.append(("period", "in", not_months))
-        return [totals, [("geo", "in", sorted(geos))]]
+        if not kept:  # a publication without its cutoff table: every row of the geos
+            return [totals, [("geo", "in", sorted(geos))]]
+        # the years: every area's totals (maps, scatter, comparisons) and every row of the geos
+        # compared; the months (totals only): the municipality and the levels above it (monthly
+        # chart, the latest month's key figures)
+        years = [("period", "in", sorted({p for p in kept if period_kind(p) != "month"}))]
+        return [
+            [*totals, *years],
+            [("geo", "in", sorted(geos)), *years],
+            [*totals, ("geo", "in", sorted(monthly))],
+        ]
 
     @cached_property
     def _broken_down(self) -> np.ndarray:
