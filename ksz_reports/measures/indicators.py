@@ -228,6 +228,14 @@ def compute(
 
     r = config.settings.reliability
     cells["unreliable"] = (population < r.min_denominator) | (count < r.min_count)
+    cells = _flagged(cells)
+    cells.loc[cells["population"].isna() & cells["count"].notna(), "flag"] = "no_population"
+    return _measure_rows(cells)
+
+
+def _flagged(cells: pd.DataFrame) -> pd.DataFrame:
+    """``flag`` of every row without a count (incomplete, masked at the source: not_available,
+    or unknown); the source's range kept only on the masked ones."""
     missing = cells["count"].isna().to_numpy()
     masked = missing & cells["lower"].notna().to_numpy()
     cells["flag"] = np.select(
@@ -236,7 +244,11 @@ def compute(
         "",
     )
     cells.loc[~masked, ["lower", "upper"]] = np.nan
-    cells.loc[cells["population"].isna() & cells["count"].notna(), "flag"] = "no_population"
+    return cells
+
+
+def _measure_rows(cells: pd.DataFrame) -> pd.DataFrame:
+    """The measure table's columns, in its order."""
     return (
         cells[list(MEASURE_COLUMNS) + ["population_year_used"]]
         .sort_values(["period", "level", "geo", *DIMENSIONS], kind="stable")
@@ -258,19 +270,7 @@ def _counts_only(cells: pd.DataFrame, config: Config) -> pd.DataFrame:
     cells = _add_monthly_growth(cells, config.settings.statistics.growth_window_months)
     count = cells["count"].astype(float).to_numpy()
     cells["unreliable"] = count < config.settings.reliability.min_count
-    missing = cells["count"].isna().to_numpy()
-    masked = missing & cells["lower"].notna().to_numpy()
-    cells["flag"] = np.select(
-        [cells["incomplete"].to_numpy(dtype=bool), masked, missing],
-        ["incomplete", "not_available", "unknown"],
-        "",
-    )
-    cells.loc[~masked, ["lower", "upper"]] = np.nan
-    return (
-        cells[list(MEASURE_COLUMNS) + ["population_year_used"]]
-        .sort_values(["period", "level", "geo", *DIMENSIONS], kind="stable")
-        .reset_index(drop=True)
-    )
+    return _measure_rows(_flagged(cells))
 
 
 def previous_period(period: str) -> str:

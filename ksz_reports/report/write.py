@@ -316,6 +316,32 @@ class ReportRenderer(MethodologyText):
             return l10n.TableCell(SIGNIFICANCE[sig], title=titles[sig])
         return l10n.TableCell("=", title=_("not significantly different from the region"))
 
+    def _series_chart(self, model: ReportModel, rows, kind: str, title: str, chart_id: str, name):
+        """A line chart of ``rows`` (cells of one table): the municipality, its region and
+        Belgium over the periods of the rows."""
+        geo = model.geography
+        region = geo.parents_of(model.nis)["region"]
+        data = [
+            {
+                "series": geo.name(g, self.lang),
+                "period": r.period,
+                "value": r.value,
+                "flag": r.flag or None,
+            }
+            for g in (model.nis, region, "01000")
+            for r in rows
+            if r.geo == g
+        ]
+        return charts.chart_series(
+            data,
+            title=title,
+            lang=self.lang,
+            style=self.style,
+            kind=kind,
+            highlight=name,
+            chart_id=chart_id,
+        )
+
     def _topic(self, model: ReportModel, topic, c: Cells, name: str) -> dict:
         _ = self._
         lang = self.lang
@@ -327,58 +353,19 @@ class ReportRenderer(MethodologyText):
         charts_out = []
         evo = c.rows(f"{ind.id}_evolution", kind)
         if len({r.period for r in evo}) > 1:
-            data = [
-                {
-                    "series": geo.name(g, lang),
-                    "period": r.period,
-                    "value": r.value,
-                    "flag": r.flag or None,
-                }
-                for g in (nis, parents["region"], "01000")
-                for r in evo
-                if r.geo == g
-            ]
-            charts_out.append(
-                charts.chart_series(
-                    data,
-                    title=_("%(indicator)s: evolution") % {"indicator": ind.label(lang)},
-                    lang=lang,
-                    style=self.style,
-                    kind=kind,
-                    highlight=name,
-                    chart_id=f"evo-{ind.id}",
-                )
-            )
+            title = _("%(indicator)s: evolution") % {"indicator": ind.label(lang)}
+            charts_out.append(self._series_chart(model, evo, kind, title, f"evo-{ind.id}", name))
         month_text = ""
         monthly = c.rows(f"{ind.id}_months", kind)
         if topic.month is not None and len({r.period for r in monthly}) > 1:
-            data = [
-                {
-                    "series": geo.name(g, lang),
-                    "period": r.period,
-                    "value": r.value,
-                    "flag": r.flag or None,
-                }
-                for g in (nis, parents["region"], "01000")
-                for r in monthly
-                if r.geo == g
-            ]
             periods = sorted({r.period for r in monthly})
+            title = _("%(indicator)s per month, %(first)s to %(last)s") % {
+                "indicator": ind.label(lang),
+                "first": l10n.fmt_period(periods[0], lang),
+                "last": l10n.fmt_period(periods[-1], lang),
+            }
             charts_out.append(
-                charts.chart_series(
-                    data,
-                    title=_("%(indicator)s per month, %(first)s to %(last)s")
-                    % {
-                        "indicator": ind.label(lang),
-                        "first": l10n.fmt_period(periods[0], lang),
-                        "last": l10n.fmt_period(periods[-1], lang),
-                    },
-                    lang=lang,
-                    style=self.style,
-                    kind=kind,
-                    highlight=name,
-                    chart_id=f"months-{ind.id}",
-                )
+                self._series_chart(model, monthly, kind, title, f"months-{ind.id}", name)
             )
         if topic.month is not None:
             month_text = self._month_text(model, topic, c, kind)
