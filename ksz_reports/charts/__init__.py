@@ -34,8 +34,7 @@ processes, not threads).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ksz_reports.core.lazy import lazy_attributes
 
 #: where each name lives; imported on first use, so importing the package (the report writer
 #: does) costs nothing until the first chart is drawn — matplotlib loads in the charts stage
@@ -61,16 +60,7 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOME])
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _HOME)
 
 
 __all__ = [

@@ -103,8 +103,7 @@ The names below are the package's API (``from ksz_reports.disclosure import prot
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ksz_reports.core.lazy import lazy_attributes
 
 #: where each name of the API lives; imported on first use, so reading a stored publication
 #: (a report, ``compare``) does not load scipy and HiGHS
@@ -131,16 +130,7 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOME])
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _HOME)
 
 
 __all__ = [
