@@ -129,9 +129,15 @@ def disclose(
     ).to_numpy()
     if context is not None:
         masked = masked & ~context
+    # The range of a masked yearly average was computed from its 12 months' true values and the
+    # source's band: not what a reader knows, so it is no a-priori knowledge ([0, ∞)); the
+    # relations give an attacker what the published months and the bands imply.
+    monthly = [i for i, ind in config.indicators.items() if ind.frequency == "month"]
+    average = (m["indicator"].isin(monthly) & (m["period"].str.len() == 4)).to_numpy()
+    ranged = masked & ~average
     for col in ("lower", "upper"):
         bound = m[col] if col in m else pd.Series(np.nan, index=m.index)
-        cells[col] = bound.astype("Float64").where(masked, pd.NA)
+        cells[col] = bound.astype("Float64").where(ranged, pd.NA)
     cells.loc[masked & cells["lower"].isna().to_numpy(), "lower"] = 0.0
     located = sorted(set(cells["geo"]) & set(UNKNOWN_LOCATIONS))
     hierarchy, groups = geo_hierarchy(geography), direct_groups(geography)
