@@ -25,11 +25,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from clirun import run_main
 
 from ksz_reports import __version__
 from ksz_reports import geo as geodata
 from ksz_reports.api import open as open_data
-from ksz_reports.cli import cli, main
+from ksz_reports.cli import cli
 from ksz_reports.core.tables import frame_records
 from ksz_reports.ingest.dataset import ingest
 from ksz_reports.ingest.validate import validate
@@ -60,17 +61,6 @@ CELLS_HEADER = (
 def invoke(*args: str, **kwargs) -> Result:
     """``ksz-reports ARGS`` through click's test runner (stdout and stderr kept apart)."""
     return CliRunner().invoke(cli, list(args), catch_exceptions=False, **kwargs)
-
-
-def run_main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """``main(args)`` in process: (exit code, stdout, stderr)."""
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def run(*args: str, module: bool = False, cwd: Path | None = None) -> subprocess.CompletedProcess:

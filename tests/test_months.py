@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from attacker import attack
 from click.testing import CliRunner
+from clirun import run_main
 
 import ksz_reports
 from ksz_reports.cli import cli
@@ -219,25 +220,13 @@ def test_a_range_is_a_tidy_series(limburg_months) -> None:
     assert years["period"].tolist() == ["2018", "2019"]
 
 
-def _main(argv: list[str], capsys) -> tuple[int, str, str]:
-    from ksz_reports.cli import main
-
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def test_range_errors_and_notes(limburg_data: Path, capsys) -> None:
     base = ["compare", "--data", str(limburg_data), "--indicator", "ll", "--level", "province"]
-    code, _out, err = _main([*base, "--period", "2019:2019-12"], capsys)
+    code, _out, err = run_main([*base, "--period", "2019:2019-12"], capsys)
     assert code == 2
     assert err.strip().count("\n") == 0
     assert "two periods of one kind" in err
-    code, _out, err = _main([*base, "--period", "2019-13"], capsys)
+    code, _out, err = run_main([*base, "--period", "2019-13"], capsys)
     assert code == 2 and "not a canonical period" in err
     ks = ksz_reports.open(limburg_data)
     cut = ks.cutoffs.cut
@@ -245,7 +234,7 @@ def test_range_errors_and_notes(limburg_data: Path, capsys) -> None:
     cut_months = [p for p in cut_months if len(p) == 7]
     assert cut_months, "the sample cuts its latest leefloon months"
     first = ks.latest_period("ll", kind="month")
-    code, out, err = _main([*base, "--period", f"{first}:{cut_months[-1]}"], capsys)
+    code, out, err = run_main([*base, "--period", f"{first}:{cut_months[-1]}"], capsys)
     assert code == 0, err
     assert out.count("\n") == 2  # header + the one published month
     assert "Note: not published, left out of the range" in err

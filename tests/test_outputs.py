@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from clirun import run_main
 
 from ksz_reports.cli import main
 from ksz_reports.core import atomic
@@ -19,16 +20,6 @@ from ksz_reports.ingest.dataset import ingest
 
 NIS = "73028"
 GOOD = Path(__file__).parent / "data" / "exports" / "ksz_dwh_long_2023-06-30.csv"
-
-
-def run_main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
