@@ -85,39 +85,41 @@ def check_input_file(path: Path) -> Path:
             "Copy the data to a regular file first and give that",
             "bad-path",
         )
-    try:
-        with open(path, "rb"):
-            pass
-    except OSError as exc:
-        raise _fail(
-            path, f"cannot be read ({exc.strerror})", "Check the permissions", "unreadable"
-        ) from None
+    _readable(path, lambda: open(path, "rb"))  # noqa: SIM115 - closed by _readable
     return path
 
 
 def check_input_folder(path: Path) -> Path:
     """An existing folder whose entries can be listed."""
-    st = _stat(path, "folder", missing_ok=False)
-    if not stat.S_ISDIR(st.st_mode):
-        what = "a file" if stat.S_ISREG(st.st_mode) else _kind(st.st_mode)
-        raise _fail(path, f"{what}, not a folder", "Give the path of a folder", "bad-path")
-    try:
-        with os.scandir(path):
-            pass
-    except OSError as exc:
-        raise _fail(
-            path, f"cannot be read ({exc.strerror})", "Check the permissions", "unreadable"
-        ) from None
+    _folder(path, _stat(path, "folder", missing_ok=False))
+    _readable(path, lambda: os.scandir(path))
     return path
 
 
 def check_output_folder(path: Path) -> Path:
     """A folder to write to: missing (it is created) or a folder; never a file, a loop, a pipe."""
     st = _stat(path, "folder", missing_ok=True)
-    if st is not None and not stat.S_ISDIR(st.st_mode):
+    if st is not None:
+        _folder(path, st)
+    return path
+
+
+def _folder(path: Path, st: os.stat_result) -> None:
+    """``path`` (with its ``st``) must be a folder: one line saying what it is instead."""
+    if not stat.S_ISDIR(st.st_mode):
         what = "a file" if stat.S_ISREG(st.st_mode) else _kind(st.st_mode)
         raise _fail(path, f"{what}, not a folder", "Give the path of a folder", "bad-path")
-    return path
+
+
+def _readable(path: Path, opener) -> None:
+    """``opener()`` (a context manager on ``path``) must work: one line when it cannot."""
+    try:
+        with opener():
+            pass
+    except OSError as exc:
+        raise _fail(
+            path, f"cannot be read ({exc.strerror})", "Check the permissions", "unreadable"
+        ) from None
 
 
 def check_output_file(path: Path) -> Path:

@@ -158,14 +158,7 @@ def disclose(
 
     # Derived values depend on their own count and, for growth, on the previous period's count.
     own = disclosure.blank_derived(m, protection)
-    m["prev_period"] = [previous_period(p) for p in m["period"]]
-    prev = status.rename(columns={"period": "prev_period", "status": "prev_status"})
-    m = m.merge(
-        prev,
-        on=["indicator", "prev_period", "geo", *DIMENSIONS],
-        how="left",
-        validate="many_to_one",
-    )
+    prev_status = _status_at(m, status, [previous_period(p) for p in m["period"]])
     flag = np.where(m["status"] == disclosure.PUBLISHED, "", m["status"])
     m["flag"] = np.where(m["flag"].astype(str) != "", m["flag"], flag)
     hide = own.notna().to_numpy()
@@ -176,27 +169,15 @@ def disclose(
     # "unreliable" is derived from the count too (count < min_count): blank it with the count.
     m["unreliable"] = m["unreliable"].astype(object)
     m.loc[hide, "unreliable"] = None
-    m.loc[hide | (m["prev_status"] != disclosure.PUBLISHED).to_numpy(), "growth_pct"] = np.nan
-    m = m.drop(columns=["prev_status"])
+    m.loc[hide | (prev_status != disclosure.PUBLISHED), "growth_pct"] = np.nan
     # The average monthly growth of a month depends on its count and the count that opens the
     # window (docs/domain.md#growth): both must be published.
     if "avg_monthly_growth_pct" in m:
         window = config.settings.statistics.growth_window_months
-        is_month = np.array([period_kind(p) == "month" for p in m["period"]], dtype=bool)
-        m["first_period"] = [
-            window_start(p, window) if k else "" for p, k in zip(m["period"], is_month, strict=True)
-        ]
-        first = status.rename(columns={"period": "first_period", "status": "first_status"})
-        m = m.merge(
-            first,
-            on=["indicator", "first_period", "geo", *DIMENSIONS],
-            how="left",
-            validate="many_to_one",
-        )
-        gone = hide | (m["first_status"] != disclosure.PUBLISHED).to_numpy()
+        firsts = [window_start(p, window) if period_kind(p) == "month" else "" for p in m["period"]]
+        gone = hide | (_status_at(m, status, firsts) != disclosure.PUBLISHED)
         m.loc[gone, "avg_monthly_growth_pct"] = np.nan
-        m = m.drop(columns=["first_status", "first_period"])
-    m = m.drop(columns=["status", "prev_period"])
+    m = m.drop(columns=["status"])
     if context is not None:
         m = m[~context].reset_index(drop=True)
     m.attrs["disclosure"] = {**protection.to_dict(), "seconds": round(time.perf_counter() - t0, 3)}
@@ -241,6 +222,16 @@ def _located_hierarchy(
         if parent != COUNTRY:
             direct.setdefault(COUNTRY, []).append(code)
     return tree, (disclosure.GroupRelations("geo", direct, kind="geo_direct"), *groups[1:])
+
+
+def _status_at(m: pd.DataFrame, status: pd.DataFrame, periods: list[str]) -> np.ndarray:
+    """Per row of ``m``: the status of the count with the same key in ``periods`` (one per row,
+    e.g. the previous period of a growth), NaN where there is none."""
+    keys = [c for c in KEY_COLUMNS if c != "period"]
+    at = m[keys].assign(period=periods)
+    return at.merge(status, on=list(KEY_COLUMNS), how="left", validate="many_to_one")[
+        "status"
+    ].to_numpy()
 
 
 def plan(periods_kept: dict[str, list[str]], config: Config) -> dict[str, dict[str, list[str]]]:
