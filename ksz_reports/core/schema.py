@@ -81,6 +81,15 @@ def period_kind(period: str) -> str:
     raise ValueError(f"not a canonical period: {period!r} (expected 2023, 2023Q4 or 2023-10)")
 
 
+def per_distinct(values, fn) -> np.ndarray:
+    """``fn`` of every value (as text) in ``values``, called once per distinct value: a
+    publication has hundreds of thousands of rows and a few hundred periods or areas."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object).astype(str))
+    if not len(uniques):
+        return np.array([], dtype=object)
+    return np.array([fn(p) for p in uniques], dtype=object)[codes]
+
+
 def period_end(period: str) -> dt.date:
     """The exact reference date of a period: its last day (a stock on that date)."""
     kind = period_kind(period)

@@ -22,7 +22,14 @@ import pandas as pd
 
 from ksz_reports import disclosure
 from ksz_reports.core.config import Config
-from ksz_reports.core.schema import DIMENSIONS, KEY_COLUMNS, TOTAL, is_total, period_kind
+from ksz_reports.core.schema import (
+    DIMENSIONS,
+    KEY_COLUMNS,
+    TOTAL,
+    is_total,
+    per_distinct,
+    period_kind,
+)
 from ksz_reports.geo.codes import COUNTRY, UNKNOWN_LOCATIONS
 from ksz_reports.geo.geography import Geography
 from ksz_reports.measures.indicators import compute, previous_period, window_start
@@ -71,14 +78,17 @@ def year_average_relations(indicators, years) -> disclosure.GroupRelations:
 
 
 def locality(geos: pd.Series, geography: Geography) -> np.ndarray:
-    """Per cell: its municipality's arrondissement as an integer, ``-1`` for an aggregate — the
-    cells near one another for the protection's first neighbourhoods
-    (:func:`ksz_reports.disclosure.protect`)."""
-    arrondissement = geography.parent["arrondissement"]
-    codes = sorted(set(arrondissement.values()))
-    index = {a: k for k, a in enumerate(codes)}
-    of = {nis: index[a] for nis, a in arrondissement.items()}
-    return np.array([of.get(g, -1) for g in geos.astype(str)], dtype=np.int64)
+    """Per cell (one row each): its municipality's arrondissement and province as integers, ``-1``
+    for an aggregate — the cells near one another, finest first, for the protection's first
+    neighbourhoods (:func:`ksz_reports.disclosure.protect`)."""
+    names = geos.astype(str).to_numpy()
+    columns = []
+    for level in ("arrondissement", "province"):
+        parent = geography.parent[level]
+        index = {a: k for k, a in enumerate(sorted({a for a in parent.values() if a}))}
+        of = {nis: index[a] for nis, a in parent.items() if a}
+        columns.append(per_distinct(names, lambda g, of=of: of.get(g, -1)).astype(np.int64))
+    return np.column_stack(columns)
 
 
 @dataclass
@@ -158,7 +168,7 @@ def disclose(
 
     # Derived values depend on their own count and, for growth, on the previous period's count.
     own = disclosure.blank_derived(m, protection)
-    prev_status = _status_at(m, status, [previous_period(p) for p in m["period"]])
+    prev_status = _status_at(m, status, per_distinct(m["period"], previous_period))
     flag = np.where(m["status"] == disclosure.PUBLISHED, "", m["status"])
     m["flag"] = np.where(m["flag"].astype(str) != "", m["flag"], flag)
     hide = own.notna().to_numpy()
@@ -174,7 +184,9 @@ def disclose(
     # window (docs/domain.md#growth): both must be published.
     if "avg_monthly_growth_pct" in m:
         window = config.settings.statistics.growth_window_months
-        firsts = [window_start(p, window) if period_kind(p) == "month" else "" for p in m["period"]]
+        firsts = per_distinct(
+            m["period"], lambda p: window_start(p, window) if period_kind(p) == "month" else ""
+        )
         gone = hide | (_status_at(m, status, firsts) != disclosure.PUBLISHED)
         m.loc[gone, "avg_monthly_growth_pct"] = np.nan
     m = m.drop(columns=["status"])
@@ -224,7 +236,7 @@ def _located_hierarchy(
     return tree, (disclosure.GroupRelations("geo", direct, kind="geo_direct"), *groups[1:])
 
 
-def _status_at(m: pd.DataFrame, status: pd.DataFrame, periods: list[str]) -> np.ndarray:
+def _status_at(m: pd.DataFrame, status: pd.DataFrame, periods) -> np.ndarray:
     """Per row of ``m``: the status of the count with the same key in ``periods`` (one per row,
     e.g. the previous period of a growth), NaN where there is none."""
     keys = [c for c in KEY_COLUMNS if c != "period"]

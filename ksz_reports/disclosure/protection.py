@@ -16,7 +16,7 @@ published cells to suppress as well, until the audit is clean. The outcome is a
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -259,22 +259,28 @@ def protect(
     rounds = 0
     margin = _MARGIN
     components: tuple[int, np.ndarray] | None = None
+    # More suppression only widens an attacker's intervals (every table feasible before stays
+    # feasible), so a cell proven wide stays wide: after the first round only the cells that
+    # failed are audited again.
+    targets = sensitive
+    iv: Intervals | None = None
     while True:
         rounds += 1
         ta = time.perf_counter()
-        iv = attacker_intervals(
+        fresh = attacker_intervals(
             table.matrix,
             table.tol,
             values,
             code != _PUB,
-            sensitive,
+            targets,
             threshold=need,
             exact=False,
             lower=lower,
             upper=upper,
         )
+        iv = fresh if iv is None else _update(iv, fresh, targets)
         timings["audit"] += time.perf_counter() - ta
-        solves += iv.lp_solves
+        solves += fresh.lp_solves
         if iv.inconsistent.any() or iv.inconsistent_relations.size:
             raise DisclosureError(
                 "the cell values contradict the relations of the linked table; "
@@ -296,6 +302,7 @@ def protect(
         )
         solves += n_lp
         timings["complements"] += time.perf_counter() - tc
+        targets = failing
         if not added:
             margin *= 10.0  # numerical: the LP proof held only within tolerances; ask for more
     status = pd.Series(
@@ -311,6 +318,22 @@ def protect(
         lp_solves=solves,
         seconds=time.perf_counter() - t0,
         timings=timings,
+    )
+
+
+def _update(old: Intervals, new: Intervals, where: np.ndarray) -> Intervals:
+    """``old`` with the cells ``where`` taken from ``new`` (a later audit of those cells)."""
+    arrays = {
+        name: np.where(where, getattr(new, name), getattr(old, name))
+        for name in ("lo", "hi", "exact", "lo_seen", "hi_seen", "peeled", "inconsistent")
+    }
+    return replace(
+        old,
+        **arrays,
+        inconsistent_relations=new.inconsistent_relations,
+        lp_solves=old.lp_solves + new.lp_solves,
+        components=new.components,
+        seconds=old.seconds + new.seconds,
     )
 
 
@@ -374,6 +397,7 @@ def _add_complements(
     with np.errstate(invalid="ignore"):
         span = src_upper - src_lower
     has_masked = bool(masked.any())
+    row_masked = (abs(table.matrix) @ masked.astype(np.float64)) > 0 if has_masked else None
     totals = table.relations["total"].to_numpy()
     is_total = np.zeros(n, dtype=bool)
     is_total[totals[totals >= 0]] = True
@@ -382,7 +406,8 @@ def _add_complements(
     space = _Workspace(table, csc, a_all)
     big = np.diff(csr.indptr) > LOCAL_RELATION_SIZE
     dims = _dimensions_per_cell(table, csc)
-    local = locality is not None and bool(big.any())
+    # nested localities, finest first (a municipality's arrondissement, then its province)
+    levels = [] if locality is None or not big.any() else list(np.atleast_2d(locality.T))
     for i in fail_idx:
         if pt_max[i] - pt_min[i] >= threshold[i] - EPS:
             continue
@@ -390,23 +415,24 @@ def _add_complements(
         # a local ring reaches through a big relation only the localities already reached
         depth = max(2, int(dims[i]))  # a corner of a d-dimensional cube
         rings = [np.array([i])]
-        local_rings = [np.array([i])]
+        local_rings = [[np.array([i])] for _ in levels]
 
         def ring(k: int, rings: list[np.ndarray] = rings) -> np.ndarray:
             while len(rings) <= k:
                 rings.append(_cells_of(csr, _rows_of(csc, rings[-1], m), n))
             return rings[k]
 
-        def local_ring(k: int, rings: list[np.ndarray] = local_rings) -> np.ndarray:
+        def local_ring(k: int, level: int, local_rings: list = local_rings) -> np.ndarray:
+            rings = local_rings[level]
             while len(rings) <= k:
-                rings.append(_local_step(csr, csc, rings[-1], big, locality))
+                rings.append(_local_step(csr, csc, rings[-1], big, levels[level]))
             return rings[k]
 
         low = lower[i] if pt_min[i] <= lower[i] + EPS else np.inf
         res = None
         widened = False
         scopes = (
-            *((("local", k, k) for k in range(2, depth + 2)) if local else ()),
+            *((f"local{lv}", k, k) for lv in range(len(levels)) for k in range(2, depth + 2)),
             ("ring", depth, depth - 1),
             ("ring", depth, depth),
             ("ring", depth + 1, depth + 1),
@@ -414,23 +440,28 @@ def _add_complements(
             ("component", 0, 0),
             ("zeros", 0, 0),
         )
-        last_local = sum(1 for sc in scopes if sc[0] == "local") - 1
-        too_big = False
+        last_local = sum(1 for sc in scopes if sc[0].startswith("local")) - 1
+        too_big = np.zeros(len(levels), dtype=bool)
         for k, (scope, cell_ring, cand_ring) in enumerate(scopes):
-            rings_of = local_ring if scope == "local" else ring
+            is_local = scope.startswith("local")
+            if is_local:
+                level = int(scope[5:])
+                rings_of = lambda k, level=level: local_ring(k, level)  # noqa: E731
+            else:
+                rings_of = ring
             if scope in ("component", "zeros"):
                 cells = np.flatnonzero(cell_lab == cell_lab[i])
             else:
-                if scope == "local" and too_big:
+                if is_local and too_big[level]:
                     continue
                 cells = rings_of(cell_ring)
-                if scope == "local" and cell_ring > 2 and len(cells) > LOCAL_MAX_CELLS:
-                    too_big = True  # wider local rings only grow: the full rings follow
+                if is_local and cell_ring > 2 and len(cells) > LOCAL_MAX_CELLS:
+                    too_big[level] = True  # wider rings of this locality only grow
                     if res is not None:
                         break
                     continue
                 if has_masked:
-                    cells = _masked_closure(csr, csc, cells, masked)
+                    cells = _masked_closure(csr, csc, cells, masked, row_masked)
             pub = code[cells] == _PUB
             cand = cells[pub]
             if cand_ring:
@@ -517,17 +548,27 @@ def _local_step(
 
 
 def _masked_closure(
-    csr: sp.csr_matrix, csc: sp.csc_matrix, cells: np.ndarray, masked: np.ndarray
+    csr: sp.csr_matrix,
+    csc: sp.csc_matrix,
+    cells: np.ndarray,
+    masked: np.ndarray,
+    row_masked: np.ndarray,
 ) -> np.ndarray:
     """Add the masked cells of the relations touching ``cells`` until there are none left out:
-    their values are unknown to us, so they cannot be held fixed."""
-    m, n = csr.shape
+    their values are unknown to us, so they cannot be held fixed. ``row_masked`` marks the
+    relations with a masked term; only the relations of the cells added last are looked at."""
+    new = cells
     while True:
-        around = _cells_of(csr, _rows_of(csc, cells, m), n)
-        extra = np.setdiff1d(around[masked[around]], cells, assume_unique=True)
-        if extra.size == 0:
+        rows = _gather(csc.indptr, csc.indices, new)
+        rows = np.unique(rows[row_masked[rows]])
+        if not rows.size:
+            return cells
+        around = _gather(csr.indptr, csr.indices, rows)
+        extra = np.setdiff1d(np.unique(around[masked[around]]), cells, assume_unique=True)
+        if not extra.size:
             return cells
         cells = np.union1d(cells, extra)
+        new = extra
 
 
 class _Workspace:

@@ -18,7 +18,7 @@ import pandas as pd
 from ksz_reports.core.ages import parse_age_class
 from ksz_reports.core.config import Config, Indicator, load_config
 from ksz_reports.core.errors import UsageError
-from ksz_reports.core.schema import DIMENSIONS, TOTAL, period_end, period_kind
+from ksz_reports.core.schema import DIMENSIONS, TOTAL, per_distinct, period_end, period_kind
 from ksz_reports.geo import aggregate as geo_sums
 from ksz_reports.geo.geography import Geography
 from ksz_reports.measures import statistics as st
@@ -174,7 +174,7 @@ def compute(
         return pd.DataFrame(columns=list(MEASURE_COLUMNS))
 
     cells = geo_sums.aggregate(geography, rows, levels=levels, value_cols=RANGE_COLUMNS)
-    cells["population_year"] = [population_year(ind, p) for p in cells["period"].astype(str)]
+    cells["population_year"] = per_distinct(cells["period"], lambda p: population_year(ind, p))
     if den is None:  # an indicator of your own without a denominator: counts only
         return _counts_only(cells, config)
     cells["per"] = den.per
@@ -309,7 +309,7 @@ def _add_monthly_growth(cells: pd.DataFrame, months: int) -> pd.DataFrame:
         columns={"count": "first", "period": "first_period"}
     )
     mine = cells.loc[is_month, [*key, "period", "count"]].copy()
-    mine["first_period"] = [window_start(p, months) for p in mine["period"]]
+    mine["first_period"] = per_distinct(mine["period"], lambda p: window_start(p, months))
     mine = mine.merge(first, on=[*key, "first_period"], how="left")
     cells.loc[is_month, "avg_monthly_growth_pct"] = st.avg_monthly_growth_pct(
         mine["count"].astype(float).to_numpy(), mine["first"].astype(float).to_numpy(), months
@@ -323,7 +323,7 @@ def _add_growth(cells: pd.DataFrame) -> pd.DataFrame:
         columns={"count": "previous", "period": "prev_period"}
     )
     cells = cells.copy()
-    cells["prev_period"] = [previous_period(p) for p in cells["period"].astype(str)]
+    cells["prev_period"] = per_distinct(cells["period"], previous_period)
     cells = cells.merge(prev, on=[*key, "prev_period"], how="left")
     cells["growth_pct"] = st.growth_pct(
         cells["count"].astype(float), cells["previous"].astype(float)
