@@ -281,11 +281,16 @@ def plan(periods_kept: dict[str, list[str]], config: Config) -> dict[str, dict[s
     return out
 
 
+def _year_of(periods: pd.Series) -> pd.Series:
+    """The year (text) of each period, computed once per distinct period."""
+    return pd.Series(per_distinct(periods, lambda p: p[:4]), index=periods.index)
+
+
 def one_way(frame: pd.DataFrame) -> pd.Series:
     """Rows with at most one dimension broken down (the others ``total``)."""
     broken = np.zeros(len(frame), dtype=np.int64)
     for d in DIMENSIONS:
-        broken += (frame[d].astype(str) != TOTAL).to_numpy()
+        broken += (frame[d] != TOTAL).to_numpy(dtype=bool)
     return pd.Series(broken <= 1, index=frame.index)
 
 
@@ -302,10 +307,12 @@ def build_publication(
         wanted = p["totals"] + p["months"]
         if not wanted:
             continue
-        mine = rows[(rows["indicator"].astype(str) == indicator)]
+        mine = rows[(rows["indicator"] == indicator).to_numpy(dtype=bool)]
         breakdown_years = {b[:4] for b in p["breakdowns"] + p["month_breakdowns"]}
-        breakdown_src = mine[mine["period"].astype(str).str[:4].isin(breakdown_years)]
-        src = pd.concat([totals[totals["indicator"].astype(str) == indicator], breakdown_src])
+        breakdown_src = mine[_year_of(mine["period"]).isin(breakdown_years)]
+        src = pd.concat(
+            [totals[(totals["indicator"] == indicator).to_numpy(dtype=bool)], breakdown_src]
+        )
         src = src.drop_duplicates(list(KEY_COLUMNS))
         m = compute(src, indicator, geography, periods=wanted, config=config)
         if m.empty:

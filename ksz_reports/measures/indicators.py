@@ -100,7 +100,7 @@ def yearly_average(frame: pd.DataFrame, years: list[int] | None = None) -> pd.Da
     keys = ["indicator", "year", "geo", *DIMENSIONS]
     grouped = df.groupby(keys, observed=True, sort=True)
     size = grouped.size()
-    full = grouped["period"].agg(lambda p: len(set(p.astype(str))))
+    full = grouped["period"].nunique()
     out = pd.DataFrame(index=size.index)
     for col in RANGE_COLUMNS:
         complete = (grouped[col].count() == size) & (full == 12)
