@@ -199,19 +199,23 @@ class ModelBuilder:
             parents = self.geography.parents_of(nis).values()
             monthly.update([nis, COUNTRY, *(code for code in parents if code is not None)])
         totals = [(d, "==", TOTAL) for d in DIMENSIONS]
-        kept = [
-            str(r["period"])
-            for r in self.info.meta.get("cutoff_table") or []
-            if r.get("status") == "kept"
-        ]
+        kept: dict[str, set[str]] = {}
+        for r in self.info.meta.get("cutoff_table") or []:
+            if r.get("status") == "kept" and period_kind(str(r["period"])) != "month":
+                kept.setdefault(str(r.get("indicator")), set()).add(str(r["period"]))
         if not kept:  # a publication without its cutoff table: every row of the geos
             return [totals, [("geo", "in", sorted(geos))]]
-        # the years: every area's totals (maps, scatter, comparisons) and every row of the geos
-        # compared; the months (totals only): the municipality and the levels above it (monthly
-        # chart, the latest month's key figures)
-        years = [("period", "in", sorted({p for p in kept if period_kind(p) != "month"}))]
+        # every area's totals of each indicator's reference year (maps, scatter, comparisons);
+        # every row of the geos compared in the years (evolution, breakdowns); the months
+        # (totals only): the municipality and the levels above it (monthly chart, the latest
+        # month's key figures)
+        years = [("period", "in", sorted(set().union(*kept.values())))]
+        latest = {
+            max(y) for periods in kept.values() if (y := [p for p in periods if len(p) == 4])
+        }
+        latest = [("period", "in", sorted(latest))]
         return [
-            [*totals, *years],
+            [*totals, *latest],
             [("geo", "in", sorted(geos)), *years],
             [*totals, ("geo", "in", sorted(monthly))],
         ]
