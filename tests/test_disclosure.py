@@ -352,6 +352,33 @@ def test_property_protect_leaves_nothing_for_the_audit(data):
     assert p0.intervals.recovered()[alone].all()
 
 
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(linked_tables())
+def test_property_nested_localities_protect_as_well(data):
+    """With every relation "big" and two nested localities per municipality (an arrondissement
+    of one or two municipalities inside its region), the protection looks for complements in the
+    arrondissement, then the region, then everywhere: the result still leaves nothing narrow for
+    an independent audit."""
+    from unittest import mock
+
+    import ksz_reports.disclosure.protection as P
+
+    cells, hier = data
+    table = build_linked_table(cells, hier)
+    geo = table.cells["geo"].astype(str).to_numpy()
+    region = {m: k for k, r in enumerate(("R1", "R2")) for m in hier[r]}
+    arrondissement = {
+        m: 2 * region[m] + (i % 2) for r in ("R1", "R2") for i, m in enumerate(hier[r])
+    }
+    locality = np.column_stack(
+        [[arrondissement.get(g, -1) for g in geo], [region.get(g, -1) for g in geo]]
+    )
+    with mock.patch.object(P, "LOCAL_RELATION_SIZE", 1):
+        p = protect(table, 5, locality=locality)
+    assert p.ok
+    assert not narrow_primary(table, p.status.astype(str).to_numpy(), 5).any()
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(linked_tables(), st.booleans())
 def test_property_intervals_equal_plain_lps(data, protected):

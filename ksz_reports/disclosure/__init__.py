@@ -59,12 +59,15 @@ protected. The LP lives on a neighbourhood of the cell (cells up to ``d`` relati
 the number of relations of the cell: the corners of a ``d``-dimensional cube), the rest held at
 its true values — a restriction, so its solutions remain proofs — and is widened when infeasible,
 or once when its solution would suppress a total. Given a ``locality`` per cell (the product
-passes a municipality's arrondissement), the first neighbourhoods are *local*: through a relation
-of more than ``LOCAL_RELATION_SIZE`` terms (a region or Belgium as the direct sum of its
-municipalities) they reach only the cells of the localities already reached, so that a
-municipality-month's neighbourhood is its arrondissement's months, not every municipality of
+passes a municipality's arrondissement, then its province), the first neighbourhoods are *local*:
+through a relation of more than ``LOCAL_RELATION_SIZE`` terms (a region or Belgium as the direct
+sum of its municipalities) they reach only the cells of the localities already reached, so that
+a municipality-month's neighbourhood is its arrondissement's months, not every municipality of
 Belgium in every month of the year (the LPs of the full sample with months were 24 ms each,
-most of the publication's time). (3) The audit is run again and must be clean,
+most of the publication's time); when no arrondissement neighbourhood will do (small
+municipalities whose whole arrondissement is suppressed), the province's are tried before the
+full rings. (3) The audit is run again — on the cells that failed only: more suppression only
+widens intervals, so a cell proven wide stays wide — and must be clean,
 otherwise the loop continues (``DisclosureError`` after ``max_rounds``). Like τ-ARGUS's Modular
 and Optimal methods this uses an exact solver (HiGHS) for both the choice and the proof; nothing
 is published that the final LP audit has not verified.

@@ -300,7 +300,7 @@ def build_publication(
     """The disclosed measures of every indicator for the whole geography (one disclosure run)."""
     pub = config.settings.publication
     parts = []
-    groups = []
+    monthly: dict[tuple[str, ...], list[str]] = {}  # the years' time relations, per years
     rows = table[one_way(table)]
     totals = rows[is_total(rows)]
     for indicator, p in plan(periods_kept, config).items():
@@ -323,8 +323,9 @@ def build_publication(
         context = ~total & m["period"].isin(p["context_months"]) & shown_level
         parts.append(m[keep | context].assign(_context=context[keep | context].to_numpy()))
         if p["months"]:
-            groups.append(year_average_relations([indicator], p["totals"]))
+            monthly.setdefault(tuple(p["totals"]), []).append(indicator)
     if not parts:
         return pd.DataFrame()
     measures = pd.concat(parts, ignore_index=True)
-    return disclose(measures, geography, config, extra_groups=tuple(groups))
+    groups = tuple(year_average_relations(inds, list(years)) for years, inds in monthly.items())
+    return disclose(measures, geography, config, extra_groups=groups)

@@ -231,9 +231,10 @@ def protect(
     what leaks). Raises :class:`DisclosureError` when the audit is not clean after
     ``max_rounds`` rounds, or the values contradict the relations.
 
-    ``locality`` (one integer per cell, ``-1``: none) says which cells are near one another — in
-    the product, a municipality's arrondissement: the protection LPs first look for complements
-    among the cells of the failing cell's locality, where a relation with more than
+    ``locality`` (one integer per cell, ``-1``: none; or one row per cell of nested localities,
+    finest first) says which cells are near one another — in the product, a municipality's
+    arrondissement and its province: the protection LPs first look for complements among the
+    cells of the failing cell's locality (each level in turn), where a relation with more than
     :data:`LOCAL_RELATION_SIZE` terms (Belgium = Σ its 565 municipalities) would otherwise bring
     the whole table into every neighbourhood (:func:`_add_complements`). A restriction only: the
     result is verified by the same audit.

@@ -210,9 +210,7 @@ class ModelBuilder:
         # (totals only): the municipality and the levels above it (monthly chart, the latest
         # month's key figures)
         years = [("period", "in", sorted(set().union(*kept.values())))]
-        latest = {
-            max(y) for periods in kept.values() if (y := [p for p in periods if len(p) == 4])
-        }
+        latest = {max(y) for periods in kept.values() if (y := [p for p in periods if len(p) == 4])}
         latest = [("period", "in", sorted(latest))]
         return [
             [*totals, *latest],
