@@ -236,7 +236,7 @@ def _located_hierarchy(
     return tree, (disclosure.GroupRelations("geo", direct, kind="geo_direct"), *groups[1:])
 
 
-def _status_at(m: pd.DataFrame, status: pd.DataFrame, periods) -> np.ndarray:
+def _status_at(m: pd.DataFrame, status: pd.DataFrame, periods: np.ndarray) -> np.ndarray:
     """Per row of ``m``: the status of the count with the same key in ``periods`` (one per row,
     e.g. the previous period of a growth), NaN where there is none."""
     keys = [c for c in KEY_COLUMNS if c != "period"]

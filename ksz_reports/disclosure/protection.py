@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -432,24 +433,21 @@ def _add_complements(
         low = lower[i] if pt_min[i] <= lower[i] + EPS else np.inf
         res = None
         widened = False
+        # (scope, ring of the cells, ring of the candidates, locality level of a local scope)
         scopes = (
-            *((f"local{lv}", k, k) for lv in range(len(levels)) for k in range(2, depth + 2)),
-            ("ring", depth, depth - 1),
-            ("ring", depth, depth),
-            ("ring", depth + 1, depth + 1),
-            ("ring", depth + 2, depth + 2),
-            ("component", 0, 0),
-            ("zeros", 0, 0),
+            *(("local", k, k, lv) for lv in range(len(levels)) for k in range(2, depth + 2)),
+            ("ring", depth, depth - 1, -1),
+            ("ring", depth, depth, -1),
+            ("ring", depth + 1, depth + 1, -1),
+            ("ring", depth + 2, depth + 2, -1),
+            ("component", 0, 0, -1),
+            ("zeros", 0, 0, -1),
         )
-        last_local = sum(1 for sc in scopes if sc[0].startswith("local")) - 1
+        last_local = sum(1 for sc in scopes if sc[0] == "local") - 1
         too_big = np.zeros(len(levels), dtype=bool)
-        for k, (scope, cell_ring, cand_ring) in enumerate(scopes):
-            is_local = scope.startswith("local")
-            if is_local:
-                level = int(scope[5:])
-                rings_of = lambda k, level=level: local_ring(k, level)  # noqa: E731
-            else:
-                rings_of = ring
+        for k, (scope, cell_ring, cand_ring, level) in enumerate(scopes):
+            is_local = scope == "local"
+            rings_of = partial(local_ring, level=level) if is_local else ring
             if scope in ("component", "zeros"):
                 cells = np.flatnonzero(cell_lab == cell_lab[i])
             else:
