@@ -300,8 +300,7 @@ def _add_monthly_growth(cells: pd.DataFrame, months: int) -> pd.DataFrame:
     ``months`` earlier; NaN without it, and for the other periods."""
     cells = cells.copy()
     cells["avg_monthly_growth_pct"] = np.nan
-    period = cells["period"].astype(str)
-    is_month = period.str.len().eq(7).to_numpy() & period.str[4].eq("-").to_numpy()
+    is_month = per_distinct(cells["period"], period_kind) == "month"
     if not is_month.any():
         return cells
     key = ["indicator", "geo", *DIMENSIONS]

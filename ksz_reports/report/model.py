@@ -168,10 +168,8 @@ class ModelBuilder:
         municipalities: Sequence[str] | None = None,
     ):
         """``municipalities``: the only ones reports will be cut for (an ad-hoc report), so only
-        the rows they can show are read — every area's all-dimensions totals of the years (maps,
-        scatter, comparisons) and every row of the municipalities, their neighbours and their
-        parents —
-        instead of the whole publication; the cells are the same."""
+        the rows they can show are read (:meth:`_scope_filters`) instead of the whole
+        publication; the cells are the same."""
         info = (
             publication if isinstance(publication, Publication) else Publication.load(publication)
         )
@@ -210,8 +208,8 @@ class ModelBuilder:
         # (totals only): the municipality and the levels above it (monthly chart, the latest
         # month's key figures)
         years = [("period", "in", sorted(set().union(*kept.values())))]
-        latest = {max(y) for periods in kept.values() if (y := [p for p in periods if len(p) == 4])}
-        latest = [("period", "in", sorted(latest))]
+        years_of = [[p for p in periods if period_kind(p) == "year"] for periods in kept.values()]
+        latest = [("period", "in", sorted({max(y) for y in years_of if y}))]
         return [
             [*totals, *latest],
             [("geo", "in", sorted(geos)), *years],
