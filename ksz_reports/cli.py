@@ -7,6 +7,7 @@ code (2 bad input or usage, 1 failures, 3 locked); the traceback only with ``--d
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import traceback
@@ -533,5 +534,18 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
 
 
+def run() -> None:
+    """The ``ksz-reports`` process: :func:`main`, then an exit that does not collect what the
+    command left behind. Once a command is done its garbage — a report's PDF layout alone is
+    about 170,000 objects in cycles — is freed by the operating system with the process; letting
+    the interpreter collect it first cost about 0.4 s of every report (``gc.freeze`` keeps the
+    final collection away from it). Every output is closed and in place by then, and the exit
+    handlers (temporary folders, logging) still run."""
+    try:
+        main()
+    finally:
+        gc.freeze()
+
+
 if __name__ == "__main__":
-    main()
+    run()

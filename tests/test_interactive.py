@@ -122,3 +122,32 @@ def test_every_name_of_a_lazy_package_resolves(package):
     assert set(module.__all__) <= set(dir(module))
     with pytest.raises(AttributeError):
         module.no_such_name  # noqa: B018
+
+
+def test_the_process_entry_runs_main_then_skips_collecting_its_garbage(monkeypatch):
+    """``ksz-reports`` and ``python -m ksz_reports`` start :func:`ksz_reports.cli.run`: the
+    command's exit code, error or not, and ``gc.freeze`` only once it is done."""
+    import configparser
+    import gc
+    from pathlib import Path
+
+    from ksz_reports import cli as cli_module
+
+    events: list[str] = []
+    monkeypatch.setattr(gc, "freeze", lambda: events.append("freeze"))
+
+    def failing():
+        events.append("main")
+        raise SystemExit(3)
+
+    monkeypatch.setattr(cli_module, "main", failing)
+    with pytest.raises(SystemExit) as exit_:
+        cli_module.run()
+    assert exit_.value.code == 3 and events == ["main", "freeze"]
+
+    root = Path(__file__).resolve().parent.parent
+    setup = configparser.ConfigParser()
+    setup.read(root / "setup.cfg")
+    scripts = setup["options.entry_points"]["console_scripts"]
+    assert "ksz-reports = ksz_reports.cli:run" in scripts
+    assert "from ksz_reports.cli import run" in (root / "ksz_reports" / "__main__.py").read_text()
