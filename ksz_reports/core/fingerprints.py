@@ -1,7 +1,7 @@
 """Content hashes: of a file, of a folder, of the shipped templates, and the one *input key*.
 
 An input key is the digest of a small JSON document naming everything a result depends on
-(dataset, configuration, population, geography, version, …); the publication, its cache in the
+(dataset, configuration, population, geography, version, code, …); the publication, its cache in the
 dataset folder, the copy beside the reports and the batch record all compare the same document
 (:func:`ksz_reports.disclosure.publication.publication_inputs`).
 """
@@ -66,6 +66,32 @@ def templates_hash() -> str:
         h.update(str(path.relative_to(root)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()
+
+
+#: The stages whose code makes a publication (:func:`code_hash`): a publication made by other code
+#: — another suppression method, another cutoff rule — is not reused.
+PUBLICATION_STAGES = ("core", "ingest", "geo", "measures", "disclosure")
+
+
+def source_hash(root: str | Path, packages: tuple[str, ...]) -> str:
+    """Content hash of the Python sources (``*.py``) of the sub-packages ``packages`` of the
+    package folder ``root`` (compiled files and caches are not sources)."""
+    root = Path(root)
+    h = hashlib.sha256()
+    for package in packages:
+        for path in sorted((root / package).rglob("*.py")):
+            if "__pycache__" in path.parts:
+                continue
+            h.update(path.relative_to(root).as_posix().encode() + b"\0")
+            h.update(file_sha256(path).encode() + b"\n")
+    return h.hexdigest()
+
+
+@cache
+def code_hash() -> str:
+    """:func:`source_hash` of this installation's :data:`PUBLICATION_STAGES` (once per process):
+    the version of the code a publication is made by, finer than the package's version number."""
+    return source_hash(Path(__file__).resolve().parent.parent, PUBLICATION_STAGES)
 
 
 def input_key(inputs: dict[str, Any], length: int = 20) -> str:

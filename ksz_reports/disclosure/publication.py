@@ -5,7 +5,8 @@ A publication is a folder holding ``publication.parquet`` (every disclosed measu
 decision of :func:`ksz_reports.disclosure.build.build_publication`) and ``meta.json`` (the inputs
 it was made from, the geography, the municipalities, the disclosure figures and the cutoff
 report). It is valid for exactly one *inputs* document (:func:`publication_inputs`): the
-dataset's content, the configuration, the imported population, the geography and the version.
+dataset's content, the configuration, the imported population, the geography, the version and
+the code of the stages that make it (:func:`ksz_reports.core.fingerprints.code_hash`).
 Every user of a publication compares that same document, so a change of any input (a new
 dataset, ``population import``, another ``--config``, ``--geography``) makes a new publication.
 
@@ -40,7 +41,13 @@ from ksz_reports import __version__
 from ksz_reports.core.atomic import atomic_dir
 from ksz_reports.core.config import Config
 from ksz_reports.core.errors import UsageError
-from ksz_reports.core.fingerprints import file_sha256, input_key, optional_tree_hash, tree_hash
+from ksz_reports.core.fingerprints import (
+    code_hash,
+    file_sha256,
+    input_key,
+    optional_tree_hash,
+    tree_hash,
+)
 from ksz_reports.core.schema import DIMENSIONS
 from ksz_reports.geo import Geography, geography, imported_population_dir, shipped_geography
 from ksz_reports.ingest.dataset import open_dataset
@@ -82,6 +89,7 @@ def publication_inputs(data: str | Path, config: Config, geo: Geography) -> dict
         "population": optional_tree_hash(imported_population_dir()),
         "geography": geo.id,
         "version": __version__,
+        "code": code_hash(),
     }
 
 
