@@ -5,7 +5,10 @@ months (``publication.months: false``), side by side in one run. Goal: at most 1
 
 Each figure is the wall time of :func:`ksz_reports.disclosure.publication.compute_publication`
 (cutoffs, measures, secondary suppression and its audit), with the disclosure run's own figures
-(cells, primary and secondary cells, LP solves, seconds) beside it.
+(cells, primary and secondary cells, LP solves, seconds) beside it. A third run protects the
+months' publication in one process (``disclosure.processes: 1``): the ratio of its disclosure
+seconds to the shipped configuration's (2 processes) shows what the parts bring
+(:mod:`ksz_reports.disclosure.parts`); its figures must equal the shipped run's.
 
     python -m bench.months_bench
 """
@@ -13,7 +16,6 @@ Each figure is the wall time of :func:`ksz_reports.disclosure.publication.comput
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -41,21 +43,33 @@ def _publication(data: Path, config) -> dict[str, Any]:
     }
 
 
+def _config(folder: Path, settings: str):
+    """The shipped configuration with ``settings`` over it (a user folder ``folder``)."""
+    from ksz_reports.core.config import load_config
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "settings.yaml").write_text(settings, encoding="utf-8")
+    return load_config(folder)
+
+
 def run(workdir: Path = WORKDIR) -> dict[str, Any]:
     from ksz_reports.core.config import load_config
 
     data = _dataset(workdir)
-    with tempfile.TemporaryDirectory() as tmp:
-        off = Path(tmp) / "no-months"
-        off.mkdir()
-        (off / "settings.yaml").write_text("publication:\n  months: false\n", encoding="utf-8")
-        without = _publication(data, load_config(off))
+    without = _publication(data, _config(workdir / "no-months", "publication:\n  months: false\n"))
     with_months = _publication(data, load_config())
+    one_process = _publication(
+        data, _config(workdir / "one-process", "disclosure:\n  processes: 1\n")
+    )
     return {
         "publication_without_months": without,
         "publication_with_months": with_months,
         "months_to_no_months_ratio": round(with_months["seconds"] / without["seconds"], 2),
         "goal_months_ratio": GOAL_RATIO,
+        "publication_with_months_one_process": one_process,
+        "disclosure_one_to_shipped_processes_ratio": round(
+            one_process["disclosure"]["seconds"] / with_months["disclosure"]["seconds"], 2
+        ),
     }
 
 

@@ -208,6 +208,7 @@ class CutoffSettings(_Strict):
 class DisclosureSettings(_Strict):
     threshold: int = Field(default=5, ge=1)
     secondary: bool = True
+    processes: int = Field(default=2, ge=1)
 
 
 class ReliabilitySettings(_Strict):

@@ -161,6 +161,7 @@ def disclose(
         threshold=settings.threshold,
         secondary=settings.secondary,
         locality=locality(table.cells["geo"], geography),
+        processes=settings.processes,
     )
     status = table.cells[list(KEY_COLUMNS)].copy()
     status["status"] = protection.status.astype(str).to_numpy()

@@ -176,6 +176,28 @@ class LinkedTable:
         tol = self.tol[row]
         return f"{terms} = 0" + (f" ± {tol:g}" if tol else "")
 
+    def select(self, positions: np.ndarray) -> LinkedTable:
+        """The cells at ``positions`` (sorted) and every relation among them, as a table of its
+        own — for a union of whole connected components (no relation may reach a cell left out:
+        :class:`ValueError`). ``relations["row"]`` holds each relation's row in this table."""
+        positions = np.asarray(positions, dtype=np.int64)
+        chosen = np.zeros(self.n_cells, dtype=bool)
+        chosen[positions] = True
+        pattern = self.matrix.copy()
+        pattern.data = np.ones_like(pattern.data)
+        inside = pattern @ chosen.astype(np.float64)
+        rows = np.flatnonzero(inside > 0)
+        if not np.array_equal(inside[rows], np.diff(pattern.indptr)[rows]):
+            raise ValueError("a relation reaches a cell outside the selection")
+        new_position = np.full(self.n_cells, -1, dtype=np.int64)
+        new_position[positions] = np.arange(len(positions))
+        relations = self.relations.iloc[rows].reset_index(drop=True)
+        total = relations["total"].to_numpy()
+        relations["total"] = np.where(total >= 0, new_position[np.maximum(total, 0)], -1)
+        relations["row"] = rows
+        matrix = self.matrix[rows][:, positions].tocsr()
+        return LinkedTable(self.cells.iloc[positions], matrix, self.tol[rows], relations)
+
     def cell_label(self, position: int) -> str:
         """A readable name of the cell at ``position``: its key columns, else its id."""
         row = self.cells.iloc[position]

@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.sparse import csgraph
 
 from ksz_reports.core.errors import DisclosureError
 from ksz_reports.disclosure.attacker import EPS, Intervals, attacker_intervals
 from ksz_reports.disclosure.linked import LinkedTable
 from ksz_reports.disclosure.lp import _LP
+from ksz_reports.disclosure.parts import Outcome, connected_components, protect_in_parts, split
 from ksz_reports.disclosure.status import (
     NOT_AVAILABLE,
     PUBLISHED,
@@ -220,6 +220,7 @@ def protect(
     min_width: float | None = None,
     max_rounds: int = 10,
     locality: np.ndarray | None = None,
+    processes: int = 1,
 ) -> Protection:
     """Primary and secondary suppression of a linked table, verified by the LP audit.
 
@@ -239,6 +240,11 @@ def protect(
     :data:`LOCAL_RELATION_SIZE` terms (Belgium = Σ its 565 municipalities) would otherwise bring
     the whole table into every neighbourhood (:func:`_add_complements`). A restriction only: the
     result is verified by the same audit.
+
+    ``processes`` > 1 protects the connected components of a large table (at least
+    :data:`~ksz_reports.disclosure.parts.PARALLEL_MIN_CELLS` cells) in that many processes at
+    once: no relation joins two components, so each part is protected and audited exactly as in
+    one process (:mod:`ksz_reports.disclosure.parts`).
     """
     if threshold < 1:
         raise DisclosureError("the threshold must be at least 1")
@@ -246,6 +252,39 @@ def protect(
     if required <= 0:
         raise DisclosureError("the required interval width must be positive")
     t0 = time.perf_counter()
+    sensitive = primary_mask(table.values, threshold) | table.masked
+    parts = split(table, processes, sensitive) if processes > 1 else []
+    if len(parts) > 1:
+        args = (threshold, secondary, required, max_rounds)
+        outcome = protect_in_parts(_protect_table, table, parts, args, locality)
+    else:
+        outcome = _protect_table(table, threshold, secondary, required, max_rounds, locality)
+    code, iv, rounds, solves, timings = outcome
+    status = pd.Series(
+        pd.Categorical.from_codes(code, dtype=STATUS_DTYPE), index=table.cells.index, name="status"
+    )
+    return Protection(
+        table=table,
+        threshold=threshold,
+        min_width=required,
+        status=status,
+        intervals=iv,
+        rounds=rounds,
+        lp_solves=solves,
+        seconds=time.perf_counter() - t0,
+        timings=timings,
+    )
+
+
+def _protect_table(
+    table: LinkedTable,
+    threshold: int,
+    secondary: bool,
+    required: float,
+    max_rounds: int,
+    locality: np.ndarray | None,
+) -> Outcome:
+    """The rounds of :func:`protect` on one table, in this process."""
     values = table.values
     masked = table.masked
     lower, upper = table.bounds
@@ -298,7 +337,7 @@ def protect(
             )
         tc = time.perf_counter()
         if components is None:
-            components = _components(table.matrix)
+            components = connected_components(table.matrix)
         added, n_lp = _add_complements(
             table, code, values, failing, iv, need, margin, components, locality
         )
@@ -307,20 +346,7 @@ def protect(
         targets = failing
         if not added:
             margin *= 10.0  # numerical: the LP proof held only within tolerances; ask for more
-    status = pd.Series(
-        pd.Categorical.from_codes(code, dtype=STATUS_DTYPE), index=table.cells.index, name="status"
-    )
-    return Protection(
-        table=table,
-        threshold=threshold,
-        min_width=required,
-        status=status,
-        intervals=iv,
-        rounds=rounds,
-        lp_solves=solves,
-        seconds=time.perf_counter() - t0,
-        timings=timings,
-    )
+    return code, iv, rounds, solves, timings
 
 
 def _update(old: Intervals, new: Intervals, where: np.ndarray) -> Intervals:
@@ -337,16 +363,6 @@ def _update(old: Intervals, new: Intervals, where: np.ndarray) -> Intervals:
         components=new.components,
         seconds=old.seconds + new.seconds,
     )
-
-
-def _components(matrix: sp.csr_matrix) -> tuple[int, np.ndarray]:
-    """Connected components of the cells (two cells are linked when they share a relation)."""
-    m, n = matrix.shape
-    pat = matrix.copy()
-    pat.data = np.ones_like(pat.data)
-    graph = sp.bmat([[None, pat], [pat.T, None]], format="csr")
-    k, labels = csgraph.connected_components(graph, directed=False)
-    return k, labels
 
 
 def _add_complements(
