@@ -400,7 +400,8 @@ def _component_bounds(
         need = target & ~(done_lo & done_hi)
         if quick:
             wide = best_hi - best_lo >= t - EPS
-            narrow = upper - col_lower < t - EPS  # max − min ≤ upper − lower < threshold
+            # max − min ≤ (exact max or implied upper) − (exact min or lower) < threshold
+            narrow = np.where(done_hi, hi, upper) - np.where(done_lo, lo, col_lower) < t - EPS
             need &= ~wide & ~narrow
         return need
 
@@ -436,7 +437,7 @@ def _component_bounds(
     for j in np.flatnonzero(need):
         if not open_cells()[j]:
             continue
-        for side in ("lo", "hi"):
+        for side in ("hi", "lo"):  # a small cell's maximum alone often proves it narrow
             if (done_lo if side == "lo" else done_hi)[j]:
                 continue
             cost = np.zeros(k)
