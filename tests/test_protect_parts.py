@@ -4,6 +4,10 @@ and the same decision — status, intervals, LP solves — as in one process."""
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -54,7 +58,18 @@ def test_protected_in_parts_is_protected_as_in_one_process(monkeypatch):
     assert [len(p) for p in P.split(table, 2, sensitive(table))] == [
         table.n_cells // 2
     ] * 2  # 3 years each
+    finished, original = [], P._finish
+
+    def spy(helper, run, call):
+        outcome = original(helper, run, call)
+        finished.append(helper is not None and helper[1].is_file())  # the helper's own outcome
+        return outcome
+
+    started, start = [], P._start
+    monkeypatch.setattr(P, "_start", lambda *a: started.append(1) or start(*a))
+    monkeypatch.setattr(P, "_finish", spy)
     parts = protect(table, 5, processes=2)
+    assert finished == [True] and started == [1]  # one helper, for the second part only
     assert one.n_secondary > 0 and parts.ok
     pd.testing.assert_series_equal(one.status, parts.status)
     for name in ("lo", "hi", "lo_seen", "hi_seen", "exact", "peeled", "inconsistent"):
@@ -64,7 +79,7 @@ def test_protected_in_parts_is_protected_as_in_one_process(monkeypatch):
     assert (parts.lp_solves, parts.rounds) == (one.lp_solves, one.rounds)
 
 
-def test_a_small_table_one_cpu_or_a_daemon_worker_stays_in_one_process(monkeypatch):
+def test_a_small_table_or_one_cpu_stays_in_one_process(monkeypatch):
     table = periods_table(4)
     assert P.split(table, 2, sensitive(table)) == []  # below PARALLEL_MIN_CELLS
     monkeypatch.setattr(P, "PARALLEL_MIN_CELLS", 0)
@@ -72,7 +87,48 @@ def test_a_small_table_one_cpu_or_a_daemon_worker_stays_in_one_process(monkeypat
     assert P.split(table, 4, sensitive(table)) == []
     monkeypatch.setattr(P.os, "cpu_count", lambda: 8)
     assert len(P.split(table, 8, sensitive(table))) == 4  # never more parts than components
-    import multiprocessing
 
-    monkeypatch.setattr(multiprocessing.current_process(), "daemon", True, raising=False)
-    assert P.split(table, 2, sensitive(table)) == []
+
+def test_a_helper_runs_in_a_process_of_its_own_and_its_error_is_raised_here(tmp_path):
+    helper = P._start(os.getpid, (), tmp_path / "pid")
+    assert helper is not None
+    assert P._finish(helper, os.getpid, ()) != os.getpid()
+    with pytest.raises(ValueError, match="invalid literal"):
+        P._finish(P._start(int, ("x",), tmp_path / "error"), int, ("x",))
+
+
+def test_a_helper_that_dies_or_cannot_start_leaves_its_part_to_this_process(tmp_path, monkeypatch):
+    dead = P._start(sys.exit, (3,), tmp_path / "dies")  # ends without an outcome
+    assert P._finish(dead, os.getpid, ()) == os.getpid()
+    assert not (tmp_path / "dies.out").exists()
+    monkeypatch.setattr(P.sys, "executable", str(tmp_path / "no-python"))
+    assert P._start(os.getpid, (), tmp_path / "none") is None
+    assert P._finish(None, os.getpid, ()) == os.getpid()
+
+
+def test_a_failing_part_stops_the_helpers(tmp_path, monkeypatch):
+    """An error in this process's own part: the helpers are killed, none outlives the call."""
+    started = []
+    start = P._start
+
+    def recording(*args):
+        helper = start(*args)
+        started.append(helper[0])
+        return helper
+
+    monkeypatch.setattr(P, "_start", recording)
+    monkeypatch.setattr(P, "PARALLEL_MIN_CELLS", 0)
+    monkeypatch.setattr(P.os, "cpu_count", lambda: 2)
+    table = periods_table(4)
+    parts = P.split(table, 2, sensitive(table))
+    with pytest.raises(ZeroDivisionError):
+        P.protect_in_parts(_fails_here_sleeps_there, table, parts, (), None)
+    assert len(started) == 1 and started[0].poll() == -signal.SIGKILL  # asleep, then killed
+
+
+def _fails_here_sleeps_there(table, locality):
+    if not sys.argv[0].endswith("parts.py"):  # not the helper process
+        raise ZeroDivisionError("this process's part")
+    import time
+
+    time.sleep(60)

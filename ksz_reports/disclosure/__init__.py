@@ -96,6 +96,8 @@ Modules
 * :mod:`~ksz_reports.disclosure.linked` — the linked table, its builders and the default weights;
 * :mod:`~ksz_reports.disclosure.attacker` — the attacker's intervals (the audit's LP work);
 * :mod:`~ksz_reports.disclosure.protection` — primary and secondary suppression (:func:`protect`);
+* :mod:`~ksz_reports.disclosure.parts` — a large table protected in parts (whole connected
+  components), one helper process per part (``disclosure.processes``), with the same decision;
 * :mod:`~ksz_reports.disclosure.derived` — blanking of derived values;
 * :mod:`~ksz_reports.disclosure.publication` — the whole publication, protected once;
 * :mod:`~ksz_reports.disclosure.audit` — the audit of the ``cells.csv`` of a publication.

@@ -11,10 +11,13 @@ single process finds (``tests/test_protect_parts.py``). Used by
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import pickle
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -58,11 +61,9 @@ def split(table: LinkedTable, processes: int, sensitive: np.ndarray) -> list[np.
     """The cells of a large table in at most ``processes`` parts of whole connected components,
     balanced by their ``sensitive`` cells (the work: each may need LPs) — largest component
     first, into the lightest part. ``[]`` when the table is small (:data:`PARALLEL_MIN_CELLS`),
-    there are fewer than two CPUs, or this process may not start others (a daemon worker)."""
+    or there are fewer than two CPUs."""
     processes = min(processes, os.cpu_count() or 1)
     if processes < 2 or table.n_cells < PARALLEL_MIN_CELLS:
-        return []
-    if multiprocessing.current_process().daemon:
         return []
     k, labels = connected_components(table.matrix)
     cell_label = labels[table.n_relations :]
@@ -86,18 +87,28 @@ def protect_in_parts(
     locality: np.ndarray | None,
 ) -> Outcome:
     """``run(part, *args, locality)`` for each part of ``table`` (:func:`split`) at once — the
-    first in this process, each other one in a process of its own (``spawn``: nothing of this
-    process's threads is inherited; ``run`` must be a module-level function) — and the parts'
-    outcomes put back together as the outcome of the whole table."""
+    first in this process, each other one in a helper process (:func:`_helper`; ``run`` must be
+    a module-level function) — and the parts' outcomes put back together as the outcome of the
+    whole table. A helper that cannot start or dies leaves its part to this process: only time
+    is lost. An error of a part (:class:`~ksz_reports.core.errors.DisclosureError`) is raised
+    as in one process."""
     tables = [table.select(p) for p in parts]
     calls = [
         (t, *args, None if locality is None else locality[p])
         for t, p in zip(tables, parts, strict=True)
     ]
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=len(parts) - 1, mp_context=context) as pool:
-        others = [pool.submit(run, *call) for call in calls[1:]]
-        outcomes = [run(*calls[0]), *(f.result() for f in others)]
+    with tempfile.TemporaryDirectory(prefix="ksz-parts-") as tmp:
+        helpers = [_start(run, call, Path(tmp) / f"part-{k}") for k, call in enumerate(calls) if k]
+        try:
+            outcomes = [run(*calls[0])]
+            outcomes += [
+                _finish(helper, run, call) for helper, call in zip(helpers, calls[1:], strict=True)
+            ]
+        finally:  # this process failed or was interrupted: no helper outlives it
+            for helper in helpers:
+                if helper is not None and helper[0].poll() is None:
+                    helper[0].kill()
+                    helper[0].wait()
     n = table.n_cells
     code = np.full(n, -1, dtype=np.int8)
     arrays = {name: np.full(n, empty) for name, empty in _CELL_ARRAYS.items()}
@@ -126,3 +137,59 @@ def protect_in_parts(
         seconds=max(o[1].seconds for o in outcomes),
     )
     return code, intervals, rounds, solves, timings
+
+
+def _start(run: Callable[..., Outcome], call: tuple, stem: Path) -> tuple | None:
+    """A helper process for ``run(*call)``: the call pickled to ``stem.in``, its outcome to be
+    read from ``stem.out``; None when none can be started."""
+    source, target = stem.with_suffix(".in"), stem.with_suffix(".out")
+    with open(source, "wb") as fh:
+        pickle.dump((run, call), fh, protocol=pickle.HIGHEST_PROTOCOL)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", __name__, str(source), str(target)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            env=env,
+        )
+    except OSError:
+        return None
+    return process, target
+
+
+def _finish(helper: tuple | None, run: Callable[..., Outcome], call: tuple) -> Outcome:
+    """The outcome of a helper (its error raised here), or ``run(*call)`` in this process when
+    the helper did not start or ended without one."""
+    if helper is not None:
+        process, target = helper
+        process.wait()
+        try:
+            with open(target, "rb") as fh:
+                status, value = pickle.load(fh)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            status, value = "lost", None
+        if status == "ok":
+            return value
+        if status == "error":
+            raise value
+    return run(*call)
+
+
+def _helper(source: str, target: str) -> None:
+    """A helper process: the pickled call in ``source``, its outcome (or its error) pickled to
+    ``target`` — written whole or not at all."""
+    with open(source, "rb") as fh:
+        run, call = pickle.load(fh)
+    try:
+        result = ("ok", run(*call))
+    except Exception as exc:  # noqa: BLE001 - raised again by the parent, as in one process
+        result = ("error", exc)
+    partial = target + ".part"
+    with open(partial, "wb") as fh:
+        pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(partial, target)
+
+
+if __name__ == "__main__":
+    _helper(*sys.argv[1:3])
