@@ -1,9 +1,9 @@
 """Content hashes: of a file, of a folder, of the shipped templates, and the one *input key*.
 
 An input key is the digest of a small JSON document naming everything a result depends on
-(dataset, configuration, population, geography, version, code, …); the publication, its cache in the
-dataset folder, the copy beside the reports and the batch record all compare the same document
-(:func:`ksz_reports.disclosure.publication.publication_inputs`).
+(dataset, configuration, population, geography, version, code, …); the publication, its cache in
+the dataset folder, the copy beside the reports and the batch record all compare the same
+document (:func:`ksz_reports.disclosure.publication.publication_inputs`).
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ connected components (:func:`connected_components`); nothing one component decid
 another. :func:`split` cuts a large table into balanced parts of whole components and
 :func:`protect_in_parts` protects each part in a process of its own, then puts the parts back
 together: the status of every cell, the attacker's intervals and the LP solves are the ones a
-single process finds (``tests/test_protect_parts.py``). Used by
+single process finds (``tests/test_protect_parts.py``) — with one numerical exception: a round
+that suppresses nothing asks its next LPs for a wider margin, and a part counts its own rounds
+(in one process, a round counts as suppressing when any component does). Used by
 :func:`ksz_reports.disclosure.protection.protect`.
 """
 

@@ -252,8 +252,9 @@ def protect(
     if required <= 0:
         raise DisclosureError("the required interval width must be positive")
     t0 = time.perf_counter()
-    sensitive = primary_mask(table.values, threshold) | table.masked
-    parts = split(table, processes, sensitive) if processes > 1 else []
+    parts = []
+    if processes > 1:
+        parts = split(table, processes, primary_mask(table.values, threshold) | table.masked)
     if len(parts) > 1:
         args = (threshold, secondary, required, max_rounds)
         outcome = protect_in_parts(_protect_table, table, parts, args, locality)
