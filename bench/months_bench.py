@@ -8,7 +8,8 @@ Each figure is the wall time of :func:`ksz_reports.disclosure.publication.comput
 (cells, primary and secondary cells, LP solves, seconds) beside it. A third run protects the
 months' publication in one process (``disclosure.processes: 1``): the ratio of its disclosure
 seconds to the shipped configuration's (2 processes) shows what the parts bring
-(:mod:`ksz_reports.disclosure.parts`); its figures must equal the shipped run's.
+(:mod:`ksz_reports.disclosure.parts`), and ``one_process_same_decision`` that its figures
+(cells, primary, secondary, LP solves) equal the shipped run's.
 
     python -m bench.months_bench
 """
@@ -69,6 +70,11 @@ def run(workdir: Path = WORKDIR) -> dict[str, Any]:
         "publication_with_months_one_process": one_process,
         "disclosure_one_to_shipped_processes_ratio": round(
             one_process["disclosure"]["seconds"] / with_months["disclosure"]["seconds"], 2
+        ),
+        "one_process_same_decision": all(
+            one_process["disclosure"][k] == with_months["disclosure"][k]
+            for k in FIGURES
+            if k != "seconds"
         ),
     }
 
