@@ -1,6 +1,6 @@
 """Monthly barometer benchmark (issue 13): the publication of all municipalities of the default
 sample with the POD MI months (the shipped configuration: every kept month's totals at every
-level, one-way breakdowns of the latest 12 kept months) against the same publication without
+level; monthly breakdowns as ``publication.month_breakdowns`` says) against the same publication without
 months (``publication.months: false``), side by side in one run. Goal: at most 1.5×.
 
 Each figure is the wall time of :func:`ksz_reports.disclosure.publication.compute_publication`

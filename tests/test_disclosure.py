@@ -361,7 +361,7 @@ def test_property_nested_localities_protect_as_well(data):
     an independent audit."""
     from unittest import mock
 
-    import ksz_reports.disclosure.protection as P
+    import ksz_reports.disclosure.complements as P
 
     cells, hier = data
     table = build_linked_table(cells, hier)

@@ -45,7 +45,10 @@ solved in closed form; each larger one gets one HiGHS model, re-solved with one 
 other and warm-started by the primal simplex. Every LP solution is a feasible table, so it proves
 ``lo ≤ x_j ≤ hi`` for all cells at once: a few LPs pushing the open cells in random directions
 (fixed seed) settle most bounds (``0``, or an upper bound implied by a single relation, attained),
-and only the remaining ones get an LP of their own.
+and only the remaining ones get an LP of their own. Inside ``protect`` only the verdict counts
+(wide enough or not): a cell whose outer bounds from bound propagation (each relation bounds
+each of its terms by what the others can reach, repeated; ``propagated_bounds``) are already
+narrower than the threshold is proven narrow without an LP.
 
 **Secondary suppression.** Published totals are the true totals, so protection comes only from
 suppressing more cells. ``protect`` loops: (1) the audit finds the primary cells that are too
@@ -76,7 +79,10 @@ is published that the final LP audit has not verified.
 ``1 + k`` for a cell that is the total of ``k`` relations, so a total is chosen only when no
 combination of cells is cheaper; ``cost="log"`` uses ``1 + ln(1 + value)``, ``cost="unity"``
 counts cells, a ``weight`` column overrides. Zeros are complements only when nothing else works
-(a suppressed zero hides only upwards). Information loss is reported as the number and the sum of
+(a suppressed zero hides only upwards). Whether anything else can work is first asked of bound
+propagation over the cell's component before a large LP is solved (a total whose one masked
+category has a narrow source range and whose other categories are 0 can only be widened through
+a zero): when nothing can, the neighbourhoods start again from the nearest, zeros included. Information loss is reported as the number and the sum of
 values of the secondary cells.
 
 **Determinism.** Cells are sorted by key; components and cells are processed in a fixed order;

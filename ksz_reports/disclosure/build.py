@@ -128,8 +128,8 @@ def disclose(
     )
     cells = m[list(KEY_COLUMNS)].copy()
     cells["value"] = m["count"].astype("Float64")
-    if context is not None:
-        cells.loc[context, "value"] = pd.NA
+    if context is not None:  # their true values keep the relations complete (LinkedTable)
+        cells["withheld"] = context
     # Sensitive without a value: a municipality's count masked at the source (the range it gave).
     # An aggregate masked because one of its municipalities is, is no small count itself: its
     # masked parts are protected one by one. Every other missing count (unknown, incomplete) has

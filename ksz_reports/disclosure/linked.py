@@ -98,6 +98,9 @@ class LinkedTable:
     has a ``lower`` bound — the range ``[lower, upper]`` the source gave (``upper`` NaN: none) —
     and *unknown* (not covered by the source: not sensitive) when ``lower`` is NaN. Without a
     ``lower`` column every cell without a value is masked at the source, with range ``[0, ∞)``.
+    A cell whose optional ``withheld`` column is true has a value the publisher knows but never
+    publishes (a month of a yearly average outside the published window): *unknown* to every
+    reader, never sensitive, and its true value keeps the relations complete for the protection.
     ``matrix`` (relations × cells, CSR) and ``tol`` encode ``|matrix @ x| ≤ tol``; ``relations``
     describes each row (``kind``, ``total`` = position of the aggregate cell or −1, ``size``).
     """
@@ -132,9 +135,17 @@ class LinkedTable:
         return missing & ~np.isnan(lower)
 
     @property
+    def withheld(self) -> np.ndarray:
+        """Cells with a value that is never published (see the class doc)."""
+        if "withheld" not in self.cells.columns:
+            return np.zeros(self.n_cells, dtype=bool)
+        return self.cells["withheld"].to_numpy(dtype=bool, na_value=False)
+
+    @property
     def unknown(self) -> np.ndarray:
-        """Cells without a value that are not masked at the source (not sensitive)."""
-        return np.isnan(self.values) & ~self.masked
+        """Cells no reader knows that are not sensitive: without a value and not masked at the
+        source, or withheld."""
+        return (np.isnan(self.values) & ~self.masked) | self.withheld
 
     @property
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
@@ -456,10 +467,13 @@ def _canonical_keys(cells: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in KEY_COLUMNS if c not in cells.columns]
     if missing:
         raise DisclosureError(f"the cell table lacks key column(s) {', '.join(missing)}")
-    extra = [c for c in ("weight", "lower", "upper") if c in cells]
+    extra = [c for c in ("weight", "lower", "upper", "withheld") if c in cells]
     frame = _cell_frame(cells[[*KEY_COLUMNS, "value", *extra]])
     for c in KEY_COLUMNS:
         frame[c] = frame[c].astype(str)
+    if "withheld" in frame:  # a count published anywhere is published: that copy is kept
+        frame["withheld"] = frame["withheld"].fillna(False).astype(bool)
+        frame = frame.sort_values("withheld", kind="stable")
     frame = frame.drop_duplicates(subset=[*KEY_COLUMNS, "value"])
     dup = frame.duplicated(subset=list(KEY_COLUMNS), keep=False)
     if dup.any():

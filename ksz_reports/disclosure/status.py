@@ -22,9 +22,12 @@ __all__ = [
     "UNKNOWN",
     "STATUSES",
     "STATUS_DTYPE",
+    "CODES",
 ]
 
 PUBLISHED = "published"
 #: Every status a cell can get, in code order.
 STATUSES: tuple[str, ...] = (PUBLISHED, SUPPRESSED, SECONDARY, NOT_AVAILABLE, UNKNOWN)
 STATUS_DTYPE = pd.CategoricalDtype(list(STATUSES))
+#: The integer code of each status (its position in STATUSES), for arrays of codes.
+CODES: dict[str, int] = {status: code for code, status in enumerate(STATUSES)}
