@@ -149,7 +149,7 @@ def disclose(
         bound = m[col] if col in m else pd.Series(np.nan, index=m.index)
         cells[col] = bound.astype("Float64").where(ranged, pd.NA)
     cells.loc[masked & cells["lower"].isna().to_numpy(), "lower"] = 0.0
-    located = sorted(set(cells["geo"]) & set(UNKNOWN_LOCATIONS))
+    located = sorted(set(cells["geo"].unique()) & set(UNKNOWN_LOCATIONS))
     hierarchy, groups = geo_hierarchy(geography), direct_groups(geography)
     if located:  # a region = its parts + its unknown location: that relation, for every cell
         cells = _with_unknown_locations(cells, located)

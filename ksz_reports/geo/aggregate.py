@@ -32,7 +32,8 @@ def to_current(
     df = frame.copy()
     successors = geography.successors
     original = df["geo"].astype(str)
-    df["geo"] = original.map(lambda g: successors.get(g, g))
+    codes = pd.unique(original)  # a lookup per distinct code, not per row
+    df["geo"] = original.map(dict(zip(codes, [successors.get(g, g) for g in codes], strict=True)))
     keys = [c for c in df.columns if c not in value_cols]
     out = _masked_sum(df, keys, value_cols)
     merged = {
@@ -73,7 +74,7 @@ def aggregate(
     pseudo = base["geo"].astype(str).isin(list(UNKNOWN_LOCATIONS)).to_numpy()
     located = base[pseudo].drop(columns="_incomplete", errors="ignore")
     base = base[~pseudo]
-    unknown = set(base["geo"]) - set(parent["country"])
+    unknown = set(base["geo"].unique()) - set(parent["country"])
     if unknown:
         base = base[~base["geo"].isin(unknown)]
     short = base.pop("_incomplete").to_numpy(dtype=bool) if "_incomplete" in base else None
