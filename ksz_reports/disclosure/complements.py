@@ -26,8 +26,10 @@ _PUB, _SEC = CODES[PUBLISHED], CODES[SECONDARY]
 #: :func:`add_complements` (a region or Belgium as the sum of its municipalities).
 LOCAL_RELATION_SIZE = 40
 #: A local neighbourhood (beyond the first two rings) larger than this many cells is not tried:
-#: the local rings grow from ring 2 until one has a solution or is this large.
-LOCAL_MAX_CELLS = 2000
+#: the local rings grow from ring 2 until one has a solution or is this large. With monthly
+#: breakdowns a cell's arrondissement rings pass 2,000 cells early, and the full rings after them
+#: are the whole of Belgium (LPs of 20,000+ relations, 8 s each): 10,000 keeps those rare.
+LOCAL_MAX_CELLS = 10_000
 
 
 def source_ranges(table: LinkedTable, passes: int = 4) -> tuple[np.ndarray, np.ndarray]:
