@@ -153,6 +153,13 @@ def add_complements(
         rings = [np.array([i])]
         local_rings = [[np.array([i])] for _ in levels]
 
+        component: list[np.ndarray] = []  # the cells of i's connected component, on demand
+
+        def component_cells(i: int = i, component: list = component) -> np.ndarray:
+            if not component:
+                component.append(np.flatnonzero(cell_lab == cell_lab[i]))
+            return component[0]
+
         def ring(k: int, rings: list[np.ndarray] = rings) -> np.ndarray:
             while len(rings) <= k:
                 rings.append(_cells_of(csr, _rows_of(csc, rings[-1], m), n))
@@ -196,7 +203,7 @@ def add_complements(
             last_local = is_local and (k == len(scopes) or scopes[k][0] != "local")
             rings_of = partial(local_ring, level=level) if is_local else ring
             if scope == "component":
-                cells = np.flatnonzero(cell_lab == cell_lab[i])
+                cells = component_cells()
             else:
                 if is_local and too_big[level]:
                     continue
@@ -211,7 +218,7 @@ def add_complements(
             width = min(threshold[i] + margin, span[i] - 1e-7)  # a source range: all of it
             if not zeros and not zeros_checked and not is_local and len(cells) > LOCAL_MAX_CELLS:
                 zeros_checked = True  # a large LP: first ask whether any without zeros can do
-                if _needs_zeros(space, csr, csc, cell_lab, code, i, width, low):
+                if _needs_zeros(space, csr, csc, component_cells(), code, i, width, low):
                     if res is not None:
                         break
                     scopes[k - 1 :] = ladder(True)  # only zeros help: near the cell first
@@ -260,20 +267,19 @@ def _needs_zeros(
     space: _Workspace,
     csr: sp.csr_matrix,
     csc: sp.csc_matrix,
-    cell_lab: np.ndarray,
+    cells: np.ndarray,
     code: np.ndarray,
     i: int,
     width: float,
     low: float,
 ) -> bool:
     """Whether no complement LP of cell ``i`` without published zeros can succeed, by bound
-    propagation over its connected component (:func:`~ksz_reports.disclosure.attacker.
-    propagated_bounds`): unknown cells within their range, published non-zero cells anywhere
+    propagation over its connected component ``cells`` (sorted; :func:`~ksz_reports.disclosure.
+    attacker.propagated_bounds`): unknown cells within their range, published non-zero cells anywhere
     ``≥ 0`` (every candidate of every scope), published zeros held at 0. When even these outer
     bounds of ``x_i`` are narrower than ``width`` (above ``low`` when a table with ``x_i = low``
     is known), every such LP is infeasible — typically a total whose one masked category has a
     narrow source range and whose other categories are all 0 — and only a zero can help."""
-    cells = np.flatnonzero(cell_lab == cell_lab[i])
     rows = _rows_of(csc, cells, csr.shape[0])
     sub = csr[rows][:, cells]
     values = space.a_all[cells]

@@ -10,8 +10,8 @@ audit (:func:`ksz_reports.disclosure.attacker.attacker_intervals`) finds the sen
 cells whose interval is too narrow, and for each of them one complement LP on a neighbourhood of
 the cell (the LP relaxation of Fischetti & Salazar's model for one sensitive cell,
 :mod:`ksz_reports.disclosure.complements`) chooses the published cells to suppress as well, until
-the audit is clean. The outcome is a
-:class:`Protection`. The method is described in :mod:`ksz_reports.disclosure`.
+the audit is clean. The outcome is a :class:`Protection`. The method is described in
+:mod:`ksz_reports.disclosure`.
 """
 
 from __future__ import annotations
@@ -185,9 +185,10 @@ def protect(
     finest first) says which cells are near one another — in the product, a municipality's
     arrondissement and its province: the protection LPs first look for complements among the
     cells of the failing cell's locality (each level in turn), where a relation with more than
-    :data:`~ksz_reports.disclosure.complements.LOCAL_RELATION_SIZE` terms (Belgium = Σ its 565 municipalities) would otherwise bring
-    the whole table into every neighbourhood (:func:`~ksz_reports.disclosure.complements.add_complements`). A restriction only: the
-    result is verified by the same audit.
+    :data:`~ksz_reports.disclosure.complements.LOCAL_RELATION_SIZE` terms (Belgium = Σ its 565
+    municipalities) would otherwise bring the whole table into every neighbourhood
+    (:func:`~ksz_reports.disclosure.complements.add_complements`). A restriction only: the result
+    is verified by the same audit.
 
     ``processes`` > 1 protects the connected components of a large table (at least
     :data:`~ksz_reports.disclosure.parts.PARALLEL_MIN_CELLS` cells) in that many processes at
@@ -202,7 +203,7 @@ def protect(
     t0 = time.perf_counter()
     parts = []
     if processes > 1:
-        parts = split(table, processes, _sensitive(table, threshold))
+        parts = split(table, processes, _primary(table, threshold) | table.masked)
     if len(parts) > 1:
         args = (threshold, secondary, required, max_rounds)
         outcome = protect_in_parts(_protect_table, table, parts, args, locality)
@@ -237,7 +238,7 @@ def _protect_table(
     values = table.values
     masked = table.masked
     lower, upper = table.bounds
-    primary = primary_mask(values, threshold) & ~table.withheld
+    primary = _primary(table, threshold)
     sensitive = primary | masked
     need = required_width(table, required)
     code = np.full(table.n_cells, _PUB, dtype=np.int8)
@@ -298,9 +299,9 @@ def _protect_table(
     return code, iv, rounds, solves, timings
 
 
-def _sensitive(table: LinkedTable, threshold: int) -> np.ndarray:
-    """The primary cells (never a withheld one: nobody sees it) and the masked ones."""
-    return (primary_mask(table.values, threshold) & ~table.withheld) | table.masked
+def _primary(table: LinkedTable, threshold: int) -> np.ndarray:
+    """The primary cells of ``table``: never a withheld one (nobody sees it)."""
+    return primary_mask(table.values, threshold) & ~table.withheld
 
 
 def _update(old: Intervals, new: Intervals, where: np.ndarray) -> Intervals:
