@@ -38,9 +38,9 @@ class Intervals:
     (``exact=False`` runs) they are *inner* bounds when ``hi − lo ≥ threshold`` (values attained
     by feasible tables: the cell is proven wide enough) and *outer* bounds when narrower (the
     exact bound, or the bound propagated through the relations, :func:`propagated_bounds`: the
-    cell is proven narrow), so
-    the verdict of :meth:`narrow` is exact either way. ``lo_seen``/``hi_seen`` are the smallest and
-    largest values attained by the feasible tables the solver met (inner bounds, always valid).
+    cell is proven narrow), so the verdict of :meth:`narrow` is exact either way.
+    ``lo_seen``/``hi_seen`` are the smallest and largest values attained by the feasible tables
+    the solver met (inner bounds, always valid).
     ``peeled`` marks cells recovered without an LP (alone in a relation, then substituted).
     ``inconsistent`` marks cells in a part of the table whose published values contradict the
     relations (no feasible table): their bounds are NaN.

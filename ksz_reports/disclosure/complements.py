@@ -218,7 +218,9 @@ def add_complements(
             width = min(threshold[i] + margin, span[i] - 1e-7)  # a source range: all of it
             if not zeros and not zeros_checked and not is_local and len(cells) > LOCAL_MAX_CELLS:
                 zeros_checked = True  # a large LP: first ask whether any without zeros can do
-                if _needs_zeros(space, csr, csc, component_cells(), code, i, width, low):
+                if _needs_zeros(
+                    space, csr, csc, component_cells(), code, i, width, low, lower, upper
+                ):
                     if res is not None:
                         break
                     scopes[k - 1 :] = ladder(True)  # only zeros help: near the cell first
@@ -272,11 +274,14 @@ def _needs_zeros(
     i: int,
     width: float,
     low: float,
+    lower: np.ndarray,
+    upper: np.ndarray,
 ) -> bool:
     """Whether no complement LP of cell ``i`` without published zeros can succeed, by bound
-    propagation over its connected component ``cells`` (sorted; :func:`~ksz_reports.disclosure.
-    attacker.propagated_bounds`): unknown cells within their range, published non-zero cells anywhere
-    ``≥ 0`` (every candidate of every scope), published zeros held at 0. When even these outer
+    propagation over its connected component ``cells`` (sorted;
+    :func:`~ksz_reports.disclosure.attacker.propagated_bounds`): unknown cells within their range
+    ``[lower, upper]``, published non-zero cells anywhere ``≥ 0`` (every candidate of every
+    scope), published zeros held at 0. When even these outer
     bounds of ``x_i`` are narrower than ``width`` (above ``low`` when a table with ``x_i = low``
     is known), every such LP is infeasible — typically a total whose one masked category has a
     narrow source range and whose other categories are all 0 — and only a zero can help."""
@@ -284,7 +289,6 @@ def _needs_zeros(
     sub = csr[rows][:, cells]
     values = space.a_all[cells]
     published = code[cells] == _PUB
-    lower, upper = space.bounds
     col_lower = np.where(published, 0.0, lower[cells])
     col_upper = np.where(published, np.where(values > 0, np.inf, 0.0), upper[cells])
     tol = space.tol[rows]
@@ -297,7 +301,7 @@ def _needs_zeros(
 
 def _same(a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...]) -> bool:
     """Whether two tuples of arrays are equal element by element."""
-    return all(x.shape == y.shape and np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    return all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
 def _dimensions_per_cell(table: LinkedTable, csc: sp.csc_matrix) -> np.ndarray:
@@ -391,7 +395,6 @@ class _Workspace:
         self.weights = table.weights
         self.tol = table.tol
         self.row_pos = np.full(table.matrix.shape[0], -1, dtype=np.int64)
-        self.bounds = table.bounds
 
     def columns(self, cols: np.ndarray, rows: np.ndarray) -> tuple:
         """The columns ``cols`` restricted to the relations ``rows``, as CSC arrays
