@@ -30,6 +30,7 @@ from ksz_reports.core.schema import (
     per_distinct,
     period_kind,
 )
+from ksz_reports.disclosure.context import sum_context
 from ksz_reports.geo.codes import COUNTRY, UNKNOWN_LOCATIONS
 from ksz_reports.geo.geography import Geography
 from ksz_reports.measures.indicators import compute, previous_period, window_start
@@ -149,12 +150,18 @@ def disclose(
         bound = m[col] if col in m else pd.Series(np.nan, index=m.index)
         cells[col] = bound.astype("Float64").where(ranged, pd.NA)
     cells.loc[masked & cells["lower"].isna().to_numpy(), "lower"] = 0.0
+    context_groups: tuple = ()
+    if context is not None:  # a reader learns of the context months only through their sums
+        cells, context_groups = sum_context(cells, context)
+        m = m[~context].reset_index(drop=True)
     located = sorted(set(cells["geo"].unique()) & set(UNKNOWN_LOCATIONS))
     hierarchy, groups = geo_hierarchy(geography), direct_groups(geography)
     if located:  # a region = its parts + its unknown location: that relation, for every cell
         cells = _with_unknown_locations(cells, located)
         hierarchy, groups = _located_hierarchy(hierarchy, groups, located)
-    table = disclosure.build_linked_table(cells, hierarchy, groups=(*groups, *extra_groups))
+    table = disclosure.build_linked_table(
+        cells, hierarchy, groups=(*groups, *extra_groups, *context_groups)
+    )
     settings = config.settings.disclosure
     protection = disclosure.protect(
         table,
@@ -191,8 +198,6 @@ def disclose(
         gone = hide | (_status_at(m, status, firsts) != disclosure.PUBLISHED)
         m.loc[gone, "avg_monthly_growth_pct"] = np.nan
     m = m.drop(columns=["status"])
-    if context is not None:
-        m = m[~context].reset_index(drop=True)
     m.attrs["disclosure"] = {**protection.to_dict(), "seconds": round(time.perf_counter() - t0, 3)}
     if located:  # the pseudo-units were protected with the rest; they are never shown
         attrs = m.attrs

@@ -1,0 +1,116 @@
+"""The context months of a yearly average, summed (docs/domain.md#secondary-suppression).
+
+When the monthly breakdowns of a publication (the latest ``publication.month_breakdowns`` months)
+begin inside a year whose breakdowns are published, ``12 × average = Σ months`` of that year holds
+between published cells (the average, the window's months) and *context* months a reader never
+sees (:func:`ksz_reports.disclosure.build.plan`). Their breakdown cells are withheld: unknown to
+every reader, kept in the linked table with their true values so that the relation is complete.
+
+A reader learns about them only through their sums, so the linked table holds **one cell per
+year and breakdown cell**, the sum ``W`` of its context months (period ``"2023-context"``), and
+``W_total``, the same sum of the month totals, with the relations
+
+* ``W_total = Σ the context months' totals`` (the month totals are cells of the table),
+* ``W_total = Σ_c W_c`` per dimension, ``W_region = Σ W_municipality`` (generated as for any
+  period),
+* ``12 × average = Σ the window's months of the year + W``.
+
+For the LP relaxation every attacker uses, this is exact — the same published cells are
+feasible with either table: summing the original relations over the context months gives these,
+and conversely, given feasible sums, the months are recovered per municipality and dimension as a
+non-negative matrix with row sums ``t_m`` (the month totals) and column sums ``W_c`` (a
+transportation problem, feasible because both add up to ``W_total``), each aggregate's months
+being the sum of its municipalities'. With ten context months, the withheld cells shrink tenfold
+and the neighbourhoods of the protection LPs with them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ksz_reports.core.schema import DIMENSIONS, KEY_COLUMNS, TOTAL
+from ksz_reports.disclosure.linked import GroupRelations
+
+__all__ = ["CONTEXT_SUFFIX", "context_label", "sum_context"]
+
+CONTEXT_SUFFIX = "-context"
+
+
+def context_label(year: str) -> str:
+    """The period of the context sums of ``year``."""
+    return f"{year}{CONTEXT_SUFFIX}"
+
+
+def sum_context(
+    cells: pd.DataFrame, context: np.ndarray
+) -> tuple[pd.DataFrame, tuple[GroupRelations, ...]]:
+    """``cells`` (the linked table's input: key columns, ``value``, ``withheld``) with its
+    ``context`` rows (the withheld breakdown cells of context months) replaced by their sums per
+    year, and the relations that tie the sums to the rest (module doc). A sum is unknown (NA)
+    when one of its months is."""
+    if not context.any():
+        return cells, ()
+    ctx = cells[context]
+    rest = cells[~context]
+    year = ctx["period"].astype(str).str[:4]
+    periods = (  # (indicator, year) → its context months
+        pd.DataFrame({"indicator": ctx["indicator"].astype(str), "year": year, "m": ctx["period"]})
+        .drop_duplicates()
+        .groupby(["indicator", "year"], sort=True)["m"]
+        .agg(lambda s: tuple(sorted(s)))
+    )
+    sums = _sums(ctx.assign(period=year.map(context_label)))
+    # the same sum of the month totals, where a breakdown sum is
+    totals = rest[_all_total(rest)]
+    key = pd.MultiIndex.from_arrays([totals["indicator"].astype(str), totals["period"]])
+    month_of = {(i, m): y for (i, y), ms in periods.items() for m in ms}
+    years = pd.Series([month_of.get(k) for k in key], index=totals.index, dtype=object)
+    totals = totals[years.notna().to_numpy()]
+    totals = _sums(totals.assign(period=years.dropna().map(context_label)))
+    where = sums[["indicator", "period", "geo"]].drop_duplicates()
+    totals = totals.merge(where, on=["indicator", "period", "geo"], how="inner")
+    out = pd.concat([rest, sums, totals], ignore_index=True)
+    groups = []
+    by_months: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for (indicator, y), months in periods.items():
+        by_months.setdefault((y, months), []).append(indicator)
+    for (y, months), indicators in sorted(by_months.items()):
+        label = context_label(y)
+        window = [f"{y}-{k:02d}" for k in range(1, 13) if f"{y}-{k:02d}" not in months]
+        inds = frozenset(indicators)
+        groups.append(
+            GroupRelations("period", {label: list(months)}, indicators=inds, kind="context_sum")
+        )
+        groups.append(
+            GroupRelations(
+                "period",
+                {y: [*window, label]},
+                total_coef=12.0,
+                tol=1e-6,
+                indicators=inds,
+                kind="year_average",
+            )
+        )
+    return out, tuple(groups)
+
+
+def _all_total(frame: pd.DataFrame) -> np.ndarray:
+    out = np.ones(len(frame), dtype=bool)
+    for d in DIMENSIONS:
+        out &= (frame[d].astype(str) == TOTAL).to_numpy()
+    return out
+
+
+def _sums(frame: pd.DataFrame) -> pd.DataFrame:
+    """One withheld cell per key of ``frame``: the sum of its values, NA when one is NA."""
+    keys = list(KEY_COLUMNS)
+    value = frame["value"].astype("Float64")
+    grouped = pd.DataFrame({**{k: frame[k].astype(str) for k in keys}, "value": value}).groupby(
+        keys, sort=False, observed=True
+    )["value"]
+    out = grouped.sum().to_frame()
+    out.loc[(grouped.count() < grouped.size()).to_numpy(), "value"] = pd.NA
+    out = out.reset_index()
+    out["withheld"] = True
+    return out
