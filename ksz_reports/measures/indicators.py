@@ -174,9 +174,10 @@ def compute(
         return pd.DataFrame(columns=list(MEASURE_COLUMNS))
 
     cells = geo_sums.aggregate(geography, rows, levels=levels, value_cols=RANGE_COLUMNS)
+    cells, kept_dtypes = _as_codes(cells)
     cells["population_year"] = per_distinct(cells["period"], lambda p: population_year(ind, p))
     if den is None:  # an indicator of your own without a denominator: counts only
-        return _counts_only(cells, config)
+        return _counts_only(cells, config, kept_dtypes)
     cells["per"] = den.per
 
     keys = _denominator_keys(cells, ind, den.age_class)
@@ -230,7 +231,7 @@ def compute(
     cells["unreliable"] = (population < r.min_denominator) | (count < r.min_count)
     cells = _flagged(cells)
     cells.loc[cells["population"].isna() & cells["count"].notna(), "flag"] = "no_population"
-    return _measure_rows(cells)
+    return _measure_rows(cells, kept_dtypes)
 
 
 def _flagged(cells: pd.DataFrame) -> pd.DataFrame:
@@ -247,16 +248,26 @@ def _flagged(cells: pd.DataFrame) -> pd.DataFrame:
     return cells
 
 
-def _measure_rows(cells: pd.DataFrame) -> pd.DataFrame:
-    """The measure table's columns, in its order."""
-    return (
-        cells[list(MEASURE_COLUMNS) + ["population_year_used"]]
-        .sort_values(["period", "level", "geo", *DIMENSIONS], kind="stable")
-        .reset_index(drop=True)
+def _as_codes(cells: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """``cells`` with its key columns as categoricals — the merges and groupings of the
+    measures then work on integer codes, not on hundreds of thousands of strings — and the
+    dtypes to give them back (:func:`_measure_rows`)."""
+    keys = [c for c in ("period", "geo", "level", *DIMENSIONS) if c in cells]
+    dtypes = {c: cells[c].dtype for c in keys}
+    return cells.astype(dict.fromkeys(keys, "category")), dtypes
+
+
+def _measure_rows(cells: pd.DataFrame, dtypes: dict) -> pd.DataFrame:
+    """The measure table's columns, in its order, its key columns with the ``dtypes`` they had
+    before :func:`_as_codes`."""
+    out = cells[list(MEASURE_COLUMNS) + ["population_year_used"]]
+    out = out.astype({c: dtypes[c] for c in dtypes if c in out})
+    return out.sort_values(["period", "level", "geo", *DIMENSIONS], kind="stable").reset_index(
+        drop=True
     )
 
 
-def _counts_only(cells: pd.DataFrame, config: Config) -> pd.DataFrame:
+def _counts_only(cells: pd.DataFrame, config: Config, dtypes: dict) -> pd.DataFrame:
     """The measure rows of an indicator without a denominator: counts, growth, no rate."""
     cells["per"] = np.nan
     cells["population"] = np.nan
@@ -270,7 +281,7 @@ def _counts_only(cells: pd.DataFrame, config: Config) -> pd.DataFrame:
     cells = _add_monthly_growth(cells, config.settings.statistics.growth_window_months)
     count = cells["count"].astype(float).to_numpy()
     cells["unreliable"] = count < config.settings.reliability.min_count
-    return _measure_rows(_flagged(cells))
+    return _measure_rows(_flagged(cells), dtypes)
 
 
 def previous_period(period: str) -> str:
