@@ -9,7 +9,9 @@ Each figure is the wall time of :func:`ksz_reports.disclosure.publication.comput
 months' publication in one process (``disclosure.processes: 1``): the ratio of its disclosure
 seconds to the shipped configuration's (2 processes) shows what the parts bring
 (:mod:`ksz_reports.disclosure.parts`), and ``one_process_same_decision`` that its figures
-(cells, primary, secondary, LP solves) equal the shipped run's.
+(cells, primary, secondary, LP solves) equal the shipped run's. A fourth run publishes the
+monthly breakdowns of the latest 12 kept months too (``publication.month_breakdowns: 12``, off
+by default): what turning them on costs, as a ratio to the publication without months.
 
     python -m bench.months_bench
 """
@@ -62,6 +64,9 @@ def run(workdir: Path = WORKDIR) -> dict[str, Any]:
     one_process = _publication(
         data, _config(workdir / "one-process", "disclosure:\n  processes: 1\n")
     )
+    breakdowns = _publication(
+        data, _config(workdir / "month-breakdowns", "publication:\n  month_breakdowns: 12\n")
+    )
     return {
         "publication_without_months": without,
         "publication_with_months": with_months,
@@ -76,6 +81,8 @@ def run(workdir: Path = WORKDIR) -> dict[str, Any]:
             for k in FIGURES
             if k != "seconds"
         ),
+        "publication_with_month_breakdowns_12": breakdowns,
+        "month_breakdowns_to_no_months_ratio": round(breakdowns["seconds"] / without["seconds"], 2),
     }
 
 
