@@ -138,3 +138,20 @@ def test_nothing_withheld_changes_nothing() -> None:
     cells = _cells(3)
     out, groups = sum_context(cells, np.zeros(len(cells), dtype=bool))
     assert out is cells and groups == ()
+
+
+def test_a_cell_without_all_its_context_months_has_no_sum() -> None:
+    """A breakdown cell missing one context month (its yearly relation was incomplete) gets no
+    sum, and the intervals still agree with the table of every month."""
+    cells = _cells(4)
+    gone = (cells["geo"] == "A") & (cells["period"] == "2023-03") & (cells["sex"] == "f")
+    cells = cells[~gone.to_numpy()].reset_index(drop=True)
+    out, groups = sum_context(cells, cells["withheld"].to_numpy())
+    sums = out[out["period"] == context_label("2023")]
+    assert sums[(sums["geo"] == "A") & (sums["sex"] == "f")].empty
+    assert len(sums) == 4 * (2 + 3 + 1) - 1
+    hidden_keys = _hidden(cells, 7, 0.3)
+    full = _intervals(cells, YEAR, hidden_keys)
+    summed = _intervals(out, (*YEAR, *groups), hidden_keys)
+    for key, (lo, hi) in full.items():
+        assert np.allclose(summed[key], (lo, hi), atol=1e-6), key

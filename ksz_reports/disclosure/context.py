@@ -48,7 +48,10 @@ def sum_context(
     """``cells`` (the linked table's input: key columns, ``value``, ``withheld``) with its
     ``context`` rows (the withheld breakdown cells of context months) replaced by their sums per
     year, and the relations that tie the sums to the rest (module doc). A sum is unknown (NA)
-    when one of its months is."""
+    when one of its months is; a cell without all the context months of its year has none (its
+    yearly relation was incomplete before: its months constrain no published cell). The
+    ``context`` rows are never published copies of a cell (``build_publication`` keeps the
+    context months out of the published periods)."""
     if not context.any():
         return cells, ()
     ctx = cells[context]
@@ -60,16 +63,22 @@ def sum_context(
         .groupby(["indicator", "year"], sort=True)["m"]
         .agg(lambda s: tuple(sorted(s)))
     )
-    sums = _sums(ctx.assign(period=year.map(context_label)))
+    months = pd.DataFrame(
+        [(i, m, context_label(y), len(ms)) for (i, y), ms in periods.items() for m in ms],
+        columns=["indicator", "month", "label", "months"],
+    )
+    sums = _sums(ctx.assign(period=year.map(context_label)), months)
     # the same sum of the month totals, where a breakdown sum is
     totals = rest[_all_total(rest)]
-    key = pd.MultiIndex.from_arrays([totals["indicator"].astype(str), totals["period"]])
-    month_of = {(i, m): y for (i, y), ms in periods.items() for m in ms}
-    years = pd.Series([month_of.get(k) for k in key], index=totals.index, dtype=object)
-    totals = totals[years.notna().to_numpy()]
-    totals = _sums(totals.assign(period=years.dropna().map(context_label)))
+    at = (
+        totals[["indicator", "period"]]
+        .astype(str)
+        .merge(months, left_on=["indicator", "period"], right_on=["indicator", "month"], how="left")
+    )
+    label = at["label"].to_numpy()
+    totals = totals[pd.notna(label)].assign(period=label[pd.notna(label)])
     where = sums[["indicator", "period", "geo"]].drop_duplicates()
-    totals = totals.merge(where, on=["indicator", "period", "geo"], how="inner")
+    totals = _sums(totals, months).merge(where, on=["indicator", "period", "geo"], how="inner")
     out = pd.concat([rest, sums, totals], ignore_index=True)
     groups = []
     by_months: dict[tuple[str, tuple[str, ...]], list[str]] = {}
@@ -102,15 +111,24 @@ def _all_total(frame: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def _sums(frame: pd.DataFrame) -> pd.DataFrame:
-    """One withheld cell per key of ``frame``: the sum of its values, NA when one is NA."""
+def _sums(frame: pd.DataFrame, months: pd.DataFrame) -> pd.DataFrame:
+    """One withheld cell per key of ``frame`` (period: the label of its sums) that has all its
+    context ``months``: the sum of its values, NA when one is NA."""
     keys = list(KEY_COLUMNS)
     value = frame["value"].astype("Float64")
     grouped = pd.DataFrame({**{k: frame[k].astype(str) for k in keys}, "value": value}).groupby(
         keys, sort=False, observed=True
     )["value"]
     out = grouped.sum().to_frame()
-    out.loc[(grouped.count() < grouped.size()).to_numpy(), "value"] = pd.NA
+    size = grouped.size().to_numpy()
+    out.loc[grouped.count().to_numpy() < size, "value"] = pd.NA
     out = out.reset_index()
+    need = out[["indicator", "period"]].merge(
+        months[["indicator", "label", "months"]].drop_duplicates(),
+        left_on=["indicator", "period"],
+        right_on=["indicator", "label"],
+        how="left",
+    )["months"]
+    out = out[size == need.to_numpy()].reset_index(drop=True)
     out["withheld"] = True
     return out
