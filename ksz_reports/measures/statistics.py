@@ -32,7 +32,9 @@ def poisson_interval(
     ``exact``: Garwood's interval from the chi-square (gamma) distribution — lower bound 0 for a
     count of 0. ``byar``: Byar's approximation (Breslow & Day 1987), good from a count of about 5.
     """
-    k = np.asarray(count, dtype=float)
+    counts = np.asarray(count, dtype=float)
+    # once per distinct count: a publication has hundreds of thousands of small counts
+    k, at = np.unique(counts, return_inverse=True)
     alpha = 1.0 - level
     if method == "exact":
         low = np.where(k > 0, special.gammaincinv(np.maximum(k, 1e-300), alpha / 2), 0.0)
@@ -48,7 +50,8 @@ def poisson_interval(
     else:  # pragma: no cover - config validation prevents it
         raise ValueError(f"unknown interval method {method!r}")
     nan = np.isnan(k)
-    return np.where(nan, np.nan, low), np.where(nan, np.nan, high)
+    low, high = np.where(nan, np.nan, low), np.where(nan, np.nan, high)
+    return low[at].reshape(counts.shape), high[at].reshape(counts.shape)
 
 
 def rate_interval(
