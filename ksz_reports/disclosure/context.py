@@ -75,22 +75,23 @@ def sum_context(
         .astype(str)
         .merge(months, left_on=["indicator", "period"], right_on=["indicator", "month"], how="left")
     )
-    label = at["label"].to_numpy()
-    totals = totals[pd.notna(label)].assign(period=label[pd.notna(label)])
+    labels = at["label"].to_numpy()
+    totals = totals[pd.notna(labels)].assign(period=labels[pd.notna(labels)])
     where = sums[["indicator", "period", "geo"]].drop_duplicates()
     totals = _sums(totals, months).merge(where, on=["indicator", "period", "geo"], how="inner")
     out = pd.concat([rest, sums, totals], ignore_index=True)
     groups = []
     by_months: dict[tuple[str, tuple[str, ...]], list[str]] = {}
-    for (indicator, y), months in periods.items():
-        by_months.setdefault((y, months), []).append(indicator)
-    for (y, months), indicators in sorted(by_months.items()):
+    for (indicator, y), ctx_months in periods.items():
+        by_months.setdefault((y, ctx_months), []).append(indicator)
+    for (y, ctx_months), indicators in sorted(by_months.items()):
         label = context_label(y)
-        window = [f"{y}-{k:02d}" for k in range(1, 13) if f"{y}-{k:02d}" not in months]
+        window = [f"{y}-{k:02d}" for k in range(1, 13) if f"{y}-{k:02d}" not in ctx_months]
         inds = frozenset(indicators)
         groups.append(
-            GroupRelations("period", {label: list(months)}, indicators=inds, kind="context_sum")
+            GroupRelations("period", {label: list(ctx_months)}, indicators=inds, kind="context_sum")
         )
+        # (for a total, 12 × average = Σ window + W_total repeats its 12-month relation)
         groups.append(
             GroupRelations(
                 "period",
