@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ksz_reports.core.schema import DIMENSIONS, KEY_COLUMNS, TOTAL
+from ksz_reports.core.schema import KEY_COLUMNS, is_total
 from ksz_reports.disclosure.linked import GroupRelations
 
 __all__ = ["CONTEXT_SUFFIX", "context_label", "sum_context"]
@@ -69,7 +69,7 @@ def sum_context(
     )
     sums = _sums(ctx.assign(period=year.map(context_label)), months)
     # the same sum of the month totals, where a breakdown sum is
-    totals = rest[_all_total(rest)]
+    totals = rest[is_total(rest)]
     at = (
         totals[["indicator", "period"]]
         .astype(str)
@@ -103,13 +103,6 @@ def sum_context(
             )
         )
     return out, tuple(groups)
-
-
-def _all_total(frame: pd.DataFrame) -> np.ndarray:
-    out = np.ones(len(frame), dtype=bool)
-    for d in DIMENSIONS:
-        out &= (frame[d].astype(str) == TOTAL).to_numpy()
-    return out
 
 
 def _sums(frame: pd.DataFrame, months: pd.DataFrame) -> pd.DataFrame:
