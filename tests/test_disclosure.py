@@ -457,3 +457,39 @@ def test_blank_derived():
     assert (g[m2] == SUPPRESSED).all()
     with pytest.raises(DisclosureError, match="not disclosed"):
         blank_derived(growth.assign(base_period="1999"), both, period_columns=["base_period"])
+
+
+def test_a_cell_without_a_local_complement_waits_a_round_then_looks_further():
+    """m1 is alone in its arrondissement: no local complement exists for its small cell. The
+    first round leaves it (the complements of the others may protect it: the next audit says);
+    the next round finds its complements beyond the arrondissement, and the result is clean."""
+    from unittest import mock
+
+    import ksz_reports.disclosure.complements as P
+
+    values = {"m1": [2, 30, 40], "m2": [20, 31, 41], "m3": [22, 33, 44]}
+    hier = {"R1": ["m1", "m2", "m3"]}
+    table = build_linked_table(grid(values, hier), hier)
+    geo = table.cells["geo"].astype(str).to_numpy()
+    arrondissement = {"m1": 0, "m2": 1, "m3": 1}
+    locality = np.array([[arrondissement.get(g, -1)] for g in geo])
+    calls = []
+    original = P.add_complements
+
+    def spy(*args, **kwargs):
+        out = original(*args, **kwargs)
+        calls.append((kwargs.get("defer", False), out))
+        return out
+
+    with (
+        mock.patch.object(P, "LOCAL_RELATION_SIZE", 1),
+        mock.patch("ksz_reports.disclosure.protection.add_complements", spy),
+    ):
+        p = protect(table, 5, locality=locality)
+    assert p.ok
+    assert not narrow_primary(table, p.status.astype(str).to_numpy(), 5).any()
+    (defer, (added, _, deferred)), (later, (added_later, _, _)) = calls
+    assert defer and deferred == 1 and added == 0  # round 1: left for the next audit
+    assert not later and added_later > 0  # round 2: complements beyond m1's arrondissement
+    secondary = p.status.astype(str).to_numpy() == SECONDARY
+    assert set(geo[secondary]) - {"m1"}

@@ -69,7 +69,10 @@ a municipality-month's neighbourhood is its arrondissement's months, not every m
 Belgium in every month of the year (the LPs of the full sample with months were 24 ms each,
 most of the publication's time); when no arrondissement neighbourhood will do (small
 municipalities whose whole arrondissement is suppressed), the province's are tried before the
-full rings. (3) The audit is run again — on the cells that failed only: more suppression only
+full rings — but not in the first round: there a cell without a local complement is left to the
+next audit, which often finds it protected by the complements chosen for its neighbours (the
+full rings are the costly LPs; the months of a rare measure took half their LP time there).
+(3) The audit is run again — on the cells that failed only: more suppression only
 widens intervals, so a cell proven wide stays wide — and must be clean,
 otherwise the loop continues (``DisclosureError`` after ``max_rounds``). Like τ-ARGUS's Modular
 and Optimal methods this uses an exact solver (HiGHS) for both the choice and the proof; nothing

@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from ksz_reports.core.errors import DisclosureError
@@ -18,7 +19,13 @@ from ksz_reports.disclosure.linked import LinkedTable
 from ksz_reports.disclosure.lp import _LP
 from ksz_reports.disclosure.status import CODES, PUBLISHED, SECONDARY
 
-__all__ = ["LOCAL_MAX_CELLS", "LOCAL_RELATION_SIZE", "add_complements", "source_ranges"]
+__all__ = [
+    "LOCAL_MAX_CELLS",
+    "LOCAL_RELATION_SIZE",
+    "Workspace",
+    "add_complements",
+    "source_ranges",
+]
 
 _PUB, _SEC = CODES[PUBLISHED], CODES[SECONDARY]
 
@@ -80,16 +87,15 @@ def source_ranges(table: LinkedTable, passes: int = 4) -> tuple[np.ndarray, np.n
 
 
 def add_complements(
-    table: LinkedTable,
+    space: Workspace,
     code: np.ndarray,
-    values: np.ndarray,
     failing: np.ndarray,
     iv: Intervals,
     threshold: np.ndarray,
     margin: float,
     components: tuple[int, np.ndarray],
-    locality: np.ndarray | None = None,
-) -> tuple[int, int]:
+    defer: bool = False,
+) -> tuple[int, int, int]:
     """Suppress complementary cells so that every failing cell gets a wide enough interval.
 
     For each failing cell ``i`` (deterministic order: component, larger deficit, larger value,
@@ -109,9 +115,15 @@ def add_complements(
     Two LPs are never solved in vain: a scope that adds no cell to the one before is not tried
     again, and before the first large one (:data:`LOCAL_MAX_CELLS`) bound propagation tells
     whether any LP without zeros can succeed (:func:`_needs_zeros`); when none can, the scopes
-    start again from the nearest with the zeros among the candidates.
+    start again from the nearest with the zeros among the candidates. With ``defer`` (the first
+    round of :func:`~ksz_reports.disclosure.protection.protect`) a cell that has localities but
+    no local solution is left as it is, for the next audit: the other cells' complements often
+    protect it. ``space`` holds the table and what every LP reads (:class:`Workspace`).
+    Returns the cells suppressed, the LPs solved and the cells left for the next audit.
     """
+    table = space.table
     m, n = table.matrix.shape
+    values = space.values
     _, labels = components
     cell_lab = labels[m:]
     width = iv.width()
@@ -126,30 +138,15 @@ def add_complements(
     pt_max = np.where(failing, np.nan_to_num(iv.hi_seen, nan=-np.inf), -np.inf)
     added = 0
     solves = 0
-    a_all = np.nan_to_num(values, nan=0.0)
-    masked = np.isnan(values)
-    lower, upper = table.bounds
-    src_lower, src_upper = source_ranges(table)
-    with np.errstate(invalid="ignore"):
-        span = src_upper - src_lower
-    has_masked = bool(masked.any())
-    row_masked = (abs(table.matrix) @ masked.astype(np.float64)) > 0 if has_masked else None
-    totals = table.relations["total"].to_numpy()
-    is_total = np.zeros(n, dtype=bool)
-    is_total[totals[totals >= 0]] = True
-    csr = table.matrix
-    csc = table.matrix.tocsc()
-    space = _Workspace(table, csc, a_all)
-    big = np.diff(csr.indptr) > LOCAL_RELATION_SIZE
-    dims = _dimensions_per_cell(table, csc)
-    # nested localities, finest first (a municipality's arrondissement, then its province)
-    levels = [] if locality is None or not big.any() else list(np.atleast_2d(locality.T))
+    deferred = 0
+    a_all, lower, upper, span = space.a_all, space.lower, space.upper, space.span
+    csr, csc, is_total, levels = space.csr, space.csc, space.is_total, space.levels
     for i in fail_idx:
         if pt_max[i] - pt_min[i] >= threshold[i] - EPS:
             continue
         # neighbourhoods: ring k = cells at most k relations away from i (computed on demand);
         # a local ring reaches through a big relation only the localities already reached
-        depth = max(2, int(dims[i]))  # a corner of a d-dimensional cube
+        depth = max(2, int(space.dims[i]))  # a corner of a d-dimensional cube
         rings = [np.array([i])]
         local_rings = [[np.array([i])] for _ in levels]
 
@@ -168,7 +165,7 @@ def add_complements(
         def local_ring(k: int, level: int, local_rings: list = local_rings) -> np.ndarray:
             rings = local_rings[level]
             while len(rings) <= k:
-                rings.append(_local_step(csr, csc, rings[-1], big, levels[level]))
+                rings.append(space.local_step(rings[-1], level))
             return rings[k]
 
         low = lower[i] if pt_min[i] <= lower[i] + EPS else np.inf
@@ -200,6 +197,9 @@ def add_complements(
             scope, cell_ring, cand_ring, level, zeros = scopes[k]
             k += 1
             is_local = scope == "local"
+            if defer and levels and not is_local and res is None:
+                deferred += 1  # no local complement: perhaps those of the others will do
+                break
             last_local = is_local and (k == len(scopes) or scopes[k][0] != "local")
             rings_of = partial(local_ring, level=level) if is_local else ring
             if scope == "component":
@@ -213,14 +213,11 @@ def add_complements(
                     if res is not None:
                         break
                     continue
-                if has_masked:
-                    cells = _masked_closure(csr, csc, cells, masked, row_masked)
+                cells = space.masked_closure(cells)
             width = min(threshold[i] + margin, span[i] - 1e-7)  # a source range: all of it
             if not zeros and not zeros_checked and not is_local and len(cells) > LOCAL_MAX_CELLS:
                 zeros_checked = True  # a large LP: first ask whether any without zeros can do
-                if _needs_zeros(
-                    space, csr, csc, component_cells(), code, i, width, low, lower, upper
-                ):
+                if _needs_zeros(space, component_cells(), code, i, width, low):
                     if res is not None:
                         break
                     scopes[k - 1 :] = ladder(True)  # only zeros help: near the cell first
@@ -254,6 +251,8 @@ def add_complements(
             elif res is not None:
                 break
         if res is None:
+            if defer and levels:
+                continue
             raise DisclosureError(f"cell {table.cell_label(int(i))} cannot be protected")
         new, points = res
         if new.size:
@@ -262,20 +261,11 @@ def add_complements(
         for cells_pt, x in points:
             np.minimum.at(pt_min, cells_pt, x)
             np.maximum.at(pt_max, cells_pt, x)
-    return added, solves
+    return added, solves, deferred
 
 
 def _needs_zeros(
-    space: _Workspace,
-    csr: sp.csr_matrix,
-    csc: sp.csc_matrix,
-    cells: np.ndarray,
-    code: np.ndarray,
-    i: int,
-    width: float,
-    low: float,
-    lower: np.ndarray,
-    upper: np.ndarray,
+    space: Workspace, cells: np.ndarray, code: np.ndarray, i: int, width: float, low: float
 ) -> bool:
     """Whether no complement LP of cell ``i`` without published zeros can succeed, by bound
     propagation over its connected component ``cells`` (sorted;
@@ -285,7 +275,8 @@ def _needs_zeros(
     bounds of ``x_i`` are narrower than ``width`` (above ``low`` when a table with ``x_i = low``
     is known), every such LP is infeasible — typically a total whose one masked category has a
     narrow source range and whose other categories are all 0 — and only a zero can help."""
-    rows = _rows_of(csc, cells, csr.shape[0])
+    csr, lower, upper = space.csr, space.lower, space.upper
+    rows = _rows_of(space.csc, cells, csr.shape[0])
     sub = csr[rows][:, cells]
     values = space.a_all[cells]
     published = code[cells] == _PUB
@@ -308,12 +299,14 @@ def _dimensions_per_cell(table: LinkedTable, csc: sp.csc_matrix) -> np.ndarray:
     """Per cell: the number of dimensions its relations run along — the kinds of its relations,
     the geographical ones (the hierarchy, the direct sums, the mergers) counted once: a
     municipality in its arrondissement, its region and Belgium is in one geographical dimension."""
-    kinds = table.relations["kind"].astype(str).to_numpy()
-    family = np.where(np.char.startswith(kinds.astype("U"), "geo"), "geo", kinds)
-    _, code = np.unique(family, return_inverse=True)
+    kinds, names = pd.factorize(table.relations["kind"].astype(str))
+    family = np.array(["geo" if str(k).startswith("geo") else str(k) for k in names], dtype=object)
+    _, family_code = np.unique(family.astype(str), return_inverse=True)
+    code = family_code[kinds] if len(names) else kinds
+    n_codes = int(code.max()) + 1 if code.size else 1
     cell_of_entry = np.repeat(np.arange(csc.shape[1]), np.diff(csc.indptr))
-    pairs = np.unique(cell_of_entry.astype(np.int64) * (code.max() + 1) + code[csc.indices])
-    return np.bincount(pairs // (code.max() + 1), minlength=csc.shape[1])
+    pairs = _unique(cell_of_entry.astype(np.int64) * n_codes + code[csc.indices])
+    return np.bincount(pairs // n_codes, minlength=csc.shape[1])
 
 
 def _gather(indptr: np.ndarray, indices: np.ndarray, major: np.ndarray) -> np.ndarray:
@@ -328,73 +321,107 @@ def _gather(indptr: np.ndarray, indices: np.ndarray, major: np.ndarray) -> np.nd
     return indices[offsets]
 
 
+def _unique(a: np.ndarray) -> np.ndarray:
+    """The distinct values of an integer array, sorted: ``np.unique`` without its overhead (the
+    neighbourhoods of the complement LPs take tens of thousands of small ones)."""
+    if a.size < 2:
+        return a.copy()
+    a = np.sort(a)
+    keep = np.empty(a.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(a[1:], a[:-1], out=keep[1:])
+    return a[keep]
+
+
 def _rows_of(csc: sp.csc_matrix, cells: np.ndarray, n_rows: int) -> np.ndarray:
     """Relations (rows) with a term in one of ``cells``, sorted."""
-    return np.unique(_gather(csc.indptr, csc.indices, np.asarray(cells)))
+    return _unique(_gather(csc.indptr, csc.indices, np.asarray(cells)))
 
 
 def _cells_of(csr: sp.csr_matrix, rows: np.ndarray, n_cells: int) -> np.ndarray:
     """Cells with a term in one of ``rows``, sorted."""
-    return np.unique(_gather(csr.indptr, csr.indices, np.asarray(rows)))
+    return _unique(_gather(csr.indptr, csr.indices, np.asarray(rows)))
 
 
-def _local_step(
-    csr: sp.csr_matrix,
-    csc: sp.csc_matrix,
-    cells: np.ndarray,
-    big: np.ndarray,
-    locality: np.ndarray,
-) -> np.ndarray:
-    """The next local ring around ``cells``: every cell of their small relations, and of their
-    big relations (``big``, per row) the cells whose locality one of ``cells`` has."""
-    rows = np.unique(_gather(csc.indptr, csc.indices, cells))
-    parts = [cells, _gather(csr.indptr, csr.indices, rows[~big[rows]])]
-    big_rows = rows[big[rows]]
-    if big_rows.size:
-        near = np.unique(locality[cells])
-        reach = _gather(csr.indptr, csr.indices, big_rows)
-        parts.append(reach[np.isin(locality[reach], near[near >= 0])])
-    return np.unique(np.concatenate(parts))
+class Workspace:
+    """What every complement LP of a table reads, computed once per :func:`protect
+    <ksz_reports.disclosure.protection.protect>` run (the table does not change between its
+    rounds, only the statuses): the matrix by rows and by columns, the true table's row sums,
+    weights, tolerances and ranges, the totals, the big relations and the localities, the
+    dimensions per cell, which relations have a masked term — and scratch maps (relation → LP
+    row, locality → reached), reset after each use."""
 
-
-def _masked_closure(
-    csr: sp.csr_matrix,
-    csc: sp.csc_matrix,
-    cells: np.ndarray,
-    masked: np.ndarray,
-    row_masked: np.ndarray,
-) -> np.ndarray:
-    """Add the masked cells of the relations touching ``cells`` until there are none left out:
-    their values are unknown to us, so they cannot be held fixed. ``row_masked`` marks the
-    relations with a masked term; only the relations of the cells added last are looked at."""
-    new = cells
-    while True:
-        rows = _gather(csc.indptr, csc.indices, new)
-        rows = np.unique(rows[row_masked[rows]])
-        if not rows.size:
-            return cells
-        around = _gather(csr.indptr, csr.indices, rows)
-        extra = np.setdiff1d(np.unique(around[masked[around]]), cells, assume_unique=True)
-        if not extra.size:
-            return cells
-        cells = np.union1d(cells, extra)
-        new = extra
-
-
-class _Workspace:
-    """What every complement LP of one :func:`add_complements` call reads, computed once: the
-    matrix by columns, the true table's row sums, the weights and tolerances, and a scratch map
-    from relation to LP row (reset after each use)."""
-
-    def __init__(self, table: LinkedTable, csc: sp.csc_matrix, a_all: np.ndarray):
+    def __init__(self, table: LinkedTable, locality: np.ndarray | None = None):
+        self.table = table
+        self.values = table.values
+        self.a_all = np.nan_to_num(self.values, nan=0.0)
+        self.masked = np.isnan(self.values)
+        self.lower, self.upper = table.bounds
+        src_lower, src_upper = source_ranges(table)
+        with np.errstate(invalid="ignore"):
+            self.span = src_upper - src_lower
+        self.csr = table.matrix
+        self.csc = csc = table.matrix.tocsc()
+        m, n = self.csr.shape
         self.indptr = csc.indptr
         self.indices = csc.indices
         self.data = csc.data
-        self.a_all = a_all
-        self.row_sums = table.matrix @ a_all
+        self.row_sums = table.matrix @ self.a_all
         self.weights = table.weights
         self.tol = table.tol
-        self.row_pos = np.full(table.matrix.shape[0], -1, dtype=np.int64)
+        self.row_pos = np.full(m, -1, dtype=np.int64)
+        totals = table.relations["total"].to_numpy()
+        self.is_total = np.zeros(n, dtype=bool)
+        self.is_total[totals[totals >= 0]] = True
+        self.big = np.diff(self.csr.indptr) > LOCAL_RELATION_SIZE
+        self.dims = _dimensions_per_cell(table, csc)
+        # nested localities, finest first (a municipality's arrondissement, then its province)
+        self.levels = (
+            [] if locality is None or not self.big.any() else list(np.atleast_2d(locality.T))
+        )
+        self._reached = [np.zeros(int(lv.max()) + 2, dtype=bool) for lv in self.levels]
+        self.row_masked = np.zeros(m, dtype=bool)
+        self.touches_masked = np.zeros(n, dtype=bool)
+        if self.masked.any():
+            self.row_masked = (abs(table.matrix) @ self.masked.astype(np.float64)) > 0
+            self.touches_masked = (abs(csc).T @ self.row_masked.astype(np.float64)) > 0
+
+    def local_step(self, cells: np.ndarray, level: int) -> np.ndarray:
+        """The next local ring around ``cells``: every cell of their small relations, and of
+        their big relations the cells whose locality (at ``level``) one of ``cells`` has."""
+        csr, big = self.csr, self.big
+        rows = _unique(_gather(self.indptr, self.indices, cells))
+        parts = [cells, _gather(csr.indptr, csr.indices, rows[~big[rows]])]
+        big_rows = rows[big[rows]]
+        if big_rows.size:
+            locality, reached = self.levels[level], self._reached[level]
+            near = locality[cells] + 1  # -1 (none) is slot 0, never reached
+            reached[near] = True
+            reached[0] = False
+            reach = _gather(csr.indptr, csr.indices, big_rows)
+            parts.append(reach[reached[locality[reach] + 1]])
+            reached[near] = False
+        return _unique(np.concatenate(parts))
+
+    def masked_closure(self, cells: np.ndarray) -> np.ndarray:
+        """``cells`` and the masked cells of the relations touching them, until none is left
+        out: their values are unknown to us, so they cannot be held fixed. Only the relations of
+        the cells added last are looked at."""
+        new = cells[self.touches_masked[cells]]
+        if not new.size:
+            return cells
+        csr, row_masked, masked = self.csr, self.row_masked, self.masked
+        while True:
+            rows = _gather(self.indptr, self.indices, new)
+            rows = _unique(rows[row_masked[rows]])
+            if not rows.size:
+                return cells
+            around = _gather(csr.indptr, csr.indices, rows)
+            extra = np.setdiff1d(_unique(around[masked[around]]), cells, assume_unique=True)
+            if not extra.size:
+                return cells
+            cells = np.union1d(cells, extra)
+            new = extra
 
     def columns(self, cols: np.ndarray, rows: np.ndarray) -> tuple:
         """The columns ``cols`` restricted to the relations ``rows``, as CSC arrays
@@ -414,7 +441,7 @@ class _Workspace:
 
 
 def _complement_lp(
-    space: _Workspace,
+    space: Workspace,
     rows: np.ndarray,
     unk: np.ndarray,
     cand: np.ndarray,
@@ -508,8 +535,10 @@ def _complement_lp(
 
 def _hstack_csc(
     blocks: list[tuple[tuple[np.ndarray, np.ndarray, np.ndarray], int, float]], n_rows: int
-) -> sp.csc_matrix:
-    """Columns of CSC blocks ``((indptr, indices, data), row_offset, sign)`` side by side."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
+    """Columns of CSC blocks ``((indptr, indices, data), row_offset, sign)`` side by side, as
+    the CSC arrays ``(indptr, indices, data, shape)`` :class:`~ksz_reports.disclosure.lp._LP`
+    takes."""
     ptrs, inds, dats = [np.zeros(1, dtype=np.int64)], [], []
     offset = 0
     for (ptr, ind, dat), row_offset, sign in blocks:
@@ -518,6 +547,4 @@ def _hstack_csc(
         inds.append(ind + row_offset)
         dats.append(dat * sign)
     indptr = np.concatenate(ptrs)
-    return sp.csc_matrix(
-        (np.concatenate(dats), np.concatenate(inds), indptr), shape=(n_rows, len(indptr) - 1)
-    )
+    return indptr, np.concatenate(inds), np.concatenate(dats), (n_rows, len(indptr) - 1)

@@ -39,7 +39,7 @@ class _LP:
 
     def __init__(
         self,
-        matrix: sp.spmatrix,
+        matrix: sp.spmatrix | tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]],
         col_lower: np.ndarray,
         col_upper: np.ndarray,
         row_lower: np.ndarray,
@@ -48,8 +48,12 @@ class _LP:
         primal: bool = False,
         backend: str | None = None,
     ):
-        matrix = sp.csc_matrix(matrix, dtype=np.float64)
-        self.n = matrix.shape[1]
+        if isinstance(matrix, tuple):  # CSC arrays (indptr, indices, data, shape): no copy
+            indptr, indices, data, shape = matrix
+        else:
+            csc = sp.csc_matrix(matrix, dtype=np.float64)
+            indptr, indices, data, shape = csc.indptr, csc.indices, csc.data, csc.shape
+        self.n = shape[1]
         self.solves = 0
         self._cost = np.zeros(self.n)
         self._maximize = False
@@ -65,8 +69,8 @@ class _LP:
                 h.setOptionValue("simplex_strategy", 4)
             status = h.passModel(
                 self.n,
-                matrix.shape[0],
-                matrix.nnz,
+                shape[0],
+                int(indptr[-1]),
                 int(_hcore.MatrixFormat.kColwise),
                 int(_hcore.ObjSense.kMinimize),
                 0.0,
@@ -75,16 +79,16 @@ class _LP:
                 _inf_to_highs(self._col_upper),
                 _inf_to_highs(np.asarray(row_lower, dtype=np.float64)),
                 _inf_to_highs(np.asarray(row_upper, dtype=np.float64)),
-                matrix.indptr.astype(np.int32),
-                matrix.indices.astype(np.int32),
-                matrix.data,
+                np.asarray(indptr, dtype=np.int32),
+                np.asarray(indices, dtype=np.int32),
+                np.asarray(data, dtype=np.float64),
                 np.zeros(self.n, dtype=np.int32),
             )
             if status != _hcore.HighsStatus.kOk:
                 raise DisclosureError(f"HiGHS refused the LP model ({status})")
             self._h = h
         else:
-            self._matrix = matrix.tocsr()
+            self._matrix = sp.csc_matrix((data, indices, indptr), shape=shape).tocsr()
             self._row_lower = np.asarray(row_lower, dtype=np.float64)
             self._row_upper = np.asarray(row_upper, dtype=np.float64)
 
@@ -122,8 +126,8 @@ class _LP:
         value = np.asarray(value, dtype=np.float64)
         if self.backend == "highs":
             self._h.addRow(
-                float(_inf_to_highs(np.array([lower]))[0]),
-                float(_inf_to_highs(np.array([upper]))[0]),
+                _inf_to_highs_scalar(lower),
+                _inf_to_highs_scalar(upper),
                 index.size,
                 index,
                 value,
@@ -214,6 +218,12 @@ class _LP:
         if res.status == 3:
             return _Result("unbounded", None, np.inf if self._maximize else -np.inf)
         return _Result("error", None, np.nan)
+
+
+def _inf_to_highs_scalar(x: float) -> float:
+    """:func:`_inf_to_highs` of one bound."""
+    inf = _hcore.kHighsInf if _hcore is not None else np.inf
+    return inf if x == np.inf else -inf if x == -np.inf else float(x)
 
 
 def _inf_to_highs(a: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ import pandas as pd
 
 from ksz_reports.core.errors import DisclosureError
 from ksz_reports.disclosure.attacker import Intervals, attacker_intervals
-from ksz_reports.disclosure.complements import add_complements, source_ranges
+from ksz_reports.disclosure.complements import Workspace, add_complements, source_ranges
 from ksz_reports.disclosure.linked import LinkedTable
 from ksz_reports.disclosure.parts import Outcome, connected_components, protect_in_parts, split
 from ksz_reports.disclosure.status import (
@@ -250,6 +250,7 @@ def _protect_table(
     rounds = 0
     margin = _MARGIN
     components: tuple[int, np.ndarray] | None = None
+    space: Workspace | None = None
     # More suppression only widens an attacker's intervals (every table feasible before stays
     # feasible), so a cell proven wide stays wide: after the first round only the cells that
     # failed are audited again.
@@ -288,13 +289,14 @@ def _protect_table(
         tc = time.perf_counter()
         if components is None:
             components = connected_components(table.matrix)
-        added, n_lp = add_complements(
-            table, code, values, failing, iv, need, margin, components, locality
+            space = Workspace(table, locality)
+        added, n_lp, deferred = add_complements(
+            space, code, failing, iv, need, margin, components, defer=rounds == 1
         )
         solves += n_lp
         timings["complements"] += time.perf_counter() - tc
         targets = failing
-        if not added:
+        if not added and not deferred:
             margin *= 10.0  # numerical: the LP proof held only within tolerances; ask for more
     return code, iv, rounds, solves, timings
 
