@@ -493,3 +493,27 @@ def test_a_cell_without_a_local_complement_waits_a_round_then_looks_further():
     assert not later and added_later > 0  # round 2: complements beyond m1's arrondissement
     secondary = p.status.astype(str).to_numpy() == SECONDARY
     assert set(geo[secondary]) - {"m1"}
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000))
+def test_unscaled_lp_finds_the_same_optimum(seed):
+    """The complement LPs run HiGHS without scaling (faster on their small unit-coefficient
+    models): the optimum is the one the scaled model and scipy's linprog find."""
+    rng = np.random.default_rng(seed)
+    m, n = rng.integers(2, 8), rng.integers(3, 12)
+    a = sp.random(
+        m, n, density=0.6, random_state=rng, data_rvs=lambda k: rng.choice([-1, 1, 12], k)
+    )
+    x0 = rng.integers(0, 20, n).astype(float)  # a feasible table
+    rows = a @ x0
+    upper = np.where(rng.random(n) < 0.3, np.inf, x0 + rng.integers(0, 5, n))
+    cost = rng.integers(-3, 4, n).astype(float)
+    cost[np.isinf(upper)] = np.abs(cost[np.isinf(upper)])  # bounded below: min exists
+    found = []
+    for kwargs in ({}, {"scaled": False}, {"backend": "linprog"}):
+        lp = LP._LP(a, np.zeros(n), upper, rows - 1, rows + 1, cost=cost, **kwargs)
+        res = lp.solve()
+        assert res.status == "optimal"
+        found.append(res.objective)
+    np.testing.assert_allclose(found, found[0], rtol=1e-7, atol=1e-6)

@@ -380,6 +380,7 @@ class Workspace:
             [] if locality is None or not self.big.any() else list(np.atleast_2d(locality.T))
         )
         self._reached = [np.zeros(int(lv.max()) + 2, dtype=bool) for lv in self.levels]
+        self._inside = np.zeros(n, dtype=bool)  # scratch of masked_closure
         self.row_masked = np.zeros(m, dtype=bool)
         self.touches_masked = np.zeros(n, dtype=bool)
         if self.masked.any():
@@ -410,18 +411,23 @@ class Workspace:
         new = cells[self.touches_masked[cells]]
         if not new.size:
             return cells
-        csr, row_masked, masked = self.csr, self.row_masked, self.masked
-        while True:
-            rows = _gather(self.indptr, self.indices, new)
-            rows = _unique(rows[row_masked[rows]])
-            if not rows.size:
-                return cells
-            around = _gather(csr.indptr, csr.indices, rows)
-            extra = np.setdiff1d(_unique(around[masked[around]]), cells, assume_unique=True)
-            if not extra.size:
-                return cells
-            cells = np.union1d(cells, extra)
-            new = extra
+        csr, row_masked, masked, inside = self.csr, self.row_masked, self.masked, self._inside
+        inside[cells] = True
+        try:
+            while True:
+                rows = _gather(self.indptr, self.indices, new)
+                rows = _unique(rows[row_masked[rows]])
+                if not rows.size:
+                    return cells
+                around = _gather(csr.indptr, csr.indices, rows)
+                extra = _unique(around[masked[around] & ~inside[around]])
+                if not extra.size:
+                    return cells
+                inside[extra] = True
+                cells = np.union1d(cells, extra)
+                new = extra
+        finally:
+            inside[cells] = False
 
     def columns(self, cols: np.ndarray, rows: np.ndarray) -> tuple:
         """The columns ``cols`` restricted to the relations ``rows``, as CSC arrays
@@ -489,6 +495,8 @@ def _complement_lp(
     zero_c = np.zeros(nk)
     li = int(np.searchsorted(unk, i))
     two = not np.isfinite(low)
+    # HiGHS without scaling (scaled=False): the coefficients are ±1 and 12 (a yearly average)
+    # and the LPs small — 20 % less time, the same optima
     if two:
         model = _hstack_csc(
             [
@@ -504,16 +512,15 @@ def _complement_lp(
         col_upper = np.concatenate([inf_u, inf_u, inf_c, a_c, inf_c, a_c])
         col_lower = np.concatenate([lo_u, lo_u, zero_c, zero_c, zero_c, zero_c])
         cost = np.concatenate([np.zeros(2 * nu), w, w, w, w])
-        lp = _LP(model, col_lower, col_upper, np.tile(row_lo, 2), np.tile(row_hi, 2))
-        lp.set_cost(cost)
+        row_lo, row_hi = np.tile(row_lo, 2), np.tile(row_hi, 2)
+        lp = _LP(model, col_lower, col_upper, row_lo, row_hi, scaled=False, cost=cost)
         lp.add_row(np.array([li, nu + li]), np.array([1.0, -1.0]), width, np.inf)
     else:
         model = _hstack_csc([(block_u, 0, 1.0), (block_c, 0, 1.0), (block_c, 0, -1.0)], m)
         col_upper = np.concatenate([inf_u, inf_c, a_c])
         col_lower = np.concatenate([lo_u, zero_c, zero_c])
         cost = np.concatenate([np.zeros(nu), w, w])
-        lp = _LP(model, col_lower, col_upper, row_lo, row_hi)
-        lp.set_cost(cost)
+        lp = _LP(model, col_lower, col_upper, row_lo, row_hi, scaled=False, cost=cost)
         lp.add_row(np.array([li]), np.array([1.0]), low + width, np.inf)
     res = lp.solve()
     if res.status != "optimal":

@@ -22,6 +22,10 @@ except Exception:  # pragma: no cover - depends on the scipy build
     _hcore = None
 
 
+#: HiGHS's default ``simplex_scale_strategy`` (what an unscaled model falls back to).
+_DEFAULT_SCALING = 2
+
+
 @dataclass(frozen=True)
 class _Result:
     status: str  # "optimal", "infeasible", "unbounded", "error"
@@ -46,6 +50,8 @@ class _LP:
         row_upper: np.ndarray,
         *,
         primal: bool = False,
+        scaled: bool = True,
+        cost: np.ndarray | None = None,
         backend: str | None = None,
     ):
         if isinstance(matrix, tuple):  # CSC arrays (indptr, indices, data, shape): no copy
@@ -55,8 +61,9 @@ class _LP:
             indptr, indices, data, shape = csc.indptr, csc.indices, csc.data, csc.shape
         self.n = shape[1]
         self.solves = 0
-        self._cost = np.zeros(self.n)
+        self._cost = np.zeros(self.n) if cost is None else np.asarray(cost, dtype=np.float64)
         self._maximize = False
+        self._scaled = scaled
         self._col_lower = np.asarray(col_lower, dtype=np.float64).copy()
         self._col_upper = np.asarray(col_upper, dtype=np.float64).copy()
         self._extra: list[tuple[np.ndarray, np.ndarray, float, float]] = []
@@ -67,6 +74,8 @@ class _LP:
             h.setOptionValue("presolve", "off")
             if primal:  # re-solves after an objective change start primal feasible
                 h.setOptionValue("simplex_strategy", 4)
+            if not scaled:  # small LPs of unit coefficients: scaling costs more than it helps
+                h.setOptionValue("simplex_scale_strategy", 0)
             status = h.passModel(
                 self.n,
                 shape[0],
@@ -162,7 +171,9 @@ class _LP:
         known = (ms.kOptimal, ms.kInfeasible, ms.kUnbounded)
         if status not in known:
             # HiGHS gave up from the warm-started basis ("unknown", numerical trouble): solve
-            # again from scratch, then with presolve
+            # again from scratch (scaled), then with presolve
+            if not self._scaled:
+                h.setOptionValue("simplex_scale_strategy", _DEFAULT_SCALING)
             h.clearSolver()
             h.run()
             status = h.getModelStatus()
@@ -172,6 +183,8 @@ class _LP:
                 h.run()
                 status = h.getModelStatus()
                 h.setOptionValue("presolve", "off")
+            if not self._scaled:
+                h.setOptionValue("simplex_scale_strategy", 0)
         if status == ms.kOptimal:
             x = np.asarray(h.getSolution().col_value, dtype=np.float64)
             return _Result("optimal", x, float(h.getInfo().objective_function_value))
@@ -229,4 +242,4 @@ def _inf_to_highs_scalar(x: float) -> float:
 def _inf_to_highs(a: np.ndarray) -> np.ndarray:
     """HiGHS wants its own infinity (1e30); numpy's inf is mapped onto it."""
     inf = _hcore.kHighsInf if _hcore is not None else np.inf
-    return np.where(np.isposinf(a), inf, np.where(np.isneginf(a), -inf, a))
+    return np.clip(a, -inf, inf)  # beyond ±1e30 is infinite to HiGHS anyway
