@@ -60,8 +60,8 @@ Salazar's model for one sensitive cell. Every published cell the optimum moves i
 tables then *prove* the cell protected, and since suppressing more only widens intervals, it stays
 protected. The LP lives on a neighbourhood of the cell (cells up to ``d`` relations away, ``d`` =
 the number of relations of the cell: the corners of a ``d``-dimensional cube), the rest held at
-its true values — a restriction, so its solutions remain proofs — and is widened when infeasible,
-or once when its solution would suppress a total. Given a ``locality`` per cell (the product
+its true values — a restriction, so its solutions remain proofs — and is widened only when
+infeasible (the nearest neighbourhood with a solution gives the complements). Given a ``locality`` per cell (the product
 passes a municipality's arrondissement, then its province), the first neighbourhoods are *local*:
 through a relation of more than ``LOCAL_RELATION_SIZE`` terms (a region or Belgium as the direct
 sum of its municipalities) they reach only the cells of the localities already reached, so that

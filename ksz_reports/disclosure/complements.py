@@ -140,7 +140,7 @@ def add_complements(
     solves = 0
     deferred = 0
     a_all, lower, upper, span = space.a_all, space.lower, space.upper, space.span
-    csr, csc, is_total, levels = space.csr, space.csc, space.is_total, space.levels
+    csr, csc, levels = space.csr, space.csc, space.levels
     for i in fail_idx:
         if pt_max[i] - pt_min[i] >= threshold[i] - EPS:
             continue
@@ -170,7 +170,6 @@ def add_complements(
 
         low = lower[i] if pt_min[i] <= lower[i] + EPS else np.inf
         res = None
-        widened = False
 
         # (scope, ring of the cells, ring of the candidates, locality level of a local scope,
         # whether published zeros are candidates)
@@ -197,10 +196,9 @@ def add_complements(
             scope, cell_ring, cand_ring, level, zeros = scopes[k]
             k += 1
             is_local = scope == "local"
-            if defer and levels and not is_local and res is None:
+            if defer and levels and not is_local:
                 deferred += 1  # no local complement: perhaps those of the others will do
                 break
-            last_local = is_local and (k == len(scopes) or scopes[k][0] != "local")
             rings_of = partial(local_ring, level=level) if is_local else ring
             if scope == "component":
                 cells = component_cells()
@@ -210,16 +208,12 @@ def add_complements(
                 cells = rings_of(cell_ring)
                 if is_local and cell_ring > 2 and len(cells) > LOCAL_MAX_CELLS:
                     too_big[level] = True  # wider rings of this locality only grow
-                    if res is not None:
-                        break
                     continue
                 cells = space.masked_closure(cells)
             width = min(threshold[i] + margin, span[i] - 1e-7)  # a source range: all of it
             if not zeros and not zeros_checked and not is_local and len(cells) > LOCAL_MAX_CELLS:
                 zeros_checked = True  # a large LP: first ask whether any without zeros can do
                 if _needs_zeros(space, component_cells(), code, i, width, low):
-                    if res is not None:
-                        break
                     scopes[k - 1 :] = ladder(True)  # only zeros help: near the cell first
                     k -= 1
                     too_big[:] = False
@@ -232,23 +226,13 @@ def add_complements(
             if not zeros:
                 cand = cand[a_all[cand] > 0]
             if tried is not None and _same(tried, (cells, cand)):
-                if res is not None:  # a wider scope that adds nothing: the same optimum
-                    break
                 continue  # the same LP as the scope before, infeasible again
             tried = (cells, cand)
             rows = _rows_of(csc, cells, m)
             solves += 1
             found = _complement_lp(space, rows, cells[~pub], cand, i, width, low, lower, upper)
-            if found is not None:
-                res = found  # a wider scope's optimum is never more expensive
-                # never a total when cells will do: a solution with a total is retried once wider
-                # (a local solution is retried among the local scopes only: the full rings of
-                # a municipality-month are every municipality of Belgium in the year)
-                final = zeros and scope == "component"
-                if not is_total[found[0]].any() or widened or final or last_local:
-                    break
-                widened = True
-            elif res is not None:
+            if found is not None:  # the nearest scope with a solution: its optimum
+                res = found
                 break
         if res is None:
             if defer and levels:
@@ -347,7 +331,7 @@ class Workspace:
     """What every complement LP of a table reads, computed once per :func:`protect
     <ksz_reports.disclosure.protection.protect>` run (the table does not change between its
     rounds, only the statuses): the matrix by rows and by columns, the true table's row sums,
-    weights, tolerances and ranges, the totals, the big relations and the localities, the
+    weights, tolerances and ranges, the big relations and the localities, the
     dimensions per cell, which relations have a masked term — and scratch maps (relation → LP
     row, locality → reached), reset after each use."""
 
@@ -370,9 +354,6 @@ class Workspace:
         self.weights = table.weights
         self.tol = table.tol
         self.row_pos = np.full(m, -1, dtype=np.int64)
-        totals = table.relations["total"].to_numpy()
-        self.is_total = np.zeros(n, dtype=bool)
-        self.is_total[totals[totals >= 0]] = True
         self.big = np.diff(self.csr.indptr) > LOCAL_RELATION_SIZE
         self.dims = _dimensions_per_cell(table, csc)
         # nested localities, finest first (a municipality's arrondissement, then its province)
