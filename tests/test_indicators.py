@@ -84,6 +84,41 @@ def test_yearly_average_needs_all_months_and_propagates_masks():
     )
 
 
+def test_breakdowns_of_the_periods_asked_for_only_and_the_average_still_of_every_month():
+    geo = geodata.geography(2019)
+    pairs = {"11001": (12, 30), "11002": (24, 6)}  # men, women per month
+    rows = []
+    for m in range(1, 13):
+        period = f"2020-{m:02d}"
+        for sex, k in (("M", 0), ("F", 1)):
+            counts = pd.Series({g: v[k] + m for g, v in pairs.items()})
+            rows.append(_table("ll", period, counts).assign(sex=sex))
+        total = pd.Series({g: sum(v) + 2 * m for g, v in pairs.items()})
+        rows.append(_table("ll", period, total))
+    table = pd.concat(rows, ignore_index=True)
+    periods = ["2020", *(f"2020-{m:02d}" for m in range(1, 13))]
+    every = compute(table, "ll", geo, periods=periods, levels=("municipality",))
+    asked = ["2020", "2020-11", "2020-12"]
+    some = compute(table, "ll", geo, periods=periods, breakdowns=asked, levels=("municipality",))
+    broken = some["sex"] != "total"
+    assert set(some.loc[broken, "period"]) == set(asked)
+    assert (some.loc[~broken, "period"].value_counts() == 2).all()  # every period's totals
+    key = ["period", "geo", *DIMENSIONS]
+    mine = every.merge(some[key], on=key).sort_values(key).reset_index(drop=True)
+    some = some.sort_values(key).reset_index(drop=True)
+    first = ((some["period"] == "2020-11") & (some["sex"] != "total")).to_numpy()
+    # a breakdown's growth compares with the periods whose breakdowns are computed too
+    assert (
+        some.loc[first, "growth_pct"].isna().all() and mine.loc[first, "growth_pct"].notna().all()
+    )
+    pd.testing.assert_frame_equal(mine[~first], some[~first])
+    pd.testing.assert_frame_equal(
+        mine[first].drop(columns="growth_pct"), some[first].drop(columns="growth_pct")
+    )
+    men = some[(some["period"] == "2020") & (some["sex"] == "M")].set_index("geo")["count"]
+    assert men["11001"] == 12 + 6.5  # the mean of the 12 months' breakdowns, not of 2020-12
+
+
 def test_population_year_rule():
     cfg = load_config()
     assert population_year(cfg.indicators["pension"], "2021") == 2022  # stock on 31/12 → 1/1 after

@@ -139,6 +139,21 @@ def test_plan_months_and_the_window_of_their_breakdowns(tmp_path: Path) -> None:
     assert p["context_months"] == []
 
 
+def test_the_measures_compute_the_breakdowns_a_publication_needs_only(tmp_path: Path) -> None:
+    from ksz_reports.disclosure.build import _breakdowns_needed
+
+    config = load_config(_with_month_breakdowns(tmp_path / "config"))
+    months = [f"{y}-{m:02d}" for y in (2020, 2021, 2022) for m in range(1, 13)][:-2]  # to 2022-10
+    p = plan({"ll": ["2020", "2021", *months]}, config)["ll"]
+    needed = _breakdowns_needed(p, 12)
+    # the published ones, the context months of 2021, the year before the published year, the
+    # month before the window and the first months of the windows' average monthly growths
+    assert needed == sorted(
+        {"2020", "2021", *p["month_breakdowns"], *p["context_months"], "2020-11", "2020-12"}
+    )
+    assert not set(needed) & {"2020-01", "2020-10"}  # never shown, never compared with
+
+
 def test_window_start() -> None:
     assert window_start("2022-10", 12) == "2021-10"
     assert window_start("2022-01", 1) == "2021-12"

@@ -287,6 +287,17 @@ def plan(periods_kept: dict[str, list[str]], config: Config) -> dict[str, dict[s
     return out
 
 
+def _breakdowns_needed(p: dict[str, list[str]], window: int) -> list[str]:
+    """The periods of one indicator's plan (:func:`plan`) whose breakdowns the measures compute:
+    those published, the context months, and the periods the growths of the published ones
+    compare with (the period before; for a month, the first month of its average monthly
+    growth's ``window``) — every other month's breakdowns would be computed for nothing."""
+    published = p["breakdowns"] + p["month_breakdowns"]
+    referred = {previous_period(q) for q in published}
+    referred |= {window_start(q, window) for q in p["month_breakdowns"]}
+    return sorted(set(published) | set(p["context_months"]) | referred)
+
+
 def _year_of(periods: pd.Series) -> pd.Series:
     """The year (text) of each period, computed once per distinct period."""
     return pd.Series(per_distinct(periods, lambda p: p[:4]), index=periods.index)
@@ -320,7 +331,14 @@ def build_publication(
             [totals[(totals["indicator"] == indicator).to_numpy(dtype=bool)], breakdown_src]
         )
         src = src.drop_duplicates(list(KEY_COLUMNS))
-        m = compute(src, indicator, geography, periods=wanted, config=config)
+        m = compute(
+            src,
+            indicator,
+            geography,
+            periods=wanted,
+            breakdowns=_breakdowns_needed(p, config.settings.statistics.growth_window_months),
+            config=config,
+        )
         if m.empty:
             continue
         total = is_total(m)

@@ -18,7 +18,14 @@ import pandas as pd
 from ksz_reports.core.ages import parse_age_class
 from ksz_reports.core.config import Config, Indicator, load_config
 from ksz_reports.core.errors import UsageError
-from ksz_reports.core.schema import DIMENSIONS, TOTAL, per_distinct, period_end, period_kind
+from ksz_reports.core.schema import (
+    DIMENSIONS,
+    TOTAL,
+    is_total,
+    per_distinct,
+    period_end,
+    period_kind,
+)
 from ksz_reports.geo import aggregate as geo_sums
 from ksz_reports.geo.geography import Geography
 from ksz_reports.measures import statistics as st
@@ -136,6 +143,7 @@ def compute(
     geography: Geography,
     *,
     periods: list[str] | None = None,
+    breakdowns: list[str] | None = None,
     denominator: str | None = None,
     levels: tuple[str, ...] = ("municipality", "arrondissement", "province", "region", "country"),
     config: Config | None = None,
@@ -143,6 +151,11 @@ def compute(
     """The measure table of one indicator on ``geography`` (the reference date's municipalities).
 
     ``periods``: canonical periods to compute; a year of a monthly measure is its monthly average.
+    ``breakdowns``: the periods whose breakdowns are computed (default: every period's); the
+    others give their totals only — a yearly average is still the mean of its months'
+    breakdowns, but the growth of a breakdown compares with earlier periods among ``breakdowns``
+    only (a publication asks for the breakdowns it shows and the months around them that their
+    growths need).
     ``denominator``: a denominator id of the indicator (default: its headline denominator).
     """
     config = config if config is not None else load_config()
@@ -170,6 +183,9 @@ def compute(
         rows = pd.concat([month_rows, avg], ignore_index=True)
     elif periods:
         rows = rows[rows["period"].isin(set(periods))]
+    if breakdowns is not None:
+        total = is_total(rows, tuple(d for d in DIMENSIONS if d in rows))
+        rows = rows[total | rows["period"].isin(set(breakdowns)).to_numpy(dtype=bool)]
     if rows.empty:
         return pd.DataFrame(columns=list(MEASURE_COLUMNS))
 
