@@ -61,7 +61,7 @@ class _LP:
             indptr, indices, data, shape = csc.indptr, csc.indices, csc.data, csc.shape
         self.n = shape[1]
         self.solves = 0
-        self._cost = np.zeros(self.n) if cost is None else np.asarray(cost, dtype=np.float64)
+        self._cost = np.zeros(self.n) if cost is None else np.array(cost, dtype=np.float64)
         self._maximize = False
         self._scaled = scaled
         self._col_lower = np.asarray(col_lower, dtype=np.float64).copy()

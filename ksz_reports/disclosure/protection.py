@@ -290,8 +290,10 @@ def _protect_table(
         if components is None:
             components = connected_components(table.matrix)
             space = Workspace(table, locality)
+        # the first round leaves the cells without a local complement to the next audit
+        defer = rounds == 1 and max_rounds > 1
         added, n_lp, deferred = add_complements(
-            space, code, failing, iv, need, margin, components, defer=rounds == 1
+            space, code, failing, iv, need, margin, components, defer=defer
         )
         solves += n_lp
         timings["complements"] += time.perf_counter() - tc
