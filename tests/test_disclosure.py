@@ -459,6 +459,32 @@ def test_blank_derived():
         blank_derived(growth.assign(base_period="1999"), both, period_columns=["base_period"])
 
 
+def test_blank_derived_follows_its_links_and_the_worst_status_wins():
+    values = {"m1": [1, 20], "m2": [10, 11], "m3": [None, 14]}
+    hier = {"R1": ["m1", "m2", "m3"]}
+    table = build_linked_table(grid(values, hier), hier)
+    p = protect(table, 5)
+    frame = p.frame()
+    status = frame["status"].astype(str).to_numpy()
+    published = np.flatnonzero(status == PUBLISHED)
+    hidden = {s: np.flatnonzero(status == s)[0] for s in (SUPPRESSED, NOT_AVAILABLE)}
+    # two shares of published counts: one's denominator is suppressed, the other's is masked
+    # at the source and also suppressed (the worse status, not_available, wins)
+    derived = frame.iloc[published[:2]][list(KEY_COLUMNS)].set_axis(["s1", "s2"])
+    links = pd.concat(
+        [
+            frame.iloc[[hidden[SUPPRESSED]]][list(KEY_COLUMNS)].assign(derived="s1"),
+            frame.iloc[[hidden[SUPPRESSED]]][list(KEY_COLUMNS)].assign(derived="s2"),
+            frame.iloc[[hidden[NOT_AVAILABLE]]][list(KEY_COLUMNS)].assign(derived="s2"),
+        ]
+    )
+    flags = blank_derived(derived, p, links=links)
+    assert flags.to_dict() == {"s1": SUPPRESSED, "s2": NOT_AVAILABLE}
+    assert blank_derived(derived, p).isna().all()  # their own counts are published
+    with pytest.raises(DisclosureError, match="not disclosed"):
+        blank_derived(derived, p, links=links.assign(geo="nowhere"))
+
+
 def test_a_cell_without_a_local_complement_waits_a_round_then_looks_further():
     """m1 is alone in its arrondissement: no local complement exists for its small cell. The
     first round leaves it (the complements of the others may protect it: the next audit says);

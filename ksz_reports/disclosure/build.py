@@ -15,7 +15,6 @@ blanked with the count's flag.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +31,7 @@ from ksz_reports.core.schema import (
     period_kind,
 )
 from ksz_reports.disclosure.context import sum_context
+from ksz_reports.disclosure.derived import CountStatus
 from ksz_reports.geo.codes import COUNTRY, UNKNOWN_LOCATIONS
 from ksz_reports.geo.geography import Geography
 from ksz_reports.measures.indicators import compute, previous_period, window_start
@@ -171,7 +171,7 @@ def disclose(
         locality=locality(table.cells["geo"], geography),
         processes=settings.processes,
     )
-    status_at = _StatusAt(table.cells, protection.status.astype(str).to_numpy(), m)
+    status_at = CountStatus(table.cells, protection.status.astype(str).to_numpy(), m)
     m["status"] = status_at(None)
 
     # Derived values depend on their own count and, for growth, on the previous period's count.
@@ -238,41 +238,6 @@ def _located_hierarchy(
         if parent != COUNTRY:
             direct.setdefault(COUNTRY, []).append(code)
     return tree, (disclosure.GroupRelations("geo", direct, kind="geo_direct"), *groups[1:])
-
-
-class _StatusAt:
-    """The status of the linked table's cell with a measure row's key — or with its key at
-    another period (the previous one of a growth, the first of an average monthly growth's
-    window) — for every row of ``rows`` at once: the key columns coded once, each lookup a
-    binary search (three merges on the ten key columns were a second of a months publication).
-    """
-
-    def __init__(self, cells: pd.DataFrame, status: np.ndarray, rows: pd.DataFrame):
-        n = len(cells)
-        key = np.zeros(n + len(rows), dtype=np.int64)
-        for c in (c for c in KEY_COLUMNS if c != "period"):
-            codes, uniques = pd.factorize(pd.concat([cells[c], rows[c]], ignore_index=True))
-            key = pd.factorize(key * max(len(uniques), 1) + codes)[0]  # dense: no overflow
-        row_period, self._distinct = pd.factorize(rows["period"].astype(str))
-        self._periods = pd.Index(pd.unique(pd.concat([cells["period"], rows["period"]])))
-        self._row_period = row_period
-        self._row_key = key[n:] * len(self._periods)
-        cell_key = key[:n] * len(self._periods) + self._periods.get_indexer(cells["period"])
-        self._order = np.argsort(cell_key, kind="stable")
-        self._sorted = cell_key[self._order]
-        self._status = np.asarray(status, dtype=object)
-
-    def __call__(self, shift: Callable[[str], str] | None) -> np.ndarray:
-        """Per row: the status at ``shift(period)`` (the row's own period when None), NaN where
-        the table has no such cell."""
-        periods = self._distinct if shift is None else [shift(p) for p in self._distinct]
-        code = self._periods.get_indexer(pd.Index(periods, dtype=object))[self._row_period]
-        want = self._row_key + code
-        at = np.minimum(np.searchsorted(self._sorted, want), max(len(self._sorted) - 1, 0))
-        hit = (code >= 0) & (self._sorted[at] == want) if len(self._sorted) else code < -1
-        out = np.full(len(want), np.nan, dtype=object)
-        out[hit] = self._status[self._order[at[hit]]]
-        return out
 
 
 def plan(periods_kept: dict[str, list[str]], config: Config) -> dict[str, dict[str, list[str]]]:
