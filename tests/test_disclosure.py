@@ -434,12 +434,16 @@ def test_inconsistent_values_refused():
 # ---------------------------------------------------------------------------------------------
 
 
-def test_blank_derived():
+def _protected_grid() -> tuple[D.Protection, pd.DataFrame]:
+    """A small protected grid with a primary cell and one masked at the source, and its frame."""
     values = {"m1": [1, 20], "m2": [10, 11], "m3": [None, 14]}
     hier = {"R1": ["m1", "m2", "m3"]}
-    table = build_linked_table(grid(values, hier), hier)
-    p = protect(table, 5)
-    frame = p.frame()
+    p = protect(build_linked_table(grid(values, hier), hier), 5)
+    return p, p.frame()
+
+
+def test_blank_derived():
+    p, frame = _protected_grid()
     derived = frame[list(KEY_COLUMNS)].copy()
     derived["kind"] = "rate_per_1000"
     flags = blank_derived(derived, p)
@@ -460,11 +464,7 @@ def test_blank_derived():
 
 
 def test_blank_derived_follows_its_links_and_the_worst_status_wins():
-    values = {"m1": [1, 20], "m2": [10, 11], "m3": [None, 14]}
-    hier = {"R1": ["m1", "m2", "m3"]}
-    table = build_linked_table(grid(values, hier), hier)
-    p = protect(table, 5)
-    frame = p.frame()
+    p, frame = _protected_grid()
     status = frame["status"].astype(str).to_numpy()
     published = np.flatnonzero(status == PUBLISHED)
     hidden = {s: np.flatnonzero(status == s)[0] for s in (SUPPRESSED, NOT_AVAILABLE)}

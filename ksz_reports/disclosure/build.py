@@ -175,7 +175,7 @@ def disclose(
     m["status"] = status_at(None)
 
     # Derived values depend on their own count and, for growth, on the previous period's count.
-    own = disclosure.blank_derived(m, protection)
+    own = status_at.blank()  # blank_derived of the rows, on the index already built
     prev_status = status_at(previous_period)
     flag = np.where(m["status"] == disclosure.PUBLISHED, "", m["status"])
     m["flag"] = np.where(m["flag"].astype(str) != "", m["flag"], flag)

@@ -16,6 +16,11 @@ from ksz_reports.disclosure.status import NOT_AVAILABLE, PUBLISHED, SECONDARY, S
 
 __all__ = ["CountStatus", "blank_derived"]
 
+#: Which status of a count wins when a derived value depends on several (0: published).
+_RANK = {PUBLISHED: 0, SECONDARY: 1, SUPPRESSED: 2, NOT_AVAILABLE: 3}
+#: The flag of a derived value per rank.
+_FLAGS = np.array([None, SECONDARY, SUPPRESSED, NOT_AVAILABLE], dtype=object)
+
 
 def blank_derived(
     derived: pd.DataFrame,
@@ -51,30 +56,18 @@ def blank_derived(
                 flag.isin([SUPPRESSED, SECONDARY, NOT_AVAILABLE]), flag, PUBLISHED
             )
     frame = frame[[*KEY_COLUMNS, "status"]].astype(str).drop_duplicates(list(KEY_COLUMNS))
-    rank = {PUBLISHED: 0, SECONDARY: 1, SUPPRESSED: 2, NOT_AVAILABLE: 3}
     index = CountStatus(frame, frame["status"].to_numpy(), derived)
-    deps = [(index(), np.ones(len(derived), dtype=bool), None)]
-    for col in period_columns:
-        deps.append((index.at(derived[col]), derived[col].notna().to_numpy(), col))
-    worst = np.zeros(len(derived), dtype=np.int8)
-    for status, needed, col in deps:
-        missing = needed & pd.isna(status)
-        if missing.any():
-            row = derived[missing].iloc[0]
-            _not_disclosed(row, None if col is None else str(row[col]))
-        ranks = pd.Series(status[needed]).map(rank).fillna(0).to_numpy(dtype=np.int8)
-        worst[needed] = np.maximum(worst[needed], ranks)
+    worst = index.worst(period_columns)
     if links is not None:
         link = links[[*KEY_COLUMNS, "derived"]].astype({c: str for c in KEY_COLUMNS})
         merged = link.merge(frame, on=list(KEY_COLUMNS), how="left")
         if merged["status"].isna().any():
             _not_disclosed(merged[merged["status"].isna()].iloc[0], None)
-        ranks = merged["status"].map(rank).fillna(0).astype(np.int8)
+        ranks = merged["status"].map(_RANK).fillna(0).astype(np.int8)
         per_row = ranks.groupby(merged["derived"].to_numpy(), sort=False).max()
         linked = per_row.reindex(derived.index).fillna(0).to_numpy(dtype=np.int8)
         worst = np.maximum(worst, linked)
-    names = np.array([None, SECONDARY, SUPPRESSED, NOT_AVAILABLE], dtype=object)
-    return pd.Series(names[worst], index=derived.index, name="flag", dtype=object)
+    return pd.Series(_FLAGS[worst], index=derived.index, name="flag", dtype=object)
 
 
 def _not_disclosed(row: pd.Series, period: str | None) -> None:
@@ -110,6 +103,7 @@ class CountStatus:
         self._order = np.argsort(cell_key, kind="stable")
         self._sorted = cell_key[self._order]
         self._status = np.asarray(status, dtype=object)
+        self._rows = rows
 
     def __call__(self, shift: Callable[[str], str] | None = None) -> np.ndarray:
         """Per row: the status at ``shift(period)`` (the row's own period when None), NaN where
@@ -122,6 +116,29 @@ class CountStatus:
         """Per row: the status at the period ``periods`` gives for it (NaN where none)."""
         code = self._periods.get_indexer(pd.Index(periods.astype(str), dtype=object))
         return self._lookup(code)
+
+    def worst(self, period_columns: Sequence[str] = ()) -> np.ndarray:
+        """Per row: the rank (:data:`_RANK`) of the worst status among its own count and the
+        counts at the periods its ``period_columns`` give (where not NA);
+        :class:`DisclosureError` when one of them was not disclosed."""
+        rows = self._rows
+        deps = [(self(), np.ones(len(rows), dtype=bool), None)]
+        for col in period_columns:
+            deps.append((self.at(rows[col]), rows[col].notna().to_numpy(), col))
+        worst = np.zeros(len(rows), dtype=np.int8)
+        for status, needed, col in deps:
+            missing = needed & pd.isna(status)
+            if missing.any():
+                row = rows[missing].iloc[0]
+                _not_disclosed(row, None if col is None else str(row[col]))
+            ranks = pd.Series(status[needed]).map(_RANK).fillna(0).to_numpy(dtype=np.int8)
+            worst[needed] = np.maximum(worst[needed], ranks)
+        return worst
+
+    def blank(self) -> pd.Series:
+        """:func:`blank_derived` of the rows on their own counts: the flag to show instead of a
+        value derived from each row's count (None: it may be published)."""
+        return pd.Series(_FLAGS[self.worst()], index=self._rows.index, name="flag", dtype=object)
 
     def _lookup(self, code: np.ndarray) -> np.ndarray:
         want = self._row_key + code
