@@ -93,22 +93,28 @@ class CountStatus:
             both = pd.concat([cells[c].astype(str), rows[c].astype(str)], ignore_index=True)
             codes, uniques = pd.factorize(both)
             key = pd.factorize(key * max(len(uniques), 1) + codes)[0]  # dense: no overflow
-        row_period, self._distinct = pd.factorize(rows["period"].astype(str))
-        periods = pd.concat([cells["period"].astype(str), rows["period"].astype(str)])
-        self._periods = pd.Index(pd.unique(periods))
-        self._row_period = row_period
+        cell_periods, row_periods = cells["period"].astype(str), rows["period"].astype(str)
+        self._row_period, self._distinct = pd.factorize(row_periods)
+        self._periods = pd.Index(pd.unique(pd.concat([cell_periods, row_periods])))
         self._row_key = key[n:] * len(self._periods)
-        cell_period = self._periods.get_indexer(cells["period"].astype(str))
+        cell_period = self._periods.get_indexer(cell_periods)
         cell_key = key[:n] * len(self._periods) + cell_period
         self._order = np.argsort(cell_key, kind="stable")
         self._sorted = cell_key[self._order]
         self._status = np.asarray(status, dtype=object)
         self._rows = rows
+        self._own: np.ndarray | None = None
 
     def __call__(self, shift: Callable[[str], str] | None = None) -> np.ndarray:
-        """Per row: the status at ``shift(period)`` (the row's own period when None), NaN where
-        there is no such count."""
-        periods = self._distinct if shift is None else [shift(p) for p in self._distinct]
+        """Per row: the status at ``shift(period)`` (the row's own period when None, looked up
+        once), NaN where there is no such count."""
+        if shift is None:
+            if self._own is None:
+                self._own = self._lookup(
+                    self._periods.get_indexer(self._distinct)[self._row_period]
+                )
+            return self._own
+        periods = [shift(p) for p in self._distinct]
         code = self._periods.get_indexer(pd.Index(periods, dtype=object))[self._row_period]
         return self._lookup(code)
 

@@ -135,8 +135,8 @@ class _LP:
         value = np.asarray(value, dtype=np.float64)
         if self.backend == "highs":
             self._h.addRow(
-                _inf_to_highs_scalar(lower),
-                _inf_to_highs_scalar(upper),
+                float(_inf_to_highs(lower)),
+                float(_inf_to_highs(upper)),
                 index.size,
                 index,
                 value,
@@ -233,13 +233,7 @@ class _LP:
         return _Result("error", None, np.nan)
 
 
-def _inf_to_highs_scalar(x: float) -> float:
-    """:func:`_inf_to_highs` of one bound."""
-    inf = _hcore.kHighsInf if _hcore is not None else np.inf
-    return inf if x == np.inf else -inf if x == -np.inf else float(x)
-
-
-def _inf_to_highs(a: np.ndarray) -> np.ndarray:
-    """HiGHS wants its own infinity (1e30); numpy's inf is mapped onto it."""
+def _inf_to_highs(a: np.ndarray | float) -> np.ndarray:
+    """HiGHS wants its own infinity (1e30); numpy's inf is mapped onto it (arrays or one bound)."""
     inf = _hcore.kHighsInf if _hcore is not None else np.inf
     return np.clip(a, -inf, inf)  # beyond ±1e30 is infinite to HiGHS anyway
