@@ -245,19 +245,35 @@ class KszData:
         m = m[m["level"] == level]
         m = _select_breakdown(m, breakdown)
         if m.empty and breakdown is not None:
-            months = any(period_kind(p) == "month" for p in periods)
-            setting = "month_breakdowns" if months else "breakdown_periods"
-            raise NotFoundError(
-                f"no {breakdown} breakdown of {indicator!r} is published for {period}; "
-                f"breakdowns are published for the latest {'months' if months else 'periods'} "
-                f"only (settings.yaml publication.{setting})"
-            )
+            raise NotFoundError(self._no_breakdown(indicator, period, periods, breakdown, level))
         geo = self.geography(geography)
         m = m.assign(name=m["geo"].map(lambda g: geo.name(g, lang)))
         if len(periods) > 1:  # a series: period by period, areas in the publication's order
             m = m.sort_values("period", kind="stable")
         cols = TIDY_COLUMNS[:5] + ([breakdown] if breakdown else []) + TIDY_COLUMNS[5:]
         return m[cols].reset_index(drop=True)
+
+    def _no_breakdown(
+        self, indicator: str, period: str | None, periods: list[str], breakdown: str, level: str
+    ) -> str:
+        """Why ``indicator`` has no ``breakdown`` at ``level`` for ``periods``: the level or the
+        periods, and the setting that decides."""
+        pub = self.config.settings.publication
+        months = any(period_kind(p) == "month" for p in periods)
+        levels = pub.month_breakdown_levels if months else pub.breakdown_levels
+        if level not in levels and (pub.month_breakdowns or not months):
+            setting = "month_breakdown_levels" if months else "breakdown_levels"
+            return (
+                f"no {breakdown} breakdown of {indicator!r} is published at {level} level; "
+                f"{'monthly' if months else 'yearly'} breakdowns are published for "
+                f"{', '.join(levels)} (settings.yaml publication.{setting})"
+            )
+        setting = "month_breakdowns" if months else "breakdown_periods"
+        return (
+            f"no {breakdown} breakdown of {indicator!r} is published for {period}; "
+            f"breakdowns are published for the latest {'months' if months else 'periods'} "
+            f"only (settings.yaml publication.{setting})"
+        )
 
     def compare(
         self,

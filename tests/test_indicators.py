@@ -170,3 +170,33 @@ def test_an_aggregate_of_a_partial_export_is_not_published():
     out = aggregate(g, rows, levels=("arrondissement",)).set_index("geo")
     assert out.loc["71000", "incomplete"]
     assert pd.isna(out.loc["71000", "value"])
+
+
+def test_breakdowns_at_the_levels_asked_for_only():
+    """``breakdowns`` as a mapping: each period's breakdowns at its levels (each level summed
+    from the municipalities); the other levels keep that period's totals."""
+    geo = geodata.geography(2019)
+    members = geo.members("58000")  # an arrondissement of 4 municipalities: its sums complete
+    rows = []
+    for m in range(1, 13):
+        period = f"2020-{m:02d}"
+        for sex, k in (("M", 1), ("F", 2)):
+            rows.append(_table("ll", period, pd.Series({g: 10 * k + m for g in members})))
+            rows[-1] = rows[-1].assign(sex=sex)
+        rows.append(_table("ll", period, pd.Series({g: 30 + 2 * m for g in members})))
+    table = pd.concat(rows, ignore_index=True)
+    periods = ["2020", "2020-11", "2020-12"]
+    levels = ("municipality", "arrondissement")
+    every = compute(table, "ll", geo, periods=periods, levels=levels)
+    asked = {"2020": levels, "2020-11": ("arrondissement",), "2020-12": ("arrondissement",)}
+    some = compute(table, "ll", geo, periods=periods, breakdowns=asked, levels=levels)
+    broken = (some["sex"] != "total").to_numpy()
+    by_level = some[broken].groupby("period")["level"].agg(set).to_dict()
+    assert by_level == {p: set(lv) for p, lv in asked.items()}
+    assert not some.loc[~broken].duplicated(["period", "geo"]).any()
+    assert len(some[~broken]) == len(every[every["sex"] == "total"])  # every level's totals
+    key = ["period", "geo", *DIMENSIONS]
+    mine = every.merge(some[key], on=key).sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(mine, some.sort_values(key).reset_index(drop=True))
+    women = some[(some["period"] == "2020-12") & (some["sex"] == "F")]
+    assert women["geo"].tolist() == ["58000"] and women["count"].iloc[0] == 4 * (20 + 12)

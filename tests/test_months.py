@@ -111,16 +111,21 @@ def test_the_api_answers_a_month_with_whole_counts(october_2017: Path) -> None:
     assert '"count": 140678,' in json.stdout
 
 
-def _with_month_breakdowns(folder: Path) -> Path:
+def _with_month_breakdowns(folder: Path, levels: str = "[municipality, region, country]") -> Path:
+    """A configuration that publishes the monthly breakdowns of ``levels`` (the shipped one:
+    the region and Belgium only)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "settings.yaml").write_text(
-        "publication:\n  month_breakdowns: 12\n", encoding="utf-8"
+        f"publication:\n  month_breakdowns: 12\n  month_breakdown_levels: {levels}\n",
+        encoding="utf-8",
     )
     return folder
 
 
 def test_plan_months_and_the_window_of_their_breakdowns(tmp_path: Path) -> None:
-    assert load_config().settings.publication.month_breakdowns == 0  # off by default
+    shipped = load_config().settings.publication
+    assert shipped.month_breakdowns == 12  # a year of monthly breakdowns by default
+    assert shipped.month_breakdown_levels == ["region", "country"]  # not the municipalities'
     config = load_config(_with_month_breakdowns(tmp_path / "config"))
     months = [f"{y}-{m:02d}" for y in (2020, 2021, 2022) for m in range(1, 13)][:-2]  # to 2022-10
     p = plan({"ll": ["2020", "2021", *months]}, config)["ll"]
@@ -137,21 +142,33 @@ def test_plan_months_and_the_window_of_their_breakdowns(tmp_path: Path) -> None:
     assert p["breakdowns"] == ["2020"]
     assert p["month_breakdowns"] == months[-12:]
     assert p["context_months"] == []
+    # the shipped levels: the region has yearly breakdowns too, so 2021 has its context months
+    p = plan({"ll": ["2020", "2021", *months]}, load_config())["ll"]
+    assert p["context_months"] == [f"2021-{m:02d}" for m in range(1, 11)]
+    # no level with breakdowns of both the year and its months: the average bounds no month
+    only_belgium = load_config(_with_month_breakdowns(tmp_path / "be", "[country]"))
+    assert plan({"ll": ["2020", "2021", *months]}, only_belgium)["ll"]["context_months"] == []
 
 
 def test_the_measures_compute_the_breakdowns_a_publication_needs_only(tmp_path: Path) -> None:
     from ksz_reports.disclosure.build import _breakdowns_needed
 
-    config = load_config(_with_month_breakdowns(tmp_path / "config"))
+    config = load_config()  # monthly breakdowns of the region and Belgium
     months = [f"{y}-{m:02d}" for y in (2020, 2021, 2022) for m in range(1, 13)][:-2]  # to 2022-10
     p = plan({"ll": ["2020", "2021", *months]}, config)["ll"]
-    needed = _breakdowns_needed(p, 12)
+    needed = _breakdowns_needed(p, 12, config.settings.publication)
     # the published ones, the context months of 2021, the year before the published year, the
     # month before the window and the first months of the windows' average monthly growths
-    assert needed == sorted(
+    assert list(needed) == sorted(
         {"2020", "2021", *p["month_breakdowns"], *p["context_months"], "2020-11", "2020-12"}
     )
     assert not set(needed) & {"2020-01", "2020-10"}  # never shown, never compared with
+    # each at the levels it is shown (or compared) at: a month's never for the municipalities
+    assert needed["2021"] == needed["2020"] == ("municipality", "region")
+    assert needed["2022-10"] == needed["2020-11"] == ("country", "region")
+    # a context month (in the relations of the region's average), the month before 2021-11 and
+    # the first month of 2022-10's window
+    assert needed["2021-10"] == ("country", "region")
 
 
 def test_window_start() -> None:
@@ -169,7 +186,7 @@ def limburg_months(limburg_data: Path) -> ksz_reports.KszData:
 def limburg_month_breakdowns(
     limburg_data: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> ksz_reports.KszData:
-    """The Limburg cut published with publication.month_breakdowns: 12."""
+    """The Limburg cut published with the monthly breakdowns of the municipalities too."""
     config = load_config(_with_month_breakdowns(tmp_path_factory.mktemp("mb12") / "config"))
     return ksz_reports.open(limburg_data, config=config)
 
@@ -182,9 +199,17 @@ def test_months_are_published_and_their_breakdowns_on_request(
         months = [p for p in ks.published_periods(ind) if len(p) == 7]
         assert len(months) >= 36, ind
     latest = ks.latest_period("ll", kind="month")
-    with pytest.raises(ksz_reports.core.errors.NotFoundError, match="month_breakdowns"):
+    # shipped: the latest 12 kept months broken down for the region and Belgium, not further
+    for level in ("region", "country"):
+        assert set(ks.indicator("ll", period=latest, level=level, breakdown="sex")["sex"]) == {
+            "M",
+            "F",
+        }
+    with pytest.raises(ksz_reports.core.errors.NotFoundError, match="month_breakdown_levels"):
         ks.indicator("ll", period=latest, breakdown="sex")
-    # with publication.month_breakdowns: 12, the latest 12 kept months are broken down
+    with pytest.raises(ksz_reports.core.errors.NotFoundError, match="publication.month_breakdowns"):
+        ks.indicator("ll", period="2019-10", level="region", breakdown="sex")
+    # with the municipalities in publication.month_breakdown_levels, theirs too
     ks = limburg_month_breakdowns
     by_sex = ks.indicator("ll", period=latest, breakdown="sex")
     assert set(by_sex["sex"]) == {"M", "F"}

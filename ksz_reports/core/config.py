@@ -28,6 +28,7 @@ from ksz_reports.core.errors import ConfigError
 from ksz_reports.core.resources import config_dir
 from ksz_reports.core.schema import DIMENSIONS, TOTAL
 from ksz_reports.core.text import normalize
+from ksz_reports.core.vocabulary import LEVELS
 
 LANGUAGES = ("nl", "fr", "en")
 
@@ -226,13 +227,16 @@ class StatisticsSettings(_Strict):
     index_base: str | None = None
 
 
+#: a geographic level of the settings (the vocabulary's LEVELS)
+Level = Literal[LEVELS]  # type: ignore[valid-type]
+
+
 class PublicationSettings(_Strict):
     breakdown_periods: int = Field(default=1, ge=1)
-    breakdown_levels: list[
-        Literal["municipality", "arrondissement", "province", "region", "country"]
-    ] = ["municipality", "region"]
+    breakdown_levels: list[Level] = ["municipality", "region"]
     months: bool = True
-    month_breakdowns: int = Field(default=0, ge=0)
+    month_breakdowns: int = Field(default=12, ge=0)
+    month_breakdown_levels: list[Level] = ["region", "country"]
     geography: str = Field(default="current", pattern=r"^(current|\d{4})$")
 
 

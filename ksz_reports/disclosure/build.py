@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ksz_reports import disclosure
-from ksz_reports.core.config import Config
+from ksz_reports.core.config import Config, PublicationSettings
 from ksz_reports.core.schema import (
     DIMENSIONS,
     KEY_COLUMNS,
@@ -248,7 +248,8 @@ def plan(periods_kept: dict[str, list[str]], config: Config) -> dict[str, dict[s
     totals of every kept year (a monthly measure's: the monthly average) and, with
     ``publication.months``, of every kept month; one-way breakdowns of the latest
     ``breakdown_periods`` years and of the latest ``month_breakdowns`` months. When that window
-    begins inside a year whose breakdowns are published, the year's other months are
+    begins inside a year whose breakdowns are published (at a level of both
+    ``breakdown_levels`` and ``month_breakdown_levels``), the year's other months are
     ``"context_months"``: not published, but in the disclosure's linked table as unknown cells, so
     that ``12 × average = Σ months`` holds there with the months a reader does not know as free
     unknowns — without them a published average would bound the sum of the published months
@@ -256,6 +257,7 @@ def plan(periods_kept: dict[str, list[str]], config: Config) -> dict[str, dict[s
     """
     out = {}
     pub = config.settings.publication
+    both_levels = bool(set(pub.breakdown_levels) & set(pub.month_breakdown_levels))
     for indicator, periods in periods_kept.items():
         if indicator not in config.indicators:
             continue
@@ -263,7 +265,7 @@ def plan(periods_kept: dict[str, list[str]], config: Config) -> dict[str, dict[s
         months = sorted(p for p in periods if period_kind(p) == "month") if pub.months else []
         breakdowns = years[-pub.breakdown_periods :]
         month_bd = months[-pub.month_breakdowns :] if pub.month_breakdowns else []
-        touched = {m[:4] for m in month_bd} & set(breakdowns)
+        touched = {m[:4] for m in month_bd} & set(breakdowns) if both_levels else set()
         context = [m for m in months if m[:4] in touched and m not in month_bd]
         out[indicator] = {
             "totals": years,
@@ -275,15 +277,27 @@ def plan(periods_kept: dict[str, list[str]], config: Config) -> dict[str, dict[s
     return out
 
 
-def _breakdowns_needed(p: dict[str, list[str]], window: int) -> list[str]:
-    """The periods of one indicator's plan (:func:`plan`) whose breakdowns the measures compute:
-    those published, the context months, and the periods the growths of the published ones
-    compare with (the period before; for a month, the first month of its average monthly
-    growth's ``window``) — every other month's breakdowns would be computed for nothing."""
-    published = p["breakdowns"] + p["month_breakdowns"]
-    referred = {previous_period(q) for q in published}
-    referred |= {window_start(q, window) for q in p["month_breakdowns"]}
-    return sorted(set(published) | set(p["context_months"]) | referred)
+def _breakdowns_needed(
+    p: dict[str, list[str]], window: int, pub: PublicationSettings
+) -> dict[str, tuple[str, ...]]:
+    """The periods of one indicator's plan (:func:`plan`) whose breakdowns the measures compute,
+    each with the levels it needs them at: those published, the context months, and the periods
+    the growths of the published ones compare with (the period before; for a month, the first
+    month of its average monthly growth's ``window``) — every other period's breakdowns, and a
+    month's breakdowns at a level that publishes none, would be computed for nothing."""
+    years, months = pub.breakdown_levels, pub.month_breakdown_levels
+    needed: dict[str, set[str]] = {}
+    for periods, levels in (
+        (p["breakdowns"], years),
+        ([previous_period(q) for q in p["breakdowns"]], years),
+        (p["month_breakdowns"], months),
+        ([previous_period(q) for q in p["month_breakdowns"]], months),
+        ([window_start(q, window) for q in p["month_breakdowns"]], months),
+        (p["context_months"], [lv for lv in years if lv in months]),
+    ):
+        for q in periods:
+            needed.setdefault(q, set()).update(levels)
+    return {q: tuple(sorted(levels)) for q, levels in sorted(needed.items())}
 
 
 def _year_of(periods: pd.Series) -> pd.Series:
@@ -324,15 +338,19 @@ def build_publication(
             indicator,
             geography,
             periods=wanted,
-            breakdowns=_breakdowns_needed(p, config.settings.statistics.growth_window_months),
+            breakdowns=_breakdowns_needed(p, config.settings.statistics.growth_window_months, pub),
             config=config,
         )
         if m.empty:
             continue
         total = is_total(m)
-        shown_level = m["level"].isin(pub.breakdown_levels)
-        keep = total | (m["period"].isin(p["breakdowns"] + p["month_breakdowns"]) & shown_level)
-        context = ~total & m["period"].isin(p["context_months"]) & shown_level
+        year_level = m["level"].isin(pub.breakdown_levels)
+        month_level = m["level"].isin(pub.month_breakdown_levels)
+        keep = total | (
+            (m["period"].isin(p["breakdowns"]) & year_level)
+            | (m["period"].isin(p["month_breakdowns"]) & month_level)
+        )
+        context = ~total & m["period"].isin(p["context_months"]) & year_level & month_level
         parts.append(m[keep | context].assign(_context=context[keep | context].to_numpy()))
         if p["months"]:
             monthly.setdefault(tuple(p["totals"]), []).append(indicator)

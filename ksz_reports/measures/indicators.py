@@ -12,6 +12,8 @@ published; :mod:`ksz_reports.disclosure` does, on this table.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -143,7 +145,7 @@ def compute(
     geography: Geography,
     *,
     periods: list[str] | None = None,
-    breakdowns: list[str] | None = None,
+    breakdowns: Iterable[str] | Mapping[str, Iterable[str]] | None = None,
     denominator: str | None = None,
     levels: tuple[str, ...] = ("municipality", "arrondissement", "province", "region", "country"),
     config: Config | None = None,
@@ -155,7 +157,9 @@ def compute(
     others give their totals only — a yearly average is still the mean of its months'
     breakdowns, but the growth of a breakdown compares with earlier periods among ``breakdowns``
     only (a publication asks for the breakdowns it shows and the months around them that their
-    growths need).
+    growths need). A mapping gives each of those periods the levels its breakdowns are wanted at
+    (the municipalities' breakdowns are still summed into them; the other levels get its totals
+    only).
     ``denominator``: a denominator id of the indicator (default: its headline denominator).
     """
     config = config if config is not None else load_config()
@@ -189,7 +193,7 @@ def compute(
     if rows.empty:
         return pd.DataFrame(columns=list(MEASURE_COLUMNS))
 
-    cells = geo_sums.aggregate(geography, rows, levels=levels, value_cols=RANGE_COLUMNS)
+    cells = _aggregate(geography, rows, levels, breakdowns)
     cells, kept_dtypes = _as_codes(cells)
     cells["population_year"] = per_distinct(cells["period"], lambda p: population_year(ind, p))
     if den is None:  # an indicator of your own without a denominator: counts only
@@ -248,6 +252,32 @@ def compute(
     cells = _flagged(cells)
     cells.loc[cells["population"].isna() & cells["count"].notna(), "flag"] = "no_population"
     return _measure_rows(cells, kept_dtypes)
+
+
+def _aggregate(
+    geography: Geography,
+    rows: pd.DataFrame,
+    levels: tuple[str, ...],
+    breakdowns: Iterable[str] | Mapping[str, Iterable[str]] | None,
+) -> pd.DataFrame:
+    """``rows`` and their sums at ``levels``; with ``breakdowns`` a mapping (period → levels),
+    the breakdowns of a period at its levels only — each level is summed from the
+    municipalities, so the breakdowns of a month published for the region are never summed
+    into arrondissements and provinces to be thrown away."""
+    if not isinstance(breakdowns, Mapping):
+        return geo_sums.aggregate(geography, rows, levels=levels, value_cols=RANGE_COLUMNS)
+    total = is_total(rows, tuple(d for d in DIMENSIONS if d in rows))
+    periods_at: dict[tuple[str, ...], list[str]] = {}
+    for period, wanted in breakdowns.items():
+        periods_at.setdefault(tuple(lv for lv in levels if lv in wanted), []).append(period)
+    parts = [geo_sums.aggregate(geography, rows[total], levels=levels, value_cols=RANGE_COLUMNS)]
+    for at, periods in periods_at.items():
+        mine = ~total & rows["period"].isin(periods).to_numpy(dtype=bool)
+        if at and mine.any():
+            parts.append(
+                geo_sums.aggregate(geography, rows[mine], levels=at, value_cols=RANGE_COLUMNS)
+            )
+    return pd.concat(parts, ignore_index=True)
 
 
 def _flagged(cells: pd.DataFrame) -> pd.DataFrame:
