@@ -296,6 +296,34 @@ def test_builder_extra_and_group_relations_average_of_months():
     assert p0.intervals.recovered().sum() == 1
 
 
+def test_group_relations_child_of_two_parents_only_where_every_child_is_there():
+    # y is a child of A and of B (a municipality in its arrondissement and in its region);
+    # indicator "other" is not grouped; in 2022 z is missing: B's relation does not hold there
+    rows = [
+        cell(g, TOTAL, v, period=p)
+        for p in ("2021", "2022")
+        for g, v in (("A", 7), ("B", 9), ("x", 3), ("y", 4), ("z", 5))
+        if (p, g) != ("2022", "z")
+    ]
+    rows.append({**cell("A", TOTAL, 1), "indicator": "other"})
+    rows.append({**cell("x", TOTAL, 1), "indicator": "other"})
+    rows.append({**cell("y", TOTAL, 0), "indicator": "other"})
+    groups = GroupRelations("geo", {"A": ["x", "y"], "B": ["y", "z"]}, indicators={"ll"})
+    table = build_linked_table(pd.DataFrame(rows), {}, groups=[groups])
+    key = table.cells[["indicator", "period", "geo"]].astype(str).agg("/".join, axis=1)
+    terms = {
+        key.iloc[int(table.relations["total"].iloc[r])]: sorted(
+            key.iloc[j] for j in table.matrix[r].indices if j != table.relations["total"].iloc[r]
+        )
+        for r in range(table.n_relations)
+    }
+    assert terms == {
+        "ll/2021/A": ["ll/2021/x", "ll/2021/y"],
+        "ll/2021/B": ["ll/2021/y", "ll/2021/z"],
+        "ll/2022/A": ["ll/2022/x", "ll/2022/y"],
+    }
+
+
 def test_default_geo_hierarchy_belgium():
     h = default_geo_hierarchy()
     assert sorted(h["01000"]) == ["02000", "03000", "04000"]

@@ -513,10 +513,12 @@ def build_linked_table(
     frame = _canonical_keys(cells)
     codes: dict[str, np.ndarray] = {}
     sizes: dict[str, int] = {}
+    names: dict[str, np.ndarray] = {}
     for c in KEY_COLUMNS:
         code, uniques = pd.factorize(frame[c], sort=True)
         codes[c] = code.astype(np.int64)
         sizes[c] = len(uniques)
+        names[c] = np.asarray(uniques, dtype=object)
     out = _RelationCollector()
 
     ind = codes["indicator"]
@@ -543,8 +545,9 @@ def build_linked_table(
         hierarchy = default_geo_hierarchy()
     if len(hierarchy):
         specs.insert(0, GroupRelations("geo", hierarchy, kind="geo"))
+    keys = _KeysWithout(codes, sizes)
     for spec in specs:
-        _group_relations(out, frame, codes, sizes, spec)
+        _group_relations(out, codes, names, keys, spec)
 
     rows, cols, data, tol, kind, total = out.arrays()
     extra = [r if isinstance(r, Relation) else Relation.sum(r[0], r[1]) for r in extra_relations]
@@ -611,38 +614,61 @@ def _link_totals(
     )
 
 
+class _KeysWithout:
+    """The dense key of every cell over the key columns but one (:func:`_dense_key`), computed
+    once per column left out: the geography's relations and each yearly average of months
+    group along the same column."""
+
+    def __init__(self, codes: dict[str, np.ndarray], sizes: dict[str, int]):
+        self._codes, self._sizes = codes, sizes
+        self._keys: dict[str, np.ndarray] = {}
+
+    def __call__(self, column: str) -> np.ndarray:
+        if column not in self._keys:
+            others = [k for k in KEY_COLUMNS if k != column]
+            self._keys[column] = _dense_key(
+                [self._codes[k] for k in others], [self._sizes[k] for k in others]
+            )
+        return self._keys[column]
+
+
 def _group_relations(
     out: _RelationCollector,
-    frame: pd.DataFrame,
     codes: dict[str, np.ndarray],
-    sizes: dict[str, int],
+    names: dict[str, np.ndarray],
+    keys: _KeysWithout,
     spec: GroupRelations,
 ) -> None:
-    """Vectorised ``parent = Σ children`` along ``spec.column`` for all other key combinations."""
+    """Vectorised ``parent = Σ children`` along ``spec.column`` for all other key combinations,
+    on the integer codes of the key columns (``names``: the value of each code)."""
     c = spec.column
     if c not in KEY_COLUMNS:
         raise DisclosureError(f"group relations on {c!r}, which is not a key column")
     pairs = _pairs(spec.groups)
-    if pairs.empty or len(frame) == 0:
+    if pairs.empty or len(codes[c]) == 0:
         return
-    names = pd.Index(pd.unique(pd.concat([frame[c], pairs["parent"], pairs["child"]])))
-    ccode = names.get_indexer(frame[c]).astype(np.int64)
-    pc = names.get_indexer(pairs["parent"]).astype(np.int64)
-    cc = names.get_indexer(pairs["child"]).astype(np.int64)
-    n_children = np.bincount(pc, minlength=len(names))
-    eligible = np.ones(len(frame), dtype=bool)
+    values = pd.Index(pd.unique(pd.concat([pd.Series(names[c]), pairs["parent"], pairs["child"]])))
+    ccode = values.get_indexer(names[c]).astype(np.int64)[codes[c]]
+    pc = values.get_indexer(pairs["parent"]).astype(np.int64)
+    cc = values.get_indexer(pairs["child"]).astype(np.int64)
+    n_names = len(values)
+    n_children = np.bincount(pc, minlength=n_names)
+    eligible = np.ones(len(ccode), dtype=bool)
     if spec.indicators is not None:
-        eligible = frame["indicator"].isin(list(spec.indicators)).to_numpy()
-    others = [k for k in KEY_COLUMNS if k != c]
-    gkey = _dense_key([codes[k] for k in others], [sizes[k] for k in others])
-    n_names = len(names)
-    # members: each eligible row whose value of `column` is a child, once per parent
-    rows_df = pd.DataFrame({"row": np.flatnonzero(eligible), "child": ccode[eligible]})
-    link = rows_df.merge(pd.DataFrame({"child": cc, "parent": pc}), on="child", how="inner")
-    if link.empty:
+        wanted = np.isin(names["indicator"], list(spec.indicators))
+        eligible = wanted[codes["indicator"]]
+    # members: each eligible row whose value of `column` is a child, once per parent (the
+    # parents of a child in the order of the pairs)
+    by_child = np.argsort(cc, kind="stable")
+    first = np.searchsorted(cc[by_child], np.arange(n_names + 1))
+    rows = np.flatnonzero(eligible & (np.diff(first)[ccode] > 0))
+    if not rows.size:
         return
-    m_rows = link["row"].to_numpy(dtype=np.int64)
-    m_parent = link["parent"].to_numpy(dtype=np.int64)
+    n_parents = np.diff(first)[ccode[rows]]
+    m_rows = np.repeat(rows, n_parents)
+    starts = np.repeat(first[ccode[rows]] - np.cumsum(n_parents) + n_parents, n_parents)
+    m_parent = pc[by_child[starts + np.arange(len(m_rows))]]
+    gkey = keys(c)
     mk = gkey[m_rows] * n_names + m_parent
     uniq, inv, cnt = np.unique(mk, return_inverse=True, return_counts=True)
     g_parent = np.zeros(len(uniq), dtype=np.int64)
