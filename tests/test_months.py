@@ -347,8 +347,22 @@ def test_audit_and_an_outside_attacker_recover_no_month(maaseik_batch: Path) -> 
     assert len(hidden_months) > 0
 
 
+@pytest.fixture(scope="module")
+def limburg_province_month_breakdowns(
+    limburg_data: Path, tmp_path_factory: pytest.TempPathFactory
+) -> ksz_reports.KszData:
+    """The Limburg cut with the monthly breakdowns of the province only — as the shipped ones
+    of the region and Belgium (whose aggregates the cut leaves incomplete): summed from the
+    municipalities' months, protected with them, no municipality's breakdown published."""
+    folder = _with_month_breakdowns(tmp_path_factory.mktemp("mbp") / "config", "[province]")
+    return ksz_reports.open(limburg_data, config=load_config(folder))
+
+
+@pytest.mark.parametrize(
+    "publication", ["limburg_month_breakdowns", "limburg_province_month_breakdowns"]
+)
 def test_an_attacker_of_everything_the_api_publishes_recovers_no_month(
-    limburg_month_breakdowns, tmp_path: Path
+    publication: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     """Every leefloon count the API gives with monthly breakdowns (months, their breakdowns,
     the yearly averages, every level) as one cells.csv for the outside attacker: the months of
@@ -356,18 +370,34 @@ def test_an_attacker_of_everything_the_api_publishes_recovers_no_month(
     relation it can use, and nothing sensitive is pinned down."""
     from ksz_reports.core.cells import CELLS_COLUMNS
 
-    pub = limburg_month_breakdowns.published().frame(filters=[("indicator", "==", "ll")])
+    pub = (
+        request.getfixturevalue(publication).published().frame(filters=[("indicator", "==", "ll")])
+    )
     assert pub["period"].str.len().eq(7).any()
+    month_breakdowns = pub[(pub["period"].str.len() == 7) & (pub["sex"] != TOTAL)]
+    levels = set(month_breakdowns.loc[month_breakdowns["count"].notna(), "level"])
+    if publication == "limburg_province_month_breakdowns":
+        assert levels == {"province"}
+    else:
+        assert "municipality" in levels  # the region's and Belgium's: incomplete in the cut
     cells = pub.assign(table="api", kind="count", value=pub["count"])
     cells["flag"] = cells["flag"].fillna("").astype(str)
     folder = tmp_path / "api" / "all"
     folder.mkdir(parents=True)
     cells[list(CELLS_COLUMNS)].to_csv(folder / "cells.csv", index=False)
     frame = attack(folder.parent, 5).frame
-    sensitive = frame["flag"].isin(["suppressed", "not_available"])
-    assert sensitive.sum() > 100
+    # the small counts: suppressed ones and a municipality's masked at the source. An aggregate
+    # is masked when one of its parts is; with its categories published and those of its
+    # municipalities not (the province's monthly breakdowns), it is their total minus the others
+    # — no small count, and none of its masked parts comes with it
+    municipal = frame["geo"].isin(set(pub.loc[pub["level"] == "municipality", "geo"]))
+    masked = frame["flag"].eq("not_available")
+    sensitive = frame["flag"].eq("suppressed") | (masked & municipal)
+    assert sensitive.sum() > 100 and (masked & municipal).any()
     assert not frame.loc[sensitive, "recovered"].any()
     assert not frame.loc[sensitive, "narrow"].any()
+    derived = masked & ~municipal & (frame["recovered"] | frame["narrow"])
+    assert (frame.loc[derived, "lo"] >= 5).all()
     assert (frame["period"].astype(str).str.len() == 7).any()
 
 
