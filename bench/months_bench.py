@@ -10,7 +10,8 @@ interpreter of its own, as ``ksz-reports batch`` does: in one process the first 
 one-time costs (imports, caches; about 2 s) and flattered whichever came second. The two
 publications of the goal run three times each, alternately; each keeps its fastest run
 (``pair_ratios``: the ratio of each pair, run one after the other — on a shared machine one run
-may take 15 % longer than the next). A third
+may take 15 % longer than the next; ``cpu_ratio``, the ratio of their CPU seconds — this
+process's and its helpers' — is less sensitive to the other work on the machine). A third
 publication protects the months in one process (``disclosure.processes: 1``): the ratio of its
 disclosure seconds to the shipped configuration's (2 processes) shows what the parts bring
 (:mod:`ksz_reports.disclosure.parts`), and ``one_process_same_decision`` that its figures
@@ -25,6 +26,7 @@ a ratio to the publication without months.
 from __future__ import annotations
 
 import json
+import resource
 import subprocess
 import sys
 import time
@@ -49,17 +51,29 @@ def _measure(data: Path, folder: Path | None) -> dict[str, Any]:
 
     config = load_config(folder)
     geo = publication_geography(config, None)
+    cpu0 = _cpu_seconds()
     t0 = time.perf_counter()
     frame, meta = compute_publication(data, config, geo)
     seconds = time.perf_counter() - t0
+    cpu = _cpu_seconds() - cpu0
     disclosure = meta.get("disclosure") or {}
     months = frame["period"].astype(str).str.len().eq(7)
     return {
         "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu, 2),
         "rows": len(frame),
         "month_rows": int(months.sum()),
         "disclosure": {k: disclosure.get(k) for k in FIGURES},
     }
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and of its helpers (the disclosure's parts) so far."""
+    own, helpers = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + helpers.ru_utime + helpers.ru_stime
 
 
 def _publication(data: Path, workdir: Path, name: str, settings: str | None) -> dict[str, Any]:
@@ -103,6 +117,7 @@ def run(workdir: Path = WORKDIR) -> dict[str, Any]:
         "publication_with_months": with_months,
         "months_to_no_months_ratio": round(with_months["seconds"] / without["seconds"], 2),
         "pair_ratios": [round(m["seconds"] / w["seconds"], 2) for w, m in pairs],
+        "cpu_ratio": round(with_months["cpu_seconds"] / without["cpu_seconds"], 2),
         "goal_months_ratio": GOAL_RATIO,
         "publication_with_months_one_process": one_process,
         "disclosure_one_to_shipped_processes_ratio": round(
