@@ -187,13 +187,15 @@ def compute(
         rows = pd.concat([month_rows, avg], ignore_index=True)
     elif periods:
         rows = rows[rows["period"].isin(set(periods))]
+    total = None  # the rows without a breakdown, where breakdowns are asked for
     if breakdowns is not None:
         total = is_total(rows, tuple(d for d in DIMENSIONS if d in rows))
-        rows = rows[total | rows["period"].isin(set(breakdowns)).to_numpy(dtype=bool)]
+        keep = total | rows["period"].isin(set(breakdowns)).to_numpy(dtype=bool)
+        rows, total = rows[keep], total[keep]
     if rows.empty:
         return pd.DataFrame(columns=list(MEASURE_COLUMNS))
 
-    cells = _aggregate(geography, rows, levels, breakdowns)
+    cells = _aggregate(geography, rows, total, levels, breakdowns)
     cells, kept_dtypes = _as_codes(cells)
     cells["population_year"] = per_distinct(cells["period"], lambda p: population_year(ind, p))
     if den is None:  # an indicator of your own without a denominator: counts only
@@ -257,16 +259,17 @@ def compute(
 def _aggregate(
     geography: Geography,
     rows: pd.DataFrame,
+    total: np.ndarray | None,
     levels: tuple[str, ...],
     breakdowns: Iterable[str] | Mapping[str, Iterable[str]] | None,
 ) -> pd.DataFrame:
     """``rows`` and their sums at ``levels``; with ``breakdowns`` a mapping (period → levels),
     the breakdowns of a period at its levels only — each level is summed from the
     municipalities, so the breakdowns of a month published for the region are never summed
-    into arrondissements and provinces to be thrown away."""
+    into arrondissements and provinces to be thrown away. ``total``: the rows without a
+    breakdown (given with ``breakdowns``)."""
     if not isinstance(breakdowns, Mapping):
         return geo_sums.aggregate(geography, rows, levels=levels, value_cols=RANGE_COLUMNS)
-    total = is_total(rows, tuple(d for d in DIMENSIONS if d in rows))
     periods_at: dict[tuple[str, ...], list[str]] = {}
     for period, wanted in breakdowns.items():
         periods_at.setdefault(tuple(lv for lv in levels if lv in wanted), []).append(period)
