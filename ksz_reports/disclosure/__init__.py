@@ -72,6 +72,18 @@ municipalities whose whole arrondissement is suppressed), the province's are tri
 full rings — but not in the first round: there a cell without a local complement is left to the
 next audit, which often finds it protected by the complements chosen for its neighbours (the
 full rings are the costly LPs; the months of a rare measure took half their LP time there).
+Before its LPs, a failing cell is tried at the corner of a *rectangle*
+(:mod:`~ksz_reports.disclosure.rectangles`): cells ``i, j`` parts of one relation, ``i, k`` of
+another, ``o`` at the crossing of the other relations of ``j`` and ``k`` (a municipality and a
+neighbour of its arrondissement, in two months of one year or in two categories of a breakdown;
+in a one-way table, a move of two parts). When ``e_i − e_j − e_k + e_o`` keeps every relation
+(checked term by term) and all corners but at most one are already hidden, suppressing that one
+proves ``x_i`` spread by the move's range — exact arithmetic on the true table, no LP. The
+cheapest such move wins; in the first round one that needs a new suppression is left to the next
+audit, like a cell without a local complement (the neighbours' complements often protect it for
+free). On the default sample this halves the complement LPs (4,760 instead of 9,630 with the
+months; 2,676 instead of 5,075 without) and suppresses slightly fewer cells than the LPs alone
+(10,559 secondary cells instead of 10,786; 5,005 instead of 5,105).
 (3) The audit is run again — on the cells that failed only: more suppression only
 widens intervals, so a cell proven wide stays wide — and must be clean,
 otherwise the loop continues (``DisclosureError`` after ``max_rounds``). Like τ-ARGUS's Modular
@@ -104,6 +116,8 @@ Modules
 * :mod:`~ksz_reports.disclosure.lp` — the persistent HiGHS model and its ``linprog`` fallback;
 * :mod:`~ksz_reports.disclosure.linked` — the linked table, its builders and the default weights;
 * :mod:`~ksz_reports.disclosure.attacker` — the attacker's intervals (the audit's LP work);
+* :mod:`~ksz_reports.disclosure.rectangles` — moves of two or four cells that keep every
+  relation: complements without an LP;
 * :mod:`~ksz_reports.disclosure.protection` — primary and secondary suppression (:func:`protect`);
 * :mod:`~ksz_reports.disclosure.parts` — a large table protected in parts (whole connected
   components), one helper process per part (``disclosure.processes``), with the same decision;

@@ -7,6 +7,7 @@ source gave imply on their own. The method is described in :mod:`ksz_reports.dis
 
 from __future__ import annotations
 
+import functools
 from functools import partial
 
 import numpy as np
@@ -17,6 +18,7 @@ from ksz_reports.core.errors import DisclosureError
 from ksz_reports.disclosure.attacker import EPS, Intervals, propagated_bounds
 from ksz_reports.disclosure.linked import LinkedTable
 from ksz_reports.disclosure.lp import _LP
+from ksz_reports.disclosure.rectangles import Rectangles, moves
 from ksz_reports.disclosure.status import CODES, PUBLISHED, SECONDARY
 
 __all__ = [
@@ -118,7 +120,10 @@ def add_complements(
     start again from the nearest with the zeros among the candidates. With ``defer`` (the first
     round of :func:`~ksz_reports.disclosure.protection.protect`) a cell that has localities but
     no local solution is left as it is, for the next audit: the other cells' complements often
-    protect it. ``space`` holds the table and what every LP reads (:class:`Workspace`).
+    protect it. Before any LP, a move of two or four cells that keeps every relation and needs
+    at most one more suppression (:meth:`Workspace.rectangle`) settles the cell without one; in
+    the first round one that needs a new suppression is left to the next audit as well.
+    ``space`` holds the table and what every LP reads (:class:`Workspace`).
     Returns the cells suppressed, the LPs solved and the cells left for the next audit.
     """
     table = space.table
@@ -143,6 +148,19 @@ def add_complements(
     csr, csc, levels = space.csr, space.csc, space.levels
     for i in fail_idx:
         if pt_max[i] - pt_min[i] >= threshold[i] - EPS:
+            continue
+        # exact arithmetic on the true table: the audit's own criterion, no LP margin
+        rect = space.rectangle(i, code, min(threshold[i], span[i] - 1e-7), pt_min[i], pt_max[i])
+        if rect is not None:  # four corners that move together: no LP
+            corners, rise, fall = rect
+            new = corners[code[corners] == _PUB]
+            if new.size and defer and levels:
+                deferred += 1  # perhaps the others' complements protect it for free
+                continue
+            code[new] = _SEC
+            added += int(new.size)
+            np.minimum.at(pt_min, corners, values[corners] - fall)
+            np.maximum.at(pt_max, corners, values[corners] + rise)
             continue
         # neighbourhoods: ring k = cells at most k relations away from i (computed on demand);
         # a local ring reaches through a big relation only the localities already reached
@@ -367,6 +385,48 @@ class Workspace:
         if self.masked.any():
             self.row_masked = (abs(table.matrix) @ self.masked.astype(np.float64)) > 0
             self.touches_masked = (abs(csc).T @ self.row_masked.astype(np.float64)) > 0
+
+    @functools.cached_property
+    def rectangles(self) -> Rectangles:
+        """The moves of two or four cells with a value (:mod:`~ksz_reports.disclosure.
+        rectangles`), partners through a big relation from the finest locality."""
+        return Rectangles(self.csr, ~self.masked, self.levels[0] if self.levels else None)
+
+    def rectangle(
+        self, i: int, code: np.ndarray, width: float, seen_lo: float, seen_hi: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The cheapest move of two or four cells around cell ``i`` that suppresses at most
+        one more cell and, with the values ``[seen_lo, seen_hi]`` feasible tables already
+        attain, spreads ``x_i`` over ``width``: its corners and how far each moves up and down —
+        or None. Cost: the weight of the published corner (it is suppressed)."""
+        rect = self.rectangles
+        hidden = code != _PUB
+        j, k, o = rect.around(i, lambda j, k: hidden[j] | hidden[k])
+        if not j.size:
+            return None
+        x = self.a_all
+        up, down = moves(x, self.lower, self.upper, i, j, k, o)
+        spread = np.maximum(seen_hi, x[i] + up) - np.minimum(seen_lo, x[i] - down)
+        corners = np.stack([j, k, o], axis=1)
+        real = corners >= 0
+        at = np.where(real, corners, i)
+        shown = real & ~hidden[at]
+        # at most one more suppression, never a published zero (zeros come last, as in the LPs)
+        fine = (spread >= width - EPS) & (shown.sum(axis=1) <= 1)
+        fine &= ~(shown & (x[at] == 0)).any(axis=1)
+        if not fine.any():
+            return None
+        cost = np.where(shown, self.weights[at], 0.0).sum(axis=1)
+        for pick in np.flatnonzero(fine)[np.lexsort((-spread[fine], cost[fine]))]:
+            jj, kk, ll = (int(c) for c in corners[pick])
+            if not rect.keeps_relations(i, jj, kk, ll):
+                continue
+            moved = np.array([i, jj, kk, ll])
+            rise = np.array([up[pick], down[pick], down[pick], up[pick]])
+            fall = np.array([down[pick], up[pick], up[pick], down[pick]])
+            mine = moved >= 0
+            return moved[mine], rise[mine], fall[mine]
+        return None
 
     def local_step(self, cells: np.ndarray, level: int) -> np.ndarray:
         """The next local ring around ``cells``: every cell of their small relations, and of
