@@ -12,6 +12,7 @@ them, and the population of every area (``docs/domain.md#geography``, ``docs/dom
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ksz_reports.core.schema import DIMENSIONS
@@ -232,20 +233,43 @@ def _population_year(year: int, sexes: list[str], age_classes: list[str]) -> pd.
 def _masked_sum(
     df: pd.DataFrame, keys: list[str], value_cols: tuple[str, ...], count: bool = False
 ) -> pd.DataFrame:
-    """Group sums where one missing member makes the sum missing (never read as 0)."""
-    g = df.groupby(keys, observed=True, sort=False, dropna=False)
-    out = g[list(value_cols)].sum(min_count=1)
-    size = g.size()
+    """Group sums where one missing member makes the sum missing (never read as 0): one row per
+    distinct ``keys`` (missing values a key of their own), in the order of first appearance,
+    ``_n`` the group's size with ``count``. Grouped on one integer code per row
+    (:func:`_group_ids`): the keys are taken once, from each group's first row."""
+    group, first = _group_ids(df, keys)
+    out = df[keys].iloc[first].reset_index(drop=True)
+    size = np.bincount(group, minlength=len(first))
+    for col in value_cols:
+        v = df[col].to_numpy(dtype=np.float64, na_value=np.nan)
+        present = ~np.isnan(v)
+        # pandas' grouped sum (compensated, in row order): a yearly average summed over an
+        # arrondissement is 20, not 19.999999999999996
+        total = pd.Series(v).groupby(group).sum(min_count=1).to_numpy()
+        complete = np.bincount(group, weights=present, minlength=len(first)) == size
+        dtype = "Float64" if df[col].dtype.kind == "f" else "Int64"
+        out[col] = pd.array(np.where(complete, total, np.nan), dtype="Float64").astype(dtype)
     if count:
         out["_n"] = size
-    for col in value_cols:
-        masked = g[col].count() != size
-        out[col] = (
-            out[col].astype("Float64") if df[col].dtype.kind == "f" else out[col].astype("Int64")
-        )
-        out.loc[masked.to_numpy(), col] = pd.NA
-    out = out.reset_index()
     for d in DIMENSIONS:
         if d in out and str(df[d].dtype) == "category":
             out[d] = out[d].astype(str)
     return out
+
+
+def _group_ids(df: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the number of its group of equal ``keys`` (numbered in the order the groups
+    first appear), and the first row of each group."""
+    n = len(df)
+    key = np.zeros(n, dtype=np.int64)
+    for col in keys:
+        codes, uniques = pd.factorize(df[col], use_na_sentinel=False)
+        width = max(len(uniques), 1)
+        if key.max(initial=0) >= (2**62) // width:  # keep the combined code within int64
+            key = np.unique(key, return_inverse=True)[1].astype(np.int64)
+        key = key * width + codes
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[inverse.ravel()], first[order]
