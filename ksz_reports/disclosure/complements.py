@@ -151,7 +151,7 @@ def add_complements(
             continue
         # exact arithmetic on the true table: the audit's own criterion, no LP margin
         rect = space.rectangle(i, code, min(threshold[i], span[i] - 1e-7), pt_min[i], pt_max[i])
-        if rect is not None:  # four corners that move together: no LP
+        if rect is not None:  # two or four corners that move together: no LP
             corners, rise, fall = rect
             new = corners[code[corners] == _PUB]
             if new.size and defer and levels:
