@@ -5,7 +5,8 @@ months (``publication.months: false``), side by side in one run. Goal: at most 1
 
 Each figure is the wall time of :func:`ksz_reports.disclosure.publication.compute_publication`
 (cutoffs, measures, secondary suppression and its audit), with the disclosure run's own figures
-(cells, primary and secondary cells, LP solves, seconds) beside it. Every publication runs in an
+(cells, primary and secondary cells, LP solves, seconds) and its seconds per stage (reading and
+cutoffs, measures, disclosure; ``stage_ratios``) beside it. Every publication runs in an
 interpreter of its own, as ``ksz-reports batch`` does: in one process the first run paid the
 one-time costs (imports, caches; about 2 s) and flattered whichever came second. The two
 publications of the goal run three times each, alternately; each keeps its fastest run
@@ -61,6 +62,7 @@ def _measure(data: Path, folder: Path | None) -> dict[str, Any]:
     return {
         "seconds": round(seconds, 2),
         "cpu_seconds": round(cpu, 2),
+        "stage_seconds": meta.get("stage_seconds", {}),
         "rows": len(frame),
         "month_rows": int(months.sum()),
         "disclosure": {k: disclosure.get(k) for k in FIGURES},
@@ -118,6 +120,12 @@ def run(workdir: Path = WORKDIR) -> dict[str, Any]:
         "months_to_no_months_ratio": round(with_months["seconds"] / without["seconds"], 2),
         "pair_ratios": [round(m["seconds"] / w["seconds"], 2) for w, m in pairs],
         "cpu_ratio": round(with_months["cpu_seconds"] / without["cpu_seconds"], 2),
+        # per stage of the fastest runs: what the months add where (the goal is on the total)
+        "stage_ratios": {
+            stage: round(seconds / without["stage_seconds"][stage], 2)
+            for stage, seconds in with_months["stage_seconds"].items()
+            if without["stage_seconds"].get(stage)
+        },
         "goal_months_ratio": GOAL_RATIO,
         "publication_with_months_one_process": one_process,
         "disclosure_one_to_shipped_processes_ratio": round(
