@@ -390,7 +390,8 @@ class Workspace:
     def rectangles(self) -> Rectangles:
         """The moves of two or four cells with a value (:mod:`~ksz_reports.disclosure.
         rectangles`), partners through a big relation from the finest locality."""
-        return Rectangles(self.csr, ~self.masked, self.levels[0] if self.levels else None)
+        locality = self.levels[0] if self.levels else None
+        return Rectangles(self.csr, ~self.masked, locality, self.big)
 
     def rectangle(
         self, i: int, code: np.ndarray, width: float, seen_lo: float, seen_hi: float

@@ -11,14 +11,16 @@ relation of the table (``matrix @ v = 0``: checked term by term, never assumed f
 sides) and its corners are suppressed, the true table moved by any ``d`` that keeps each corner
 in its range is a feasible table for the attacker: it proves ``x_i`` spread over
 ``[x_i − down, x_i + up]`` (:func:`moves`). This is the idea of the hypercube method of τ-ARGUS
-(GHMITER). :meth:`Rectangles.best` gives the cheapest move of a cell that is wide enough, and
-:func:`ksz_reports.disclosure.complements.add_complements` takes it before it solves an LP when
-it suppresses at most one more cell (the LP would often find cheaper patterns of more cells).
+(GHMITER). :meth:`Rectangles.around` lists the moves of a cell, and
+:meth:`ksz_reports.disclosure.complements.Workspace.rectangle` takes the cheapest one that is
+wide enough, before any LP, when it suppresses at most one more cell (the LP would often find
+cheaper patterns of more cells).
 
-The *sides* of a cell are the relations it is a part of with at most :data:`MAX_RELATION_TERMS`
-terms; a cell with fewer than two of them also has its smallest bigger one (a municipality's
-category as a part of its region's), through which its partners are only the cells of its own
-locality (its arrondissement) — as the local scopes of the complement LPs.
+The *sides* of a cell are the relations it is a part of that are not *big* — the caller says
+which are: the complements' (:data:`~ksz_reports.disclosure.complements.LOCAL_RELATION_SIZE`);
+a cell with fewer than two of them also has its smallest big one (a municipality's category as a
+part of its region's), through which its partners are only the cells of its own locality (its
+arrondissement) — as in the local scopes of the complement LPs.
 """
 
 from __future__ import annotations
@@ -28,23 +30,24 @@ from collections.abc import Callable
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["MAX_RELATION_TERMS", "Rectangles", "moves"]
-
-#: Relations with more terms than this are sides only when a cell has fewer than two others, and
-#: then only with partners of the cell's locality.
-MAX_RELATION_TERMS = 41
+__all__ = ["Rectangles", "moves"]
 
 
 class Rectangles:
     """The moves of a relation matrix whose corners are ``movable`` cells (cells with a value).
 
     Built once per table: each cell's sides, the partners through every side, and the cell at
-    the crossing of every two sides. ``locality``: per cell, the locality its partners through a
-    big relation must share (``-1``: none — no partner there).
+    the crossing of every two sides. ``big``: per relation, whether it is big (default: none is);
+    ``locality``: per cell, the locality its partners through a big relation must share (``-1``:
+    none — no partner there).
     """
 
     def __init__(
-        self, matrix: sp.spmatrix, movable: np.ndarray, locality: np.ndarray | None = None
+        self,
+        matrix: sp.spmatrix,
+        movable: np.ndarray,
+        locality: np.ndarray | None = None,
+        big: np.ndarray | None = None,
     ) -> None:
         csr = sp.csr_matrix(matrix)
         n_rows, n = csr.shape
@@ -57,7 +60,7 @@ class Rectangles:
         loc = np.full(n, -1, dtype=np.int64) if locality is None else np.asarray(locality)
         self.locality = loc.astype(np.int64)
         size = np.diff(csr.indptr)
-        self.big = size > MAX_RELATION_TERMS
+        self.big = np.zeros(n_rows, dtype=bool) if big is None else np.asarray(big, dtype=bool)
         row_of = np.repeat(np.arange(n_rows), size)
         part = (csr.data < 0) & np.asarray(movable, dtype=bool)[csr.indices]
         rows, cells = row_of[part], csr.indices[part].astype(np.int64)
