@@ -72,14 +72,15 @@ class Rectangles:
         order = np.argsort(key, kind="stable")
         self.side_key, self.side_cell = key[order], cells[keep][order]
         # the sides of each cell: its small relations, or with fewer than two its smallest big one
-        order = np.lexsort((rows, size[rows], cells))
+        order = np.lexsort((rows, size[rows], self.big[rows], cells))
         c, r = cells[order], rows[order]
         small = ~self.big[r]
         n_small = np.bincount(c[small], minlength=n)
-        first = np.ones(len(c), dtype=bool)
-        first[1:] = c[1:] != c[:-1]
-        first_big = self.big[r] & (first | ~self.big[np.roll(r, 1)] | (np.roll(c, 1) != c))
-        use = small | (first_big & (n_small[c] < 2))
+        # a cell's entries: its small relations, then its big ones from the smallest up — the
+        # first big one follows a small one or nothing
+        after_small = np.ones(len(c), dtype=bool)
+        after_small[1:] = (c[1:] != c[:-1]) | small[:-1]
+        use = small | (~small & after_small & (n_small[c] < 2))
         c, r = c[use], r[use]
         deg = np.bincount(c, minlength=n)
         width = max(int(deg.max(initial=0)), 1)
@@ -88,14 +89,12 @@ class Rectangles:
         self.sides[c, np.arange(len(c)) - start[c]] = r
         self.n_sides = deg
         # the cell at the crossing of two sides (a pair shared by two cells: none)
-        pairs = [
-            (self.sides[:, a], self.sides[:, b]) for a in range(width) for b in range(a + 1, width)
-        ]
         keys, owners = [], []
-        for ra, rb in pairs:
-            has = np.flatnonzero(rb >= 0)
-            keys.append(self._key(ra[has], rb[has]))
-            owners.append(has)
+        for a in range(width):
+            for b in range(a + 1, width):
+                has = np.flatnonzero(self.sides[:, b] >= 0)
+                keys.append(self._key(self.sides[has, a], self.sides[has, b]))
+                owners.append(has)
         keys_all = np.concatenate(keys) if keys else np.zeros(0, np.int64)
         owner_all = np.concatenate(owners) if owners else np.zeros(0, np.int64)
         uniq, first_at, counts = np.unique(keys_all, return_index=True, return_counts=True)
@@ -125,11 +124,11 @@ class Rectangles:
         ``allowed(j, k)``: which pairs of neighbours of a rectangle to try (default: all)."""
         sides = self.sides[i, : self.n_sides[i]]
         near = [self.partners(i, int(r)) for r in sides]
-        js, ks, ls = [], [], []
+        js, ks, os_ = [], [], []
         for p in near:
             js.append(p)
             ks.append(np.full(len(p), -1, dtype=np.int64))
-            ls.append(ks[-1])
+            os_.append(ks[-1])
         for a in range(len(sides)):
             for b in range(a + 1, len(sides)):
                 j, k = np.repeat(near[a], len(near[b])), np.tile(near[b], len(near[a]))
@@ -142,11 +141,11 @@ class Rectangles:
                 hit = (o >= 0) & (o != j) & (o != k) & (o != i) & (j != k)
                 js.append(j[hit])
                 ks.append(k[hit])
-                ls.append(o[hit])
+                os_.append(o[hit])
         if not js:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, empty
-        j, k, o = np.concatenate(js), np.concatenate(ks), np.concatenate(ls)
+        j, k, o = np.concatenate(js), np.concatenate(ks), np.concatenate(os_)
         sig = self.signature
         four = k >= 0
         rest = sig[i] - sig[j] + np.where(four, sig[o] - sig[np.where(four, k, 0)], 0.0)
