@@ -28,6 +28,9 @@ __all__ = ["EPS", "Intervals", "attacker_intervals", "propagated_bounds"]
 EPS = 1e-6
 #: At most this many random-direction certificate LPs per component before per-cell LPs.
 _CERTIFICATE_ROUNDS = 32
+#: Connected components are solved together, side by side in one LP, up to this many unknowns
+#: (:func:`_packs`): no relation joins them, so one LP settles a bound in each of them at once.
+PACK_CELLS = 1000
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,6 +95,7 @@ def attacker_intervals(
     exact: bool = True,
     lower: np.ndarray | None = None,
     upper: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
 ) -> Intervals:
     """The attacker's interval ``[min, max]`` of every target cell by linear programming.
 
@@ -111,6 +115,13 @@ def attacker_intervals(
     ``lower``/``upper`` (per cell; default ``0`` and ``inf``) are what the attacker knows of each
     unknown before the publication: the range a source gave for a cell it masked (a band such
     as ``1-3``). ``threshold`` may be one number or one per cell.
+
+    Small components are solved side by side, several in one LP (:data:`PACK_CELLS`); with
+    ``groups`` (one integer per cell) only components of one group together. The certificate
+    tables, and so ``lo_seen``/``hi_seen`` and what :func:`~ksz_reports.disclosure.protection.
+    protect` decides from them, depend on which components share an LP: a table protected in
+    parts (:mod:`ksz_reports.disclosure.parts`) passes the connected components of its
+    relations as groups, the same in a part as in the whole table.
     """
     t0 = time.perf_counter()
     matrix = sp.csr_matrix(matrix, dtype=np.float64)
@@ -244,11 +255,18 @@ def attacker_intervals(
             _single_cell_bounds(
                 ar, bl, bu, s_cols, cell_of, lo, hi, is_exact, bad_cells, lower, upper
             )
-        for k in np.flatnonzero(has_target & (sizes > 1)):
-            cols = np.sort(col_order[col_bounds[k] : col_bounds[k + 1]])
-            rows = np.sort(row_order[row_bounds[k] : row_bounds[k + 1]])
+        multi = np.flatnonzero(has_target & (sizes > 1))
+        group = np.zeros(len(multi), dtype=np.int64)
+        if groups is not None and len(multi):
+            group = np.asarray(groups)[cell_of[col_order[col_bounds[multi]]]]
+        packs = _packs(multi, sizes[multi], group, PACK_CELLS)
+        while packs:
+            pack = packs.pop(0)
+            cols = _members(col_order, col_bounds, pack)
+            rows = _members(row_order, row_bounds, pack)
             sub = ar[rows][:, cols]
             pos = cell_of[cols]
+            blocks = np.searchsorted(pack, col_lab[cols]) if len(pack) > 1 else None
             res = _component_bounds(
                 sub,
                 bl[rows],
@@ -259,9 +277,13 @@ def attacker_intervals(
                 lower[pos],
                 upper[pos],
                 (p_lo[cols], p_hi[cols]) if quick else None,
+                blocks,
             )
             solves += res["solves"]
-            n_comp += 1
+            if res["infeasible"] and len(pack) > 1:  # which of them contradicts: one by one
+                packs[:0] = [pack[j : j + 1] for j in range(len(pack))]
+                continue
+            n_comp += len(pack)
             if res["infeasible"]:
                 bad_cells[pos] = True
                 bad_rows.append(row_ids[rows])
@@ -291,6 +313,29 @@ def attacker_intervals(
         components=n_comp,
         seconds=time.perf_counter() - t0,
     )
+
+
+def _members(order: np.ndarray, bounds: np.ndarray, components: np.ndarray) -> np.ndarray:
+    """The columns (or rows) of ``components``, sorted: ``order[bounds[c]:bounds[c + 1]]``."""
+    return np.sort(np.concatenate([order[bounds[c] : bounds[c + 1]] for c in components]))
+
+
+def _packs(
+    components: np.ndarray, sizes: np.ndarray, group: np.ndarray, most: int
+) -> list[np.ndarray]:
+    """``components`` (sorted) of each ``group`` in consecutive packs of at most ``most``
+    unknowns together (``sizes``); a larger component is a pack of its own."""
+    packs: list[np.ndarray] = []
+    for g in np.unique(group):
+        mine = np.flatnonzero(group == g)
+        start, total = 0, 0
+        for j, size in enumerate(sizes[mine]):
+            if j > start and total + size > most:
+                packs.append(components[mine[start:j]])
+                start, total = j, 0
+            total += int(size)
+        packs.append(components[mine[start:]])
+    return packs
 
 
 def _single_cell_bounds(
@@ -415,10 +460,15 @@ def _component_bounds(
     col_lower: np.ndarray,
     col_upper: np.ndarray,
     outer: tuple[np.ndarray, np.ndarray] | None = None,
+    blocks: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Intervals of the target columns of one connected component (see attacker_intervals);
     ``threshold`` per column, ``col_lower``/``col_upper`` the range each unknown is known in,
     ``outer`` bounds every feasible table keeps (:func:`propagated_bounds`; only for the verdict).
+    ``blocks`` (per column, ``0 … B−1``): the columns are ``B`` components side by side, which no
+    relation joins (:data:`PACK_CELLS`). Every objective then is a sum of one per component, so
+    one LP optimises each of them at once: a certificate table of each, and in the per-cell LPs
+    the bound of one cell of each component (:func:`_per_cell_bounds`).
 
     Returns a dict with ``lo, hi, exact, lo_seen, hi_seen`` (per column), ``solves`` and
     ``infeasible``.
@@ -461,7 +511,8 @@ def _component_bounds(
         """Targets whose bounds are still needed."""
         need = target & ~(done_lo & done_hi)
         if quick:
-            wide = best_hi - best_lo >= t - EPS
+            # on the rounded values that finish() returns: the same verdict as Intervals.narrow
+            wide = _clean(best_hi) - _clean(best_lo) >= t - EPS
             # max − min ≤ (exact max or outer upper) − (exact min or outer lower) < threshold
             narrow = np.where(done_hi, hi, outer_hi) - np.where(done_lo, lo, outer_lo) < t - EPS
             need &= ~wide & ~narrow
@@ -495,42 +546,93 @@ def _component_bounds(
         need = open_cells()
         if before - int(need.sum()) < max(2, before // 20):
             break
-    lp.set_col_upper(upper)
-    for j in np.flatnonzero(need):
-        if not open_cells()[j]:
-            continue
-        for side in ("hi", "lo"):  # a small cell's maximum alone often proves it narrow
-            if (done_lo if side == "lo" else done_hi)[j]:
-                continue
-            cost = np.zeros(k)
-            cost[j] = 1.0
-            lp.set_cost(cost, maximize=side == "hi")
-            r = lp.solve()
-            if r.status == "optimal":
-                absorb(r.x)
-                value = float(_clean(np.array([r.objective]))[0])
-                if side == "lo":
-                    lo[j] = max(value, col_lower[j])
-                    done_lo[j] = True
-                else:
-                    hi[j] = value
-                    done_hi[j] = True
-            elif r.status == "unbounded" and side == "hi":
-                hi[j] = np.inf
-                done_hi[j] = True
-            elif r.status == "infeasible":
-                return finish(True)
-            else:
-                raise DisclosureError(f"the attacker LP failed ({r.status})")
-            if quick and not open_cells()[j]:
-                break
+    if blocks is None:
+        lp.set_col_upper(upper)
+    state = (lo, hi, done_lo, done_hi, col_lower, upper, capped)
+    if not _per_cell_bounds(lp, need, blocks, state, absorb, open_cells):
+        return finish(True)
     if quick:
         # not exact: wide cells get the inner bounds seen, narrow ones their exact or outer bounds
         rest = target & ~(done_lo & done_hi)
-        wide = rest & (best_hi - best_lo >= t - EPS)
+        wide = rest & (_clean(best_hi) - _clean(best_lo) >= t - EPS)
         lo[wide] = np.where(done_lo[wide], lo[wide], _clean(best_lo[wide]))
         hi[wide] = np.where(done_hi[wide], hi[wide], _clean(best_hi[wide]))
         narrow = rest & ~wide
         lo[narrow] = np.where(done_lo[narrow], lo[narrow], outer_lo[narrow])
         hi[narrow] = np.where(done_hi[narrow], hi[narrow], outer_hi[narrow])
     return finish()
+
+
+def _per_cell_bounds(
+    lp: _LP,
+    need: np.ndarray,
+    blocks: np.ndarray | None,
+    state: tuple,
+    absorb: Any,
+    open_cells: Any,
+) -> bool:
+    """The per-cell LPs of :func:`_component_bounds`: for each cell of ``need`` still open, its
+    maximum, then its minimum, each an LP of its own, until the cell is settled. With ``blocks``
+    each LP takes the next cell of every component at once: its objective is the sum of one
+    per component, which no relation joins, so the optimum is each one's own. Those LPs keep
+    the certificate rounds' caps on the unbounded columns (an unbounded component would leave
+    the others without an optimum); a bound is taken only where no capped column of its
+    component is at its cap (then the caps do not bind: the optimum is that without them), the
+    others get an LP of their own without caps. Returns False when an LP is infeasible (the
+    published values contradict the relations)."""
+    lo, hi, done_lo, done_hi, col_lower, upper, capped = state
+    k = len(need)
+    capped_cols = np.isinf(upper)
+    while True:
+        open_ = need & open_cells()
+        if not open_.any():
+            return True
+        cells = np.flatnonzero(open_)
+        if blocks is None:
+            picks = cells[:1]
+        else:  # the first open cell of every component
+            picks = cells[np.unique(blocks[cells], return_index=True)[1]]
+        up = ~done_hi[picks]  # the maximum first: a small cell's maximum often settles it
+        if blocks is not None:
+            cost = np.zeros(k)
+            cost[picks] = np.where(up, 1.0, -1.0)
+            lp.set_cost(cost, maximize=True)
+            r = lp.solve()
+            if r.status == "optimal":
+                x = r.x
+                at_cap = capped_cols & (x >= capped - 1e-7 * np.maximum(capped, 1.0))
+                free = ~np.isin(blocks[picks], blocks[at_cap])
+                absorb(x)
+                _settle(picks[free], up[free], _clean(x[picks[free]]), state)
+                picks, up = picks[~free], up[~free]
+            if not picks.size:
+                continue
+            lp.set_col_upper(upper)
+        for j, side_up in zip(picks, up, strict=True):  # one LP each, without caps
+            cost = np.zeros(k)
+            cost[j] = 1.0
+            lp.set_cost(cost, maximize=bool(side_up))
+            r = lp.solve()
+            if r.status == "optimal":
+                absorb(r.x)
+                value = float(_clean(np.array([r.objective]))[0])
+                _settle(np.array([j]), np.array([side_up]), np.array([value]), state)
+            elif r.status == "unbounded" and side_up:
+                hi[j] = np.inf
+                done_hi[j] = True
+            elif r.status == "infeasible":
+                return False
+            else:
+                raise DisclosureError(f"the attacker LP failed ({r.status})")
+        if blocks is not None:
+            lp.set_col_upper(capped)
+
+
+def _settle(cells: np.ndarray, up: np.ndarray, values: np.ndarray, state: tuple) -> None:
+    """Record the exact maximum (``up``) or minimum of each of ``cells``."""
+    lo, hi, done_lo, done_hi, col_lower, _, _ = state
+    hi[cells[up]] = values[up]
+    done_hi[cells[up]] = True
+    down = cells[~up]
+    lo[down] = np.maximum(values[~up], col_lower[down])
+    done_lo[down] = True

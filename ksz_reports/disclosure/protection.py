@@ -249,13 +249,14 @@ def _protect_table(
     timings = {"audit": 0.0, "complements": 0.0}
     rounds = 0
     margin = _MARGIN
-    components: tuple[int, np.ndarray] | None = None
     space: Workspace | None = None
     # More suppression only widens an attacker's intervals (every table feasible before stays
     # feasible), so a cell proven wide stays wide: after the first round only the cells that
     # failed are audited again.
     targets = sensitive
     iv: Intervals | None = None
+    components = connected_components(table.matrix)
+    groups = components[1][table.n_relations :]  # the same in a part as in the whole table
     while True:
         rounds += 1
         ta = time.perf_counter()
@@ -269,6 +270,7 @@ def _protect_table(
             exact=False,
             lower=lower,
             upper=upper,
+            groups=groups,
         )
         iv = fresh if iv is None else _update(iv, fresh, targets)
         timings["audit"] += time.perf_counter() - ta
@@ -287,8 +289,7 @@ def _protect_table(
                 f"{int(failing.sum())} cell(s) still narrower than {required:g}"
             )
         tc = time.perf_counter()
-        if components is None:
-            components = connected_components(table.matrix)
+        if space is None:
             space = Workspace(table, locality)
         # the first round leaves the cells without a local complement to the next audit
         defer = rounds == 1 and max_rounds > 1
