@@ -571,3 +571,73 @@ def test_unscaled_lp_finds_the_same_optimum(seed):
         assert res.status == "optimal"
         found.append(res.objective)
     np.testing.assert_allclose(found, found[0], rtol=1e-7, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# components side by side in one LP; direct sums the hierarchy implies
+# ---------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(linked_tables(), min_size=2, max_size=3), st.randoms(use_true_random=False))
+def test_property_components_solved_side_by_side_equal_plain_lps(tables, rnd):
+    """Small components share one LP (attacker.PACK_CELLS): the exact intervals are those of
+    plain LPs, one per cell and side — also for a component whose cells are unbounded (all its
+    cells hidden: nothing caps them) next to bounded ones."""
+    frames = []
+    for k, (cells, _) in enumerate(tables):
+        frames.append(cells.assign(indicator=f"ind{k}"))  # no relation joins two indicators
+    hier = tables[0][1]
+    frame = pd.concat(frames, ignore_index=True)
+    table = build_linked_table(frame, {})  # the categories only: many small components
+    unknown = np.array([rnd.random() < 0.5 for _ in range(table.n_cells)])
+    unknown |= np.isnan(table.values)
+    unknown[: table.n_cells // 6] = True  # the first indicator's first cells: often unbounded
+    iv = attacker_intervals(table.matrix, table.tol, table.values, unknown, unknown, exact=True)
+    lo, hi = naive_intervals(table, unknown)
+    np.testing.assert_allclose(iv.lo[unknown], lo[unknown], atol=1e-6)
+    np.testing.assert_allclose(iv.hi[unknown], hi[unknown], atol=1e-6)
+    assert iv.exact[unknown].all()
+    # and the quick verdict of the protection is that of the exact intervals
+    quick = attacker_intervals(
+        table.matrix, table.tol, table.values, unknown, unknown, threshold=5.0, exact=False
+    )
+    np.testing.assert_array_equal(quick.narrow(5.0), iv.narrow(5.0))
+    assert hier  # the strategy's geography is not used here: one table per indicator
+
+
+def test_direct_sums_the_hierarchy_implies_are_left_out():
+    """Belgium and a region as direct sums of their municipalities: left out at the totals,
+    where every level between is a cell (the hierarchy's relations add up to them), kept for
+    the breakdowns published for municipalities and regions only. An attacker learns the same
+    either way."""
+    hier = {"01000": ["R1", "R2"], "R1": ["A1", "A2"], "R2": ["A3"]}
+    hier |= {"A1": ["m1", "m2"], "A2": ["m3"], "A3": ["m4", "m5"]}
+    direct = {"01000": ["m1", "m2", "m3", "m4", "m5"], "R1": ["m1", "m2", "m3"]}
+    direct["R2"] = ["m4", "m5"]
+    values = {"m1": [1, 7, 2], "m2": [3, 3, 9], "m3": [12, 1, 4], "m4": [2, 2, 2], "m5": [6, 0, 3]}
+    cells = grid(values, hier)
+    is_area = cells["geo"].isin(["A1", "A2", "A3"]) & (cells["age_class"] != TOTAL)
+    cells = cells[~is_area].reset_index(drop=True)  # breakdowns: municipalities and regions
+    with_all = build_linked_table(cells, hier, groups=[GroupRelations("geo", direct, kind="d")])
+    implied = GroupRelations("geo", direct, kind="d", implied_by=hier)
+    table = build_linked_table(cells, hier, groups=[implied])
+    rel = table.relations
+    kept = rel[rel["kind"] == "d"]
+    total_age = table.cells["age_class"].to_numpy()[kept["total"].to_numpy()]
+    assert len(kept) == 3 * 3 and (total_age != TOTAL).all()  # 3 parents × 3 age classes
+    assert (with_all.relations["kind"] == "d").sum() == 3 * 4
+    rng = np.random.default_rng(7)
+    for _ in range(5):
+        unknown = rng.random(table.n_cells) < 0.4
+        a = attacker_intervals(with_all.matrix, with_all.tol, table.values, unknown, unknown)
+        b = attacker_intervals(table.matrix, table.tol, table.values, unknown, unknown)
+        np.testing.assert_allclose(a.lo, b.lo, atol=1e-9)
+        np.testing.assert_allclose(a.hi, b.hi, atol=1e-9)
+    # not when that hierarchy is not the table's own, nor for a parent whose members are not
+    # the leaves below it
+    alone = build_linked_table(cells, {}, groups=[implied])
+    assert (alone.relations["kind"] == "d").sum() == 3 * 4
+    odd = GroupRelations("geo", {"R2": ["m4"]}, kind="d", implied_by=hier)
+    odd_table = build_linked_table(cells, hier, groups=[odd], check=False)
+    assert (odd_table.relations["kind"] == "d").sum() == 4

@@ -42,7 +42,18 @@ required width, e.g. to 1 = "not exactly recoverable", for comparisons.)
 move to the bounds. A relation with one unknown gives it exactly (substituted repeatedly, no LP).
 The rest splits into connected components (``scipy.sparse.csgraph``); a one-cell component is
 solved in closed form; each larger one gets one HiGHS model, re-solved with one objective after the
-other and warm-started by the primal simplex. Every LP solution is a feasible table, so it proves
+other and warm-started by the primal simplex. Small components share one model, side by side
+(up to ``attacker.PACK_CELLS`` unknowns; a protection in parts packs only components of one
+connected component of the table, so a part decides as the whole): no relation joins them, so
+every objective is a sum of one per component and each LP settles a bound in each of them at
+once (where an unbounded cell would spoil the others, the LPs cap the unbounded columns, and a
+bound counts only where no cap of its component is reached; the others get an LP of their
+own). A direct sum that the hierarchy's relations imply (a region = Σ its municipalities at a
+total, where the arrondissements and provinces are cells too) is not in the table
+(``GroupRelations.implied_by``): the attacker's feasible tables are the same, and one year of a
+rare measure's months falls apart into one component per arrondissement instead of one across
+Belgium — on the default sample with months, the first audit of the protection takes 1.95 s
+instead of 3.24 s. Every LP solution is a feasible table, so it proves
 ``lo ≤ x_j ≤ hi`` for all cells at once: a few LPs pushing the open cells in random directions
 (fixed seed) settle most bounds (``0``, or an upper bound implied by a single relation, attained),
 and only the remaining ones get an LP of their own. Inside ``protect`` only the verdict counts

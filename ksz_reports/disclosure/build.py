@@ -57,12 +57,15 @@ def geo_hierarchy(geography: Geography) -> dict[str, list[str]]:
 def direct_groups(geography: Geography) -> tuple:
     """Region → its municipalities and Belgium → all municipalities, directly: breakdowns are
     published for municipalities and regions only, and an attacker can add municipalities up to
-    their region without the levels in between."""
+    their region without the levels in between. Where those levels are published too (every
+    total), the direct sum is that of the hierarchy's relations and is left out
+    (:class:`~ksz_reports.disclosure.linked.GroupRelations` ``implied_by``)."""
     direct: dict[str, list[str]] = {}
     for nis, region in sorted(geography.parent["region"].items()):
         direct.setdefault(region, []).append(nis)
     direct[COUNTRY] = list(geography.codes)
-    return (disclosure.GroupRelations("geo", direct, kind="geo_direct"),)
+    hierarchy = geo_hierarchy(geography)
+    return (disclosure.GroupRelations("geo", direct, kind="geo_direct", implied_by=hierarchy),)
 
 
 def year_average_relations(indicators, years) -> disclosure.GroupRelations:
@@ -237,7 +240,8 @@ def _located_hierarchy(
         direct.setdefault(parent, []).append(code)
         if parent != COUNTRY:
             direct.setdefault(COUNTRY, []).append(code)
-    return tree, (disclosure.GroupRelations("geo", direct, kind="geo_direct"), *groups[1:])
+    direct_sums = disclosure.GroupRelations("geo", direct, kind="geo_direct", implied_by=tree)
+    return tree, (direct_sums, *groups[1:])
 
 
 def plan(periods_kept: dict[str, list[str]], config: Config) -> dict[str, dict[str, list[str]]]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -78,6 +78,15 @@ class GroupRelations:
     several parents. Examples: the geography (``column="geo"``), merged municipalities
     (``{"23106": ["23023", "23024", ...]}``), a yearly average of months (``column="period"``,
     ``total_coef=12``, ``tol=6``, ``indicators={"ll"}``).
+
+    ``implied_by``: a hierarchy along the same column (parent → children) whose relations are in
+    the table too — the geography's, for a region and Belgium as the sums of their
+    municipalities. A parent's relation is left out at every key where the parent and every
+    node between it and its members in that hierarchy are present: there it is the sum of the
+    hierarchy's relations (Belgium − Σ regions, each region − Σ its provinces, …), so it tells
+    an attacker nothing and only joins, for the LPs, the cells of one arrondissement to all the
+    others. Only for an exact sum (``total_coef`` 1, ``tol`` 0) and a parent whose members are
+    exactly the leaves below it, each reached once.
     """
 
     column: str
@@ -86,6 +95,7 @@ class GroupRelations:
     tol: float = 0.0
     indicators: frozenset[str] | None = None
     kind: str | None = None
+    implied_by: HierarchyLike | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -385,6 +395,70 @@ def _reference_municipalities() -> pd.DataFrame:
     return pd.read_csv(data_path("municipalities.csv"), dtype=str, keep_default_na=False)
 
 
+def _among(spec: GroupRelations, specs: list[GroupRelations]) -> bool:
+    """Whether ``spec.implied_by`` is the hierarchy of another of ``specs``: exact sums along
+    the same column, for every indicator ``spec`` has."""
+    pairs = _pairs(spec.implied_by).sort_values(["parent", "child"]).reset_index(drop=True)
+    for other in specs:
+        if other is spec or other.column != spec.column or other.total_coef != 1.0:
+            continue
+        if other.tol != 0.0 or not (
+            other.indicators is None
+            or (spec.indicators is not None and spec.indicators <= other.indicators)
+        ):
+            continue
+        mine = _pairs(other.groups).sort_values(["parent", "child"]).reset_index(drop=True)
+        if mine.equals(pairs):
+            return True
+    return False
+
+
+def _implied(
+    spec: GroupRelations,
+    values: pd.Index,
+    gkey: np.ndarray,
+    ccode: np.ndarray,
+    total_rows: np.ndarray,
+) -> np.ndarray:
+    """Per total row of ``spec`` (``total_rows``; per row its key over the other columns,
+    ``gkey``, and the code of its value of the column in ``values``, ``ccode``): whether its
+    relation is the sum of ``spec.implied_by``'s there — the parent's members are the leaves
+    below it in that hierarchy, each reached once, and every node in between is present."""
+    tree: dict[str, list[str]] = {}
+    for parent, child in _pairs(spec.implied_by).itertuples(index=False):
+        tree.setdefault(parent, []).append(child)
+    members = {p: set(c) for p, c in _pairs(spec.groups).groupby("parent")["child"]}
+    between: dict[int, np.ndarray] = {}
+    for parent, leaves in members.items():
+        inner, reached, stack = [], [], list(tree.get(parent, []))
+        while stack:
+            node = stack.pop()
+            reached.append(node)
+            if node in tree:
+                inner.append(node)
+                stack.extend(tree[node])
+        leaf = [n for n in reached if n not in tree]
+        if len(set(reached)) == len(reached) and set(leaf) == leaves and inner:
+            between[int(values.get_indexer([parent])[0])] = values.get_indexer(inner)
+    implied = np.zeros(len(total_rows), dtype=bool)
+    between = {c: inner for c, inner in between.items() if (inner >= 0).all()}  # else: absent
+    if not between:
+        return implied
+    n_names = len(values)
+    nodes = np.unique(np.concatenate(list(between.values())))
+    mine = np.flatnonzero(np.isin(ccode, nodes))
+    have = np.unique(gkey[mine] * n_names + ccode[mine])  # the nodes' cells, by key
+    codes = ccode[total_rows]
+    for code, inner in between.items():
+        rows = np.flatnonzero(codes == code)
+        if not rows.size or not have.size:
+            continue
+        wanted = (gkey[total_rows[rows]] * n_names)[:, None] + inner[None, :]
+        at = np.minimum(np.searchsorted(have, wanted), len(have) - 1)
+        implied[rows] = (have[at] == wanted).all(axis=1)
+    return implied
+
+
 def _pairs(groups: HierarchyLike) -> pd.DataFrame:
     if isinstance(groups, pd.DataFrame):
         frame = groups[["parent", "child"]].astype(str)
@@ -547,6 +621,8 @@ def build_linked_table(
         specs.insert(0, GroupRelations("geo", hierarchy, kind="geo"))
     keys = _KeysWithout(codes, sizes)
     for spec in specs:
+        if spec.implied_by is not None and not _among(spec, specs):
+            spec = replace(spec, implied_by=None)  # not a hierarchy of this table: keep them all
         _group_relations(out, codes, names, keys, spec)
 
     rows, cols, data, tol, kind, total = out.arrays()
@@ -676,6 +752,9 @@ def _group_relations(
     complete = cnt == n_children[g_parent]
     t_rows = np.flatnonzero(eligible & (n_children[ccode] > 0))
     tk = gkey[t_rows] * n_names + ccode[t_rows]
+    if spec.implied_by is not None and spec.total_coef == 1.0 and spec.tol == 0.0:
+        implied = _implied(spec, values, gkey, ccode, t_rows)
+        t_rows, tk = t_rows[~implied], tk[~implied]
     _link_totals(
         out, t_rows, tk, uniq, complete, m_rows, inv, spec.total_coef, spec.tol, spec.kind or c
     )
