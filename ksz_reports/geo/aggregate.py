@@ -21,6 +21,11 @@ from ksz_reports.geo import denominators as pop
 from ksz_reports.geo.codes import COUNTRY, UNKNOWN_LOCATIONS
 from ksz_reports.geo.geography import Geography
 
+#: The column :func:`aggregate` gives every row while it sums: one integer per distinct
+#: combination of the key columns other than ``geo`` (:func:`_group_ids`), so that each level's
+#: groups are those of two integer columns, not of every key column again.
+_OTHERS = "_others"
+
 
 def to_current(
     geography: Geography, frame: pd.DataFrame, value_cols: tuple[str, ...] = ("value",)
@@ -36,26 +41,54 @@ def to_current(
     codes = pd.unique(original)  # a lookup per distinct code, not per row
     df["geo"] = original.map(dict(zip(codes, [successors.get(g, g) for g in codes], strict=True)))
     keys = [c for c in df.columns if c not in value_cols]
-    out = _masked_sum(df, keys, value_cols)
+    group, first = _group_ids(df, _by(keys) or keys)
+    out = _masked_sum(df, keys, value_cols, groups=(group, first))
     merged = {
         t for t, groups in geography.predecessor_sets.items() if len(min(groups, key=len)) > 1
     }
     touched = df["geo"].isin(merged).to_numpy()
     if not touched.any():
         return out
-    parts = df.loc[touched, keys].assign(_code=original[touched].to_numpy())
-    given = parts.groupby(keys, observed=True, sort=False, dropna=False)["_code"].agg(frozenset)
-    complete = given.reset_index()
-    complete["_complete"] = [
-        codes in geography.predecessor_sets[t]
-        for t, codes in zip(complete["geo"], given, strict=True)
-    ]
-    out = out.merge(complete[[*keys, "_complete"]], on=keys, how="left")
-    short = (out["_complete"] == False).to_numpy()  # noqa: E712 - NaN (not merged) is complete
+    short = ~_complete(
+        geography.predecessor_sets,
+        df["geo"].to_numpy()[touched],
+        original.to_numpy()[touched],
+        group[touched],
+        len(first),
+    )
     for col in value_cols:
         out.loc[short, col] = pd.NA
     out["_incomplete"] = short
-    return out.drop(columns="_complete")
+    return out
+
+
+def _complete(
+    predecessor_sets: dict[str, set[frozenset[str]]],
+    merged: np.ndarray,
+    codes: np.ndarray,
+    group: np.ndarray,
+    n_groups: int,
+) -> np.ndarray:
+    """Per group of :func:`to_current`: whether the codes its rows were given under (``codes``;
+    ``merged``: the merged municipality each row is summed into, ``group`` its group) are one
+    of the sets that form that municipality — one bit per code, or'ed per group (other groups:
+    complete)."""
+    complete = np.ones(n_groups, dtype=bool)
+    for target in pd.unique(merged):
+        rows = merged == target
+        sets = predecessor_sets[target]
+        universe = sorted(set().union(*sets) | set(pd.unique(codes[rows])))
+        words = (len(universe) + 61) // 62  # 62 codes per int64
+        pos = pd.Series(codes[rows]).map({c: k for k, c in enumerate(universe)}).to_numpy()
+        mask = np.zeros((n_groups, words), dtype=np.int64)
+        np.bitwise_or.at(mask, (group[rows], pos // 62), np.left_shift(1, pos % 62))
+        wanted = np.zeros((len(sets), words), dtype=np.int64)
+        for k, members in enumerate(sets):
+            for c in members:
+                wanted[k, universe.index(c) // 62] |= 1 << (universe.index(c) % 62)
+        mine = np.unique(group[rows])
+        complete[mine] = (mask[mine][:, None, :] == wanted[None, :, :]).all(axis=2).any(axis=1)
+    return complete
 
 
 def aggregate(
@@ -70,6 +103,8 @@ def aggregate(
     row: not available, never 0. An unknown location (:data:`~ksz_reports.geo.codes.
     UNKNOWN_LOCATIONS`) is a row of its own at the municipality level (0 for every cell of its
     region it has none for) and is added to its region's and Belgium's sums only."""
+    others = [c for c in frame.columns if c not in value_cols and c != "geo"]
+    frame = frame.assign(**{_OTHERS: _group_ids(frame, others)[0]})
     base = to_current(geography, frame, value_cols)
     parent = geography.parent
     pseudo = base["geo"].astype(str).isin(list(UNKNOWN_LOCATIONS)).to_numpy()
@@ -95,7 +130,7 @@ def aggregate(
         up = base.copy()
         up["geo"] = up["geo"].map(parent[level])
         up = up[up["geo"].notna()]
-        summed = _masked_sum(up, keys, value_cols, count=True)
+        summed = _masked_sum(up, keys, value_cols, count=True, by=_by(keys))
         expected = pd.Series(parent[level]).value_counts()
         short = summed["_n"].to_numpy() < summed["geo"].map(expected).to_numpy()
         if len(located) and level in ("region", "country"):
@@ -104,9 +139,15 @@ def aggregate(
             summed.loc[short, col] = pd.NA
         summed["incomplete"] = short
         out.append(summed.drop(columns="_n").assign(level=level))
-    result = pd.concat(out, ignore_index=True)
+    result = pd.concat(out, ignore_index=True).drop(columns=_OTHERS)
     result["incomplete"] = result["incomplete"].fillna(False).astype(bool)
     return result
+
+
+def _by(keys: list[str]) -> list[str] | None:
+    """What rows with equal ``keys`` have in common in fewer columns: ``geo`` and the code of
+    the others (:data:`_OTHERS`), when :func:`aggregate` gave them one."""
+    return [_OTHERS, "geo"] if _OTHERS in keys else None
 
 
 def _unknown_locations(
@@ -153,7 +194,7 @@ def _plus_unknown(
         up["geo"] = COUNTRY
     if up.empty:
         return summed
-    add = _masked_sum(up, keys, value_cols).assign(_located=True)
+    add = _masked_sum(up, keys, value_cols, by=_by(keys)).assign(_located=True)
     m = summed.merge(add, on=keys, how="left", suffixes=("", "_u"))
     hit = m["_located"].fillna(False).astype(bool).to_numpy()
     for col in value_cols:
@@ -231,13 +272,20 @@ def _population_year(year: int, sexes: list[str], age_classes: list[str]) -> pd.
 
 
 def _masked_sum(
-    df: pd.DataFrame, keys: list[str], value_cols: tuple[str, ...], count: bool = False
+    df: pd.DataFrame,
+    keys: list[str],
+    value_cols: tuple[str, ...],
+    count: bool = False,
+    by: list[str] | None = None,
+    groups: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Group sums where one missing member makes the sum missing (never read as 0): one row per
     distinct ``keys`` (missing values a key of their own), in the order of first appearance,
     ``_n`` the group's size with ``count``. Grouped on one integer code per row
-    (:func:`_group_ids`): the keys are taken once, from each group's first row."""
-    group, first = _group_ids(df, keys)
+    (:func:`_group_ids`) of ``keys`` — or of ``by``, columns that are equal exactly where the
+    keys are (:func:`_by`), or ``groups`` (:func:`_group_ids` of them, already computed): the
+    keys are taken once, from each group's first row."""
+    group, first = groups if groups is not None else _group_ids(df, keys if by is None else by)
     out = df[keys].iloc[first].reset_index(drop=True)
     size = np.bincount(group, minlength=len(first))
     for col in value_cols:
