@@ -12,6 +12,8 @@ them, and the population of every area (``docs/domain.md#geography``, ``docs/dom
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -38,8 +40,7 @@ def to_current(
     df = frame.copy()
     successors = geography.successors
     original = df["geo"].astype(str)
-    codes = pd.unique(original)  # a lookup per distinct code, not per row
-    df["geo"] = original.map(dict(zip(codes, [successors.get(g, g) for g in codes], strict=True)))
+    df["geo"] = _recoded(original, lambda g: successors.get(g, g))
     keys = [c for c in df.columns if c not in value_cols]
     group, first = _group_ids(df, _by(keys) or keys)
     out = _masked_sum(df, keys, value_cols, groups=(group, first))
@@ -128,7 +129,7 @@ def aggregate(
         if level == "municipality":
             continue
         up = base.copy()
-        up["geo"] = up["geo"].map(parent[level])
+        up["geo"] = _recoded(up["geo"], parent[level].get)
         up = up[up["geo"].notna()]
         summed = _masked_sum(up, keys, value_cols, count=True, by=_by(keys))
         expected = pd.Series(parent[level]).value_counts()
@@ -142,6 +143,15 @@ def aggregate(
     result = pd.concat(out, ignore_index=True).drop(columns=_OTHERS)
     result["incomplete"] = result["incomplete"].fillna(False).astype(bool)
     return result
+
+
+def _recoded(codes: pd.Series, new: Callable[[str], str | None]) -> pd.Series:
+    """``codes`` with each code replaced by ``new(code)`` (None: missing), looked up once per
+    distinct code and put back by position (no per-row lookup of strings)."""
+    position, distinct = pd.factorize(codes, use_na_sentinel=True)
+    dtype = "str" if isinstance(codes.dtype, pd.CategoricalDtype) else codes.dtype
+    mapped = pd.array([new(str(c)) for c in distinct], dtype=dtype)
+    return pd.Series(mapped.take(position, allow_fill=True), index=codes.index, name=codes.name)
 
 
 def _by(keys: list[str]) -> list[str] | None:
