@@ -114,8 +114,9 @@ def add_complements(
     with ``x⁺_i − x⁻_i ≥ threshold``. Every LP solution is kept as a certificate: a later failing
     cell already spread by ``threshold`` over the kept tables needs no LP. ``threshold`` is the
     required width per cell (:func:`required_width`); unknown cells move within their range.
-    Two LPs are never solved in vain: a scope that adds no cell to the one before is not tried
-    again, and before the first large one (:data:`LOCAL_MAX_CELLS`) bound propagation tells
+    Two LPs are never solved in vain: a scope with the cells and candidates of one before is not
+    tried again (a ring that stopped growing; a province's ring that is its arrondissement's,
+    when no big relation leads out of it), and before the first large one (:data:`LOCAL_MAX_CELLS`) bound propagation tells
     whether any LP without zeros can succeed (:func:`_needs_zeros`); when none can, the scopes
     start again from the nearest with the zeros among the candidates. With ``defer`` (the first
     round of :func:`~ksz_reports.disclosure.protection.protect`) a cell that has localities but
@@ -207,7 +208,9 @@ def add_complements(
 
         scopes = [*ladder(False), ("component", 0, 0, -1, True)]  # zeros last
         too_big = np.zeros(len(levels), dtype=bool)
-        tried = None  # (cells, candidates) of the last LP: a ring that stopped growing
+        # the scopes already solved in vain, (cells, candidates): a ring that stopped growing,
+        # or a locality's ring that is the finer one's (no big relation reached another)
+        tried: set[tuple[bytes, bytes]] = set()
         zeros_checked = False
         k = 0
         while k < len(scopes):
@@ -235,7 +238,7 @@ def add_complements(
                     scopes[k - 1 :] = ladder(True)  # only zeros help: near the cell first
                     k -= 1
                     too_big[:] = False
-                    tried = None
+                    tried = set()
                     continue
             pub = code[cells] == _PUB
             cand = cells[pub]
@@ -243,9 +246,10 @@ def add_complements(
                 cand = np.intersect1d(cand, rings_of(cand_ring), assume_unique=True)
             if not zeros:
                 cand = cand[a_all[cand] > 0]
-            if tried is not None and _same(tried, (cells, cand)):
-                continue  # the same LP as the scope before, infeasible again
-            tried = (cells, cand)
+            scope_key = (cells.tobytes(), cand.tobytes())
+            if scope_key in tried:
+                continue  # the same LP as a scope before, infeasible again
+            tried.add(scope_key)
             rows = _rows_of(csc, cells, m)
             solves += 1
             found = _complement_lp(space, rows, cells[~pub], cand, i, width, low, lower, upper)
@@ -290,11 +294,6 @@ def _needs_zeros(
     if np.isfinite(low):
         return bool(hi[k] < low + width - EPS)
     return bool(hi[k] - lo[k] < width - EPS)
-
-
-def _same(a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...]) -> bool:
-    """Whether two tuples of arrays are equal element by element."""
-    return all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
 def _dimensions_per_cell(table: LinkedTable, csc: sp.csc_matrix) -> np.ndarray:
