@@ -42,7 +42,7 @@ def to_current(
     original = df["geo"].astype(str)
     df["geo"] = _recoded(original, lambda g: successors.get(g, g))
     keys = [c for c in df.columns if c not in value_cols]
-    group, first = _group_ids(df, _by(keys) or keys)
+    group, first = _group_ids(df, _compact(keys))
     out = _masked_sum(df, keys, value_cols, groups=(group, first))
     merged = {
         t for t, groups in geography.predecessor_sets.items() if len(min(groups, key=len)) > 1
@@ -79,14 +79,15 @@ def _complete(
         rows = merged == target
         sets = predecessor_sets[target]
         universe = sorted(set().union(*sets) | set(pd.unique(codes[rows])))
+        bit = {c: k for k, c in enumerate(universe)}
         words = (len(universe) + 61) // 62  # 62 codes per int64
-        pos = pd.Series(codes[rows]).map({c: k for k, c in enumerate(universe)}).to_numpy()
+        pos = pd.Series(codes[rows]).map(bit).to_numpy()
         mask = np.zeros((n_groups, words), dtype=np.int64)
         np.bitwise_or.at(mask, (group[rows], pos // 62), np.left_shift(1, pos % 62))
         wanted = np.zeros((len(sets), words), dtype=np.int64)
         for k, members in enumerate(sets):
-            for c in members:
-                wanted[k, universe.index(c) // 62] |= 1 << (universe.index(c) % 62)
+            at = np.array([bit[c] for c in members])
+            np.bitwise_or.at(wanted[k], at // 62, np.left_shift(1, at % 62))
         mine = np.unique(group[rows])
         complete[mine] = (mask[mine][:, None, :] == wanted[None, :, :]).all(axis=2).any(axis=1)
     return complete
@@ -131,7 +132,7 @@ def aggregate(
         up = base.copy()
         up["geo"] = _recoded(up["geo"], parent[level].get)
         up = up[up["geo"].notna()]
-        summed = _masked_sum(up, keys, value_cols, count=True, by=_by(keys))
+        summed = _masked_sum(up, keys, value_cols, count=True)
         expected = pd.Series(parent[level]).value_counts()
         short = summed["_n"].to_numpy() < summed["geo"].map(expected).to_numpy()
         if len(located) and level in ("region", "country"):
@@ -154,10 +155,10 @@ def _recoded(codes: pd.Series, new: Callable[[str], str | None]) -> pd.Series:
     return pd.Series(mapped.take(position, allow_fill=True), index=codes.index, name=codes.name)
 
 
-def _by(keys: list[str]) -> list[str] | None:
-    """What rows with equal ``keys`` have in common in fewer columns: ``geo`` and the code of
-    the others (:data:`_OTHERS`), when :func:`aggregate` gave them one."""
-    return [_OTHERS, "geo"] if _OTHERS in keys else None
+def _compact(keys: list[str]) -> list[str]:
+    """Columns equal exactly where ``keys`` are: ``geo`` and the code of the others
+    (:data:`_OTHERS`) when :func:`aggregate` gave the rows one, else ``keys``."""
+    return [_OTHERS, "geo"] if _OTHERS in keys else keys
 
 
 def _unknown_locations(
@@ -204,7 +205,7 @@ def _plus_unknown(
         up["geo"] = COUNTRY
     if up.empty:
         return summed
-    add = _masked_sum(up, keys, value_cols, by=_by(keys)).assign(_located=True)
+    add = _masked_sum(up, keys, value_cols).assign(_located=True)
     m = summed.merge(add, on=keys, how="left", suffixes=("", "_u"))
     hit = m["_located"].fillna(False).astype(bool).to_numpy()
     for col in value_cols:
@@ -286,16 +287,15 @@ def _masked_sum(
     keys: list[str],
     value_cols: tuple[str, ...],
     count: bool = False,
-    by: list[str] | None = None,
     groups: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Group sums where one missing member makes the sum missing (never read as 0): one row per
     distinct ``keys`` (missing values a key of their own), in the order of first appearance,
     ``_n`` the group's size with ``count``. Grouped on one integer code per row
-    (:func:`_group_ids`) of ``keys`` — or of ``by``, columns that are equal exactly where the
-    keys are (:func:`_by`), or ``groups`` (:func:`_group_ids` of them, already computed): the
-    keys are taken once, from each group's first row."""
-    group, first = groups if groups is not None else _group_ids(df, keys if by is None else by)
+    (:func:`_group_ids`) of ``keys``, or of fewer columns equal where they are
+    (:func:`_compact`); ``groups``: those codes, already computed. The keys are taken once,
+    from each group's first row."""
+    group, first = groups if groups is not None else _group_ids(df, _compact(keys))
     out = df[keys].iloc[first].reset_index(drop=True)
     size = np.bincount(group, minlength=len(first))
     for col in value_cols:
