@@ -116,8 +116,8 @@ def add_complements(
     required width per cell (:func:`required_width`); unknown cells move within their range.
     Two LPs are never solved in vain: a scope with the cells and candidates of one before is not
     tried again (a ring that stopped growing; a province's ring that is its arrondissement's,
-    when no big relation leads out of it), and before the first large one (:data:`LOCAL_MAX_CELLS`) bound propagation tells
-    whether any LP without zeros can succeed (:func:`_needs_zeros`); when none can, the scopes
+    when no big relation leads out of it), and before the first large one
+    (:data:`LOCAL_MAX_CELLS`) bound propagation tells whether any LP without zeros can succeed (:func:`_needs_zeros`); when none can, the scopes
     start again from the nearest with the zeros among the candidates. With ``defer`` (the first
     round of :func:`~ksz_reports.disclosure.protection.protect`) a cell that has localities but
     no local solution is left as it is, for the next audit: the other cells' complements often
