@@ -28,6 +28,7 @@ from ksz_reports.disclosure import (
     make_linked_table,
     primary_mask,
     protect,
+    required_width,
 )
 from ksz_reports.disclosure import lp as LP
 
@@ -380,6 +381,53 @@ def test_property_protect_leaves_nothing_for_the_audit(data):
     assert p0.intervals.recovered()[alone].all()
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(linked_tables())
+def test_property_the_complements_tables_are_the_attackers(data):
+    """A failing cell that the tables of its round of complements spread wide enough is not
+    audited again; the interval protect reports for it is what those tables attain. They are
+    tables of the publication: the exact attacker's interval of every sensitive cell contains
+    the one protect reports, and is as wide as required."""
+    cells, hier = data
+    table = build_linked_table(cells, hier)
+    p = protect(table, 5)
+    unknown = p.status.astype(str).to_numpy() != PUBLISHED
+    sensitive = p.sensitive
+    lower, upper = table.bounds
+    iv = attacker_intervals(
+        table.matrix, table.tol, table.values, unknown, sensitive, exact=True,
+        lower=lower, upper=upper,
+    )  # fmt: skip
+    reported = p.intervals
+    assert np.all(iv.lo[sensitive] <= reported.lo[sensitive] + 1e-6)
+    assert np.all(iv.hi[sensitive] >= reported.hi[sensitive] - 1e-6)
+    assert p.ok and not (iv.narrow(required_width(table, 5)) & sensitive).any()
+
+
+def test_cells_the_complements_prove_are_not_audited_again():
+    """Without localities every failing cell gets its complements in the first round, each
+    with the tables that prove it: the one audit is the first, and an independent one agrees."""
+    from unittest import mock
+
+    import ksz_reports.disclosure.protection as P
+
+    values = {"m1": [2, 30, 40], "m2": [20, 3, 41], "m3": [22, 33, 44], "m4": [1, 25, 26]}
+    hier = {"R1": ["m1", "m2"], "R2": ["m3", "m4"], "01000": ["R1", "R2"]}
+    table = build_linked_table(grid(values, hier), hier)
+    audits = []
+    original = P.attacker_intervals
+
+    def spy(*args, **kwargs):
+        audits.append(int(np.asarray(args[4]).sum()))
+        return original(*args, **kwargs)
+
+    with mock.patch.object(P, "attacker_intervals", spy):
+        p = protect(table, 5)
+    assert p.n_secondary > 0 and p.ok
+    assert audits == [p.n_primary]  # the primary cells once; the complements proved the rest
+    assert not narrow_primary(table, p.status.astype(str).to_numpy(), 5).any()
+
+
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(linked_tables())
 def test_property_nested_localities_protect_as_well(data):
@@ -542,7 +590,7 @@ def test_a_cell_without_a_local_complement_waits_a_round_then_looks_further():
         p = protect(table, 5, locality=locality)
     assert p.ok
     assert not narrow_primary(table, p.status.astype(str).to_numpy(), 5).any()
-    (defer, (added, _, deferred)), (later, (added_later, _, _)) = calls
+    (defer, (added, _, deferred, *_)), (later, (added_later, *_)) = calls
     assert defer and deferred == 1 and added == 0  # round 1: left for the next audit
     assert not later and added_later > 0  # round 2: complements beyond m1's arrondissement
     secondary = p.status.astype(str).to_numpy() == SECONDARY

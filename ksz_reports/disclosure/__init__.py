@@ -97,9 +97,14 @@ months; 2,676 instead of 5,075 without) and suppresses slightly fewer cells than
 (10,559 secondary cells instead of 10,786; 5,005 instead of 5,105).
 (3) The audit is run again — on the cells that failed only: more suppression only
 widens intervals, so a cell proven wide stays wide — and must be clean,
-otherwise the loop continues (``DisclosureError`` after ``max_rounds``). Like τ-ARGUS's Modular
-and Optimal methods this uses an exact solver (HiGHS) for both the choice and the proof; nothing
-is published that the final LP audit has not verified.
+otherwise the loop continues (``DisclosureError`` after ``max_rounds``). A failing cell that the
+round's own tables already spread over its width (the optimum of its LP or of a neighbour's, a
+rectangle's move, the audit's certificates: each a table of the publication after the round,
+holding every relation, moving only hidden cells) is proven the way the audit proves a cell wide
+and is not audited again; on the default sample with the months this leaves 1,653 of the 10,457
+cells for the second audit and none for a third (the audit's time 3.6 → 2.5 s). Like τ-ARGUS's
+Modular and Optimal methods this uses an exact solver (HiGHS) for both the choice and the
+proof; nothing is published that an LP has not verified.
 
 **Costs.** A cell's weight is by default ``1 + value`` (small cells first, zeros not free), times
 ``1 + k`` for a cell that is the total of ``k`` relations, so a total is chosen only when no

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,7 @@ from ksz_reports.disclosure.status import CODES, PUBLISHED, SECONDARY
 __all__ = [
     "LOCAL_MAX_CELLS",
     "LOCAL_RELATION_SIZE",
+    "Complements",
     "Workspace",
     "add_complements",
     "source_ranges",
@@ -88,6 +90,22 @@ def source_ranges(table: LinkedTable, passes: int = 4) -> tuple[np.ndarray, np.n
     return lower, upper
 
 
+class Complements(NamedTuple):
+    """What one round of :func:`add_complements` did: the cells it suppressed, the LPs it
+    solved, the failing cells it left for the next audit, and per cell the smallest and largest
+    value attained by the feasible tables it met (``inf``/``-inf``: none). Every one of those
+    tables is one of the publication *after* the round — the audit's certificates, the moves
+    of a rectangle, the optima of the LPs: each keeps every relation, moves only cells that are
+    hidden by then, holds the rest at their true values — so a cell they spread over its
+    required width is proven wide without another audit."""
+
+    added: int
+    solves: int
+    deferred: int
+    seen_lo: np.ndarray
+    seen_hi: np.ndarray
+
+
 def add_complements(
     space: Workspace,
     code: np.ndarray,
@@ -97,7 +115,7 @@ def add_complements(
     margin: float,
     components: tuple[int, np.ndarray],
     defer: bool = False,
-) -> tuple[int, int, int]:
+) -> Complements:
     """Suppress complementary cells so that every failing cell gets a wide enough interval.
 
     For each failing cell ``i`` (deterministic order: component, larger deficit, larger value,
@@ -125,7 +143,8 @@ def add_complements(
     at most one more suppression (:meth:`Workspace.rectangle`) settles the cell without one; in
     the first round one that needs a new suppression is left to the next audit as well.
     ``space`` holds the table and what every LP reads (:class:`Workspace`).
-    Returns the cells suppressed, the LPs solved and the cells left for the next audit.
+    Returns the cells suppressed, the LPs solved, the cells left for the next audit and the
+    values the feasible tables met attain (:class:`Complements`).
     """
     table = space.table
     m, n = table.matrix.shape
@@ -267,7 +286,7 @@ def add_complements(
         for cells_pt, x in points:
             np.minimum.at(pt_min, cells_pt, x)
             np.maximum.at(pt_max, cells_pt, x)
-    return added, solves, deferred
+    return Complements(added, solves, deferred, pt_min, pt_max)
 
 
 def _needs_zeros(

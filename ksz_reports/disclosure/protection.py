@@ -24,8 +24,13 @@ import numpy as np
 import pandas as pd
 
 from ksz_reports.core.errors import DisclosureError
-from ksz_reports.disclosure.attacker import Intervals, attacker_intervals
-from ksz_reports.disclosure.complements import Workspace, add_complements, source_ranges
+from ksz_reports.disclosure.attacker import EPS, Intervals, _clean, attacker_intervals
+from ksz_reports.disclosure.complements import (
+    Complements,
+    Workspace,
+    add_complements,
+    source_ranges,
+)
 from ksz_reports.disclosure.linked import LinkedTable
 from ksz_reports.disclosure.parts import Outcome, connected_components, protect_in_parts, split
 from ksz_reports.disclosure.status import (
@@ -260,21 +265,22 @@ def _protect_table(
     while True:
         rounds += 1
         ta = time.perf_counter()
-        fresh = attacker_intervals(
-            table.matrix,
-            table.tol,
-            values,
-            code != _PUB,
-            targets,
-            threshold=need,
-            exact=False,
-            lower=lower,
-            upper=upper,
-            groups=groups,
-        )
-        iv = fresh if iv is None else _update(iv, fresh, targets)
+        if iv is None or targets.any():
+            fresh = attacker_intervals(
+                table.matrix,
+                table.tol,
+                values,
+                code != _PUB,
+                targets,
+                threshold=need,
+                exact=False,
+                lower=lower,
+                upper=upper,
+                groups=groups,
+            )
+            iv = fresh if iv is None else _update(iv, fresh, targets)
+            solves += fresh.lp_solves
         timings["audit"] += time.perf_counter() - ta
-        solves += fresh.lp_solves
         if iv.inconsistent.any() or iv.inconsistent_relations.size:
             raise DisclosureError(
                 "the cell values contradict the relations of the linked table; "
@@ -293,13 +299,14 @@ def _protect_table(
             space = Workspace(table, locality)
         # the first round leaves the cells without a local complement to the next audit
         defer = rounds == 1 and max_rounds > 1
-        added, n_lp, deferred = add_complements(
-            space, code, failing, iv, need, margin, components, defer=defer
-        )
-        solves += n_lp
+        done = add_complements(space, code, failing, iv, need, margin, components, defer=defer)
+        solves += done.solves
         timings["complements"] += time.perf_counter() - tc
-        targets = failing
-        if not added and not deferred:
+        # a failing cell the round's feasible tables spread wide enough is proven: only the
+        # others (left for this audit, or whose proof held only within tolerances) are audited
+        iv, proven = _proven(iv, done, failing, need, (lower, upper))
+        targets = failing & ~proven
+        if not done.added and not done.deferred:
             margin *= 10.0  # numerical: the LP proof held only within tolerances; ask for more
     return code, iv, rounds, solves, timings
 
@@ -307,6 +314,36 @@ def _protect_table(
 def _primary(table: LinkedTable, threshold: int) -> np.ndarray:
     """The primary cells of ``table``: never a withheld one (nobody sees it)."""
     return primary_mask(table.values, threshold) & ~table.withheld
+
+
+def _proven(
+    iv: Intervals,
+    done: Complements,
+    failing: np.ndarray,
+    need: np.ndarray,
+    bounds: tuple[np.ndarray, np.ndarray],
+) -> tuple[Intervals, np.ndarray]:
+    """The failing cells that the feasible tables of a round of complements spread over their
+    required width ``need`` (:class:`~ksz_reports.disclosure.complements.Complements`), and
+    ``iv`` with their inner bounds: the values those tables attain, judged like the audit's
+    (rounded, :meth:`Intervals.narrow`). A value within ``EPS`` of the range a cell is known in
+    (``bounds``: a band's end; the complements ask a band for its range less 1e-7) is that end:
+    the attacker's bound lies between them."""
+    lower, upper = bounds
+    with np.errstate(invalid="ignore"):
+        lo, hi = _clean(done.seen_lo), _clean(done.seen_hi)
+        lo = np.where(lo <= lower + EPS, lower, lo)
+        hi = np.where(hi >= upper - EPS, upper, hi)
+        proven = failing & np.isfinite(lo) & np.isfinite(hi) & (hi - lo >= need - EPS)
+    arrays = {
+        "lo": np.where(proven, lo, iv.lo),
+        "hi": np.where(proven, hi, iv.hi),
+        "lo_seen": np.where(proven, lo, iv.lo_seen),
+        "hi_seen": np.where(proven, hi, iv.hi_seen),
+        "exact": iv.exact & ~proven,
+        "peeled": iv.peeled & ~proven,
+    }
+    return replace(iv, **arrays), proven
 
 
 def _update(old: Intervals, new: Intervals, where: np.ndarray) -> Intervals:
