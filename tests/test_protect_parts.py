@@ -28,6 +28,9 @@ def periods_table(years: int, seed: int = 11):
     return build_linked_table(pd.concat(frames, ignore_index=True), HIER)
 
 
+HIER_LEAVES = ["m1", "m2", "m3", "m4", "m5"]
+
+
 def sensitive(table):
     return primary_mask(table.values, 5) | table.masked
 
@@ -55,20 +58,17 @@ def test_protected_in_parts_is_protected_as_in_one_process(monkeypatch):
     one = protect(table, 5)
     monkeypatch.setattr(P, "PARALLEL_MIN_CELLS", 0)
     monkeypatch.setattr(P.os, "cpu_count", lambda: 2)
-    halves = [len(p) for p in P.split(table, 2, sensitive(table))]
-    assert halves == [table.n_cells // 2, table.n_cells // 2]  # 3 of the 6 years each
-    finished, original = [], P._finish
+    chunks = P.split(table, 2, sensitive(table))
+    assert [len(c) for c in chunks] == [table.n_cells // 6] * 6  # one year each
+    done_here, outcome = [], P._outcome
 
-    def spy(helper, run, call):
-        outcome = original(helper, run, call)
-        finished.append(helper is not None and helper[1].is_file())  # the helper's own outcome
-        return outcome
+    def spy(path, run, call):  # a chunk this process did not protect while it went along
+        done_here.append(not path.is_file())
+        return outcome(path, run, call)
 
-    started, start = [], P._start
-    monkeypatch.setattr(P, "_start", lambda *a: started.append(1) or start(*a))
-    monkeypatch.setattr(P, "_finish", spy)
+    monkeypatch.setattr(P, "_outcome", spy)
     parts = protect(table, 5, processes=2)
-    assert finished == [True] and started == [1]  # one helper, for the second part only
+    assert len(done_here) <= 5  # the first chunk is this process's own
     assert one.n_secondary > 0 and parts.ok
     pd.testing.assert_series_equal(one.status, parts.status)
     for name in ("lo", "hi", "lo_seen", "hi_seen", "exact", "peeled", "inconsistent"):
@@ -76,6 +76,51 @@ def test_protected_in_parts_is_protected_as_in_one_process(monkeypatch):
             getattr(one.intervals, name), getattr(parts.intervals, name), equal_nan=True
         ), name
     assert (parts.lp_solves, parts.rounds) == (one.lp_solves, one.rounds)
+
+
+def test_chunks_go_heaviest_first(monkeypatch):
+    monkeypatch.setattr(P, "PARALLEL_MIN_CELLS", 0)
+    monkeypatch.setattr(P.os, "cpu_count", lambda: 2)
+    rng = np.random.default_rng(3)
+    frames = [  # years of more and fewer small counts: more and less work
+        grid({g: list(rng.integers(0, k, size=3)) for g in HIER_LEAVES}, HIER).assign(
+            period=str(2015 + k)
+        )
+        for k in (40, 6, 20, 9)
+    ]
+    table = build_linked_table(pd.concat(frames, ignore_index=True), HIER)
+    sens = sensitive(table)
+    chunks = P.split(table, 2, sens)
+    work = [sens[c].sum() + table.matrix.tocsc()[:, c].nnz / 10 for c in chunks]
+    assert len(chunks) == 4 and work == sorted(work, reverse=True)
+
+
+def test_a_chunk_without_a_big_relation_is_protected_as_in_the_whole_table(monkeypatch):
+    """Whether the complements' first neighbourhoods are local is decided on the whole table:
+    a chunk of an indicator without a relation of more than LOCAL_RELATION_SIZE terms, next to
+    one with, is protected as in one table (it used to drop its localities on its own: other
+    LPs, other statuses)."""
+    import ksz_reports.disclosure.complements as C
+
+    rng = np.random.default_rng(2)
+    two = grid({g: list(rng.integers(0, 9, size=2)) for g in HIER_LEAVES}, HIER)
+    four = grid({g: list(rng.integers(0, 9, size=4)) for g in HIER_LEAVES}, HIER)
+    cells = pd.concat([two.assign(indicator="a"), four.assign(indicator="b")], ignore_index=True)
+    table = build_linked_table(cells, HIER)
+    geo = table.cells["geo"].astype(str).to_numpy()
+    near = {"m1": 0, "m2": 0, "m3": 1, "m4": 1, "m5": 1}  # the regions
+    locality = np.array([[near.get(g, -1)] for g in geo])
+    mine = np.flatnonzero(table.cells["indicator"].astype(str).to_numpy() == "a")
+    monkeypatch.setattr(C, "LOCAL_RELATION_SIZE", 4)  # "b"'s five-term sums are big
+    assert C.has_big_relations(table) and not C.has_big_relations(table.select(mine))
+    whole = protect(table, 5, locality=locality)
+    monkeypatch.setattr(P, "PARALLEL_MIN_CELLS", 0)
+    monkeypatch.setattr(P.os, "cpu_count", lambda: 2)
+    assert len(P.split(table, 2, sensitive(table))) == 2  # "a" and "b"
+    chunked = protect(table, 5, locality=locality, processes=2)
+    assert whole.ok and whole.n_secondary > 0
+    pd.testing.assert_series_equal(whole.status, chunked.status)
+    assert (chunked.lp_solves, chunked.rounds) == (whole.lp_solves, whole.rounds)
 
 
 def test_a_small_table_or_one_cpu_stays_in_one_process(monkeypatch):
@@ -88,41 +133,64 @@ def test_a_small_table_or_one_cpu_stays_in_one_process(monkeypatch):
     assert len(P.split(table, 8, sensitive(table))) == 4  # never more parts than components
 
 
-def test_a_helper_runs_in_a_process_of_its_own_and_its_error_is_raised_here(tmp_path):
-    helper = P._start(os.getpid, (), tmp_path / "pid")
-    assert helper is not None
-    assert P._finish(helper, os.getpid, ()) != os.getpid()
-    with pytest.raises(ValueError, match="invalid literal"):
-        P._finish(P._start(int, ("x",), tmp_path / "error"), int, ("x",))
+def _chunks(folder, calls):
+    """``calls`` (function, args) as the chunks 1… of ``folder``, as protect_in_parts writes them."""
+    for k, call in enumerate(calls, start=1):
+        P._write(folder / f"{k}.in", call)
 
 
-def test_a_helper_that_dies_or_cannot_start_leaves_its_part_to_this_process(tmp_path, monkeypatch):
-    dead = P._start(sys.exit, (3,), tmp_path / "dies")  # ends without an outcome
-    assert P._finish(dead, os.getpid, ()) == os.getpid()
-    assert not (tmp_path / "dies.out").exists()
+def test_a_helper_takes_every_chunk_nobody_has_taken(tmp_path, monkeypatch):
+    import io
+
+    _chunks(tmp_path, [(int, ("4",)), (int, ("5",)), (int, ("x",))])
+    assert P._claim(tmp_path, 2) and not P._claim(tmp_path, 2)  # taken by someone else
+    monkeypatch.setattr(P.sys, "stdin", io.StringIO(f"4 {tmp_path}\n"))
+    P._helper()
+    assert P._outcome(tmp_path / "1.out", int, ("0",)) == 4
+    assert not (tmp_path / "2.out").exists()
+    with pytest.raises(ValueError, match="invalid literal"):  # its error, raised here
+        P._outcome(tmp_path / "3.out", int, ("0",))
+    monkeypatch.setattr(P.sys, "stdin", io.StringIO(""))
+    P._helper()  # sent nothing (the caller ended): leaves
+
+
+def test_helpers_wait_in_processes_of_their_own_until_sent_to_a_folder(tmp_path):
+    with P.Helpers(1) as helpers:
+        _chunks(tmp_path, [(os.getpid, ()), (os.getpid, ())])
+        (process,) = helpers.serve(tmp_path, 3)
+        assert process.wait(timeout=60) == 0
+    pids = {P._outcome(tmp_path / f"{k}.out", os.getpid, ()) for k in (1, 2)}
+    assert len(pids) == 1 and os.getpid() not in pids
+    with P.Helpers(1) as idle:
+        (waiting,) = idle.processes
+    assert waiting.returncode == 0  # never sent anywhere: left at the end of the block
+
+
+def test_a_helper_that_dies_or_cannot_start_leaves_its_chunks_to_this_process(
+    tmp_path, monkeypatch
+):
+    assert P._outcome(tmp_path / "lost.out", os.getpid, ()) == os.getpid()  # no outcome
     monkeypatch.setattr(P.sys, "executable", str(tmp_path / "no-python"))
-    assert P._start(os.getpid, (), tmp_path / "none") is None
-    assert P._finish(None, os.getpid, ()) == os.getpid()
+    assert P.Helpers(1).processes == []
+    monkeypatch.setattr(P, "PARALLEL_MIN_CELLS", 0)
+    monkeypatch.setattr(P.os, "cpu_count", lambda: 2)
+    table = periods_table(3)
+    one = protect(table, 5)
+    alone = protect(table, 5, processes=2)  # every chunk in this process
+    pd.testing.assert_series_equal(one.status, alone.status)
 
 
-def test_a_failing_part_stops_the_helpers(tmp_path, monkeypatch):
-    """An error in this process's own part: the helpers are killed, none outlives the call."""
-    started = []
-    start = P._start
-
-    def recording(*args):
-        helper = start(*args)
-        started.append(helper[0])
-        return helper
-
-    monkeypatch.setattr(P, "_start", recording)
+def test_a_failing_part_stops_the_helpers(monkeypatch):
+    """An error in this process's own chunk: the helpers are killed, none outlives the call."""
     monkeypatch.setattr(P, "PARALLEL_MIN_CELLS", 0)
     monkeypatch.setattr(P.os, "cpu_count", lambda: 2)
     table = periods_table(4)
     parts = P.split(table, 2, sensitive(table))
+    helpers = P.Helpers(1)
+    (started,) = helpers.processes
     with pytest.raises(ZeroDivisionError):
-        P.protect_in_parts(_fails_here_sleeps_there, table, parts, (), None)
-    assert len(started) == 1 and started[0].poll() == -signal.SIGKILL  # asleep, then killed
+        P.protect_in_parts(_fails_here_sleeps_there, table, parts, (), None, helpers)
+    assert started.poll() == -signal.SIGKILL  # asleep (or still starting), then killed
 
 
 def _fails_here_sleeps_there(table, locality):

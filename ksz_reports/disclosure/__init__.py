@@ -135,8 +135,9 @@ Modules
 * :mod:`~ksz_reports.disclosure.rectangles` — moves of two or four cells that keep every
   relation: complements without an LP;
 * :mod:`~ksz_reports.disclosure.protection` — primary and secondary suppression (:func:`protect`);
-* :mod:`~ksz_reports.disclosure.parts` — a large table protected in parts (whole connected
-  components), one helper process per part (``disclosure.processes``), with the same decision;
+* :mod:`~ksz_reports.disclosure.parts` — a large table protected in chunks of whole connected
+  components, taken by whichever of ``disclosure.processes`` processes is free (helper
+  processes started ahead: ``Helpers``), with the same decision;
 * :mod:`~ksz_reports.disclosure.derived` — blanking of derived values;
 * :mod:`~ksz_reports.disclosure.publication` — the whole publication, protected once;
 * :mod:`~ksz_reports.disclosure.audit` — the audit of the ``cells.csv`` of a publication.
@@ -155,6 +156,7 @@ _HOME = {
     "Intervals": "attacker",
     "attacker_intervals": "attacker",
     "blank_derived": "derived",
+    "Helpers": "parts",
     "GroupRelations": "linked",
     "LinkedTable": "linked",
     "Relation": "linked",
@@ -189,6 +191,7 @@ __all__ = [
     "LinkedTable",
     "Intervals",
     "Protection",
+    "Helpers",
     "make_linked_table",
     "build_linked_table",
     "default_geo_hierarchy",

@@ -28,6 +28,7 @@ __all__ = [
     "Complements",
     "Workspace",
     "add_complements",
+    "has_big_relations",
     "source_ranges",
 ]
 
@@ -41,6 +42,12 @@ LOCAL_RELATION_SIZE = 40
 #: breakdowns a cell's arrondissement rings pass 2,000 cells early, and the full rings after them
 #: are the whole of Belgium (LPs of 20,000+ relations, 8 s each): 10,000 keeps those rare.
 LOCAL_MAX_CELLS = 10_000
+
+
+def has_big_relations(table: LinkedTable) -> bool:
+    """Whether a relation of ``table`` has more than :data:`LOCAL_RELATION_SIZE` terms: only
+    then are the local neighbourhoods of :func:`add_complements` narrower than the full ones."""
+    return bool((np.diff(table.matrix.indptr) > LOCAL_RELATION_SIZE).any())
 
 
 def source_ranges(table: LinkedTable, passes: int = 4) -> tuple[np.ndarray, np.ndarray]:
@@ -392,10 +399,10 @@ class Workspace:
         self.row_pos = np.full(m, -1, dtype=np.int64)
         self.big = np.diff(self.csr.indptr) > LOCAL_RELATION_SIZE
         self.dims = _dimensions_per_cell(table, csc)
-        # nested localities, finest first (a municipality's arrondissement, then its province)
-        self.levels = (
-            [] if locality is None or not self.big.any() else list(np.atleast_2d(locality.T))
-        )
+        # nested localities, finest first (a municipality's arrondissement, then its province);
+        # given only for a table with a big relation (protect decides it on the whole table, so
+        # that a part of it without one is protected the same way)
+        self.levels = [] if locality is None else list(np.atleast_2d(locality.T))
         self._reached = [np.zeros(int(lv.max()) + 2, dtype=bool) for lv in self.levels]
         self._inside = np.zeros(n, dtype=bool)  # scratch of masked_closure
         self.row_masked = np.zeros(m, dtype=bool)

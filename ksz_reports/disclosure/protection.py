@@ -29,10 +29,17 @@ from ksz_reports.disclosure.complements import (
     Complements,
     Workspace,
     add_complements,
+    has_big_relations,
     source_ranges,
 )
 from ksz_reports.disclosure.linked import LinkedTable
-from ksz_reports.disclosure.parts import Outcome, connected_components, protect_in_parts, split
+from ksz_reports.disclosure.parts import (
+    Helpers,
+    Outcome,
+    connected_components,
+    protect_in_parts,
+    split,
+)
 from ksz_reports.disclosure.status import (
     CODES,
     NOT_AVAILABLE,
@@ -174,6 +181,7 @@ def protect(
     max_rounds: int = 10,
     locality: np.ndarray | None = None,
     processes: int = 1,
+    helpers: Helpers | None = None,
 ) -> Protection:
     """Primary and secondary suppression of a linked table, verified by the LP audit.
 
@@ -198,7 +206,9 @@ def protect(
     ``processes`` > 1 protects the connected components of a large table (at least
     :data:`~ksz_reports.disclosure.parts.PARALLEL_MIN_CELLS` cells) in that many processes at
     once: no relation joins two components, so each part is protected and audited exactly as in
-    one process (:mod:`ksz_reports.disclosure.parts`).
+    one process (:mod:`ksz_reports.disclosure.parts`), in chunks taken by whichever process is
+    free; ``helpers``: the helper processes, started ahead (:class:`~ksz_reports.disclosure.
+    parts.Helpers`; default: started here, ``processes − 1`` of them).
     """
     if threshold < 1:
         raise DisclosureError("the threshold must be at least 1")
@@ -206,12 +216,16 @@ def protect(
     if required <= 0:
         raise DisclosureError("the required interval width must be positive")
     t0 = time.perf_counter()
+    if locality is not None and not has_big_relations(table):
+        locality = None  # every neighbourhood is local already
     parts = []
     if processes > 1:
         parts = split(table, processes, _primary(table, threshold) | table.masked)
     if len(parts) > 1:
         args = (threshold, secondary, required, max_rounds)
-        outcome = protect_in_parts(_protect_table, table, parts, args, locality)
+        if helpers is None:
+            helpers = Helpers(min(processes, len(parts)) - 1)
+        outcome = protect_in_parts(_protect_table, table, parts, args, locality, helpers)
     else:
         outcome = _protect_table(table, threshold, secondary, required, max_rounds, locality)
     code, iv, rounds, solves, timings = outcome
