@@ -381,6 +381,26 @@ def test_property_protect_leaves_nothing_for_the_audit(data):
     assert p0.intervals.recovered()[alone].all()
 
 
+def test_a_count_given_twice_is_one_cell_and_one_key_with_two_values_is_refused():
+    values = {"m1": [2, 30, 40], "m2": [20, 3, None], "m3": [22, 33, 44]}
+    hier = {"R1": ["m1", "m2", "m3"]}
+    cells = grid(values, hier)
+    once = build_linked_table(cells, hier)
+    withheld = cells.assign(withheld=True)  # the same counts, also as never published copies
+    twice = build_linked_table(
+        pd.concat([withheld, cells.assign(withheld=False)], ignore_index=True), hier
+    )
+    pd.testing.assert_frame_equal(twice.cells.drop(columns="withheld"), once.cells)
+    assert not twice.withheld.any()  # a count published anywhere is published
+    assert (twice.matrix != once.matrix).nnz == 0
+    for other in (99, None):  # another value for a key, or none beside a value
+        changed = cells.copy()
+        at = changed.index[(changed["geo"] == "m2") & (changed["age_class"] == "a0")][0]
+        changed.loc[at, "value"] = pd.NA if other is None else other
+        with pytest.raises(DisclosureError, match="one cell, two values: .*geo=m2, .*age_class=a0"):
+            build_linked_table(pd.concat([cells, changed.loc[[at]]], ignore_index=True), hier)
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(linked_tables())
 def test_property_the_complements_tables_are_the_attackers(data):

@@ -468,8 +468,12 @@ def _pairs(groups: HierarchyLike) -> pd.DataFrame:
     return frame.drop_duplicates().reset_index(drop=True)
 
 
-def _dense_key(columns: Sequence[np.ndarray], sizes: Sequence[int]) -> np.ndarray:
-    """One dense int64 code per distinct combination of integer code columns."""
+def _dense_key(
+    columns: Sequence[np.ndarray], sizes: Sequence[int], *, dense: bool = True
+) -> np.ndarray:
+    """One int64 code per distinct combination of integer code columns, in the order of the
+    combinations: dense (0, 1, …), or with ``dense=False`` the mixed-radix number itself when
+    it fits (no sort: for grouping, not for arithmetic)."""
     if not columns:
         return np.zeros(0, dtype=np.int64)
     n = len(columns[0])
@@ -482,7 +486,7 @@ def _dense_key(columns: Sequence[np.ndarray], sizes: Sequence[int]) -> np.ndarra
         key = np.zeros(n, dtype=np.int64)
         for c, s in zip(columns, sizes, strict=True):
             key = key * max(int(s), 1) + c
-        return np.unique(key, return_inverse=True)[1].astype(np.int64)
+        return np.unique(key, return_inverse=True)[1].astype(np.int64) if dense else key
     stacked = np.column_stack(columns)
     return np.unique(stacked, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
@@ -536,8 +540,12 @@ class _RelationCollector:
         )
 
 
-def _canonical_keys(cells: pd.DataFrame) -> pd.DataFrame:
-    """Key columns as strings, deduplicated by key (one count = one cell), sorted by key."""
+def _canonical_keys(
+    cells: pd.DataFrame,
+) -> tuple[pd.DataFrame, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Key columns as strings, deduplicated by key (one count = one cell), sorted by key — and
+    per key column the code of each cell (its rank among the column's values) and the values.
+    The cells are sorted on one integer per key, made of the codes (no sort of strings)."""
     missing = [c for c in KEY_COLUMNS if c not in cells.columns]
     if missing:
         raise DisclosureError(f"the cell table lacks key column(s) {', '.join(missing)}")
@@ -548,13 +556,27 @@ def _canonical_keys(cells: pd.DataFrame) -> pd.DataFrame:
     if "withheld" in frame:  # a count published anywhere is published: that copy is kept
         frame["withheld"] = frame["withheld"].fillna(False).astype(bool)
         frame = frame.sort_values("withheld", kind="stable")
-    frame = frame.drop_duplicates(subset=[*KEY_COLUMNS, "value"])
-    dup = frame.duplicated(subset=list(KEY_COLUMNS), keep=False)
-    if dup.any():
-        row = frame[dup].iloc[0]
-        key = ", ".join(f"{c}={row[c]}" for c in KEY_COLUMNS)
-        raise DisclosureError(f"one cell, two values: {key}")
-    return frame.sort_values(list(KEY_COLUMNS), kind="stable").reset_index(drop=True)
+    codes: dict[str, np.ndarray] = {}
+    names: dict[str, np.ndarray] = {}
+    for c in KEY_COLUMNS:
+        code, uniques = pd.factorize(frame[c], sort=True)
+        codes[c] = code.astype(np.int64)
+        names[c] = np.asarray(uniques, dtype=object)
+    key = _dense_key([codes[c] for c in KEY_COLUMNS], [len(names[c]) for c in KEY_COLUMNS])
+    order = np.argsort(key, kind="stable")  # by key; the copies of one key in their order
+    key = key[order]
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    value = frame["value"].to_numpy(dtype=np.float64, na_value=np.nan)[order]
+    same = np.maximum.accumulate(np.where(first, np.arange(len(key)), 0))  # its key's first
+    other = (value != value[same]) & ~(np.isnan(value) & np.isnan(value[same]))
+    if other.any():
+        row = frame.iloc[order[np.flatnonzero(other)[0]]]
+        text = ", ".join(f"{c}={row[c]}" for c in KEY_COLUMNS)
+        raise DisclosureError(f"one cell, two values: {text}")
+    keep = order[first]
+    frame = frame.iloc[keep].reset_index(drop=True)
+    return frame, {c: code[keep] for c, code in codes.items()}, names
 
 
 def build_linked_table(
@@ -584,25 +606,17 @@ def build_linked_table(
     The same count given several times (several tables) becomes one cell; one key with two values
     raises :class:`DisclosureError`. Cells are sorted by key; the cell id is the key tuple.
     """
-    frame = _canonical_keys(cells)
-    codes: dict[str, np.ndarray] = {}
-    sizes: dict[str, int] = {}
-    names: dict[str, np.ndarray] = {}
-    for c in KEY_COLUMNS:
-        code, uniques = pd.factorize(frame[c], sort=True)
-        codes[c] = code.astype(np.int64)
-        sizes[c] = len(uniques)
-        names[c] = np.asarray(uniques, dtype=object)
+    frame, codes, names = _canonical_keys(cells)
+    sizes = {c: len(names[c]) for c in KEY_COLUMNS}
     out = _RelationCollector()
 
     ind = codes["indicator"]
     for d in DIMENSIONS:
-        col = frame[d].to_numpy()
-        is_tot = col == TOTAL
+        is_tot = (names[d] == TOTAL)[codes[d]]
         if not is_tot.any() or is_tot.all():
             continue
         others = [c for c in KEY_COLUMNS if c != d]
-        gkey = _dense_key([codes[c] for c in others], [sizes[c] for c in others])
+        gkey = _dense_key([codes[c] for c in others], [sizes[c] for c in others], dense=False)
         mem = np.flatnonzero(~is_tot)
         # categories of d that occur per indicator (the complete list of the group)
         pairs = np.unique(ind[mem] * sizes[d] + codes[d][mem])
