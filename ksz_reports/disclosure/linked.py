@@ -197,18 +197,23 @@ class LinkedTable:
         tol = self.tol[row]
         return f"{terms} = 0" + (f" ± {tol:g}" if tol else "")
 
+    @functools.cached_property
+    def _by_cell(self) -> sp.csc_matrix:
+        """The matrix by columns (for :meth:`select`: the relations of some cells)."""
+        return self.matrix.tocsc()
+
     def select(self, positions: np.ndarray) -> LinkedTable:
         """The cells at ``positions`` (sorted) and every relation among them, as a table of its
         own — for a union of whole connected components (no relation may reach a cell left out:
         :class:`ValueError`). ``relations["row"]`` holds each relation's row in this table."""
         positions = np.asarray(positions, dtype=np.int64)
-        chosen = np.zeros(self.n_cells, dtype=bool)
-        chosen[positions] = True
-        pattern = self.matrix.copy()
-        pattern.data = np.ones_like(pattern.data)
-        inside = pattern @ chosen.astype(np.float64)
-        rows = np.flatnonzero(inside > 0)
-        if not np.array_equal(inside[rows], np.diff(pattern.indptr)[rows]):
+        by_cell = self._by_cell
+        starts, ends = by_cell.indptr[positions], by_cell.indptr[positions + 1]
+        lengths = ends - starts
+        terms = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        inside = np.bincount(by_cell.indices[terms], minlength=self.n_relations)
+        rows = np.flatnonzero(inside)
+        if not np.array_equal(inside[rows], np.diff(self.matrix.indptr)[rows]):
             raise ValueError("a relation reaches a cell outside the selection")
         new_position = np.full(self.n_cells, -1, dtype=np.int64)
         new_position[positions] = np.arange(len(positions))

@@ -97,7 +97,8 @@ def split(table: LinkedTable, processes: int, sensitive: np.ndarray) -> list[np.
         return []
     k, labels = connected_components(table.matrix)
     cell_label = labels[table.n_relations :]
-    terms = np.bincount(cell_label, weights=np.diff(table.matrix.tocsc().indptr), minlength=k)
+    per_cell = np.bincount(table.matrix.indices, minlength=table.n_cells)  # its terms
+    terms = np.bincount(cell_label, weights=per_cell, minlength=k)
     work = np.bincount(cell_label, weights=sensitive, minlength=k) + terms / 10
     n_chunks = processes * CHUNKS_PER_PROCESS
     load = np.zeros(n_chunks)
