@@ -12,7 +12,7 @@ published; :mod:`ksz_reports.disclosure` does, on this table.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -310,10 +310,21 @@ def _measure_rows(cells: pd.DataFrame, dtypes: dict) -> pd.DataFrame:
     """The measure table's columns, in its order, its key columns with the ``dtypes`` they had
     before :func:`_as_codes`."""
     out = cells[list(MEASURE_COLUMNS) + ["population_year_used"]]
-    out = out.astype({c: dtypes[c] for c in dtypes if c in out})
-    return out.sort_values(["period", "level", "geo", *DIMENSIONS], kind="stable").reset_index(
-        drop=True
-    )
+    out = out.sort_values(["period", "level", "geo", *DIMENSIONS], kind="stable")
+    out = out.reset_index(drop=True)
+    for c, dtype in dtypes.items():
+        if c in out:
+            out[c] = _decoded(out[c], dtype)
+    return out
+
+
+def _decoded(column: pd.Series, dtype) -> pd.Series:
+    """A categorical column of :func:`_as_codes` back in ``dtype``: its categories converted
+    once and taken by code (not every row converted)."""
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return column.astype(dtype)
+    values = pd.Series(column.cat.categories).astype(dtype).array
+    return pd.Series(values.take(column.cat.codes.to_numpy(), allow_fill=True), index=column.index)
 
 
 def _counts_only(cells: pd.DataFrame, config: Config, dtypes: dict) -> pd.DataFrame:
@@ -363,28 +374,40 @@ def _add_monthly_growth(cells: pd.DataFrame, months: int) -> pd.DataFrame:
     is_month = per_distinct(cells["period"], period_kind) == "month"
     if not is_month.any():
         return cells
-    key = ["indicator", "geo", *DIMENSIONS]
-    first = cells.loc[is_month, [*key, "period", "count"]].rename(
-        columns={"count": "first", "period": "first_period"}
-    )
-    mine = cells.loc[is_month, [*key, "period", "count"]].copy()
-    mine["first_period"] = per_distinct(mine["period"], lambda p: window_start(p, months))
-    mine = mine.merge(first, on=[*key, "first_period"], how="left")
+    first = _count_at(cells, lambda p: window_start(p, months) if period_kind(p) == "month" else "")
+    count = cells["count"].to_numpy(dtype=np.float64, na_value=np.nan)
     cells.loc[is_month, "avg_monthly_growth_pct"] = st.avg_monthly_growth_pct(
-        mine["count"].astype(float).to_numpy(), mine["first"].astype(float).to_numpy(), months
+        count[is_month], first[is_month], months
     )
     return cells
 
 
 def _add_growth(cells: pd.DataFrame) -> pd.DataFrame:
-    key = ["indicator", "geo", *DIMENSIONS]
-    prev = cells[[*key, "period", "count"]].rename(
-        columns={"count": "previous", "period": "prev_period"}
-    )
     cells = cells.copy()
-    cells["prev_period"] = per_distinct(cells["period"], previous_period)
-    cells = cells.merge(prev, on=[*key, "prev_period"], how="left")
-    cells["growth_pct"] = st.growth_pct(
-        cells["count"].astype(float), cells["previous"].astype(float)
-    )
-    return cells.drop(columns=["prev_period", "previous"])
+    previous = _count_at(cells, previous_period)
+    cells["growth_pct"] = st.growth_pct(cells["count"].astype(float), previous)
+    return cells
+
+
+def _count_at(cells: pd.DataFrame, shift: Callable[[str], str]) -> np.ndarray:
+    """Per row: the count of the row with the same indicator, area and breakdown at period
+    ``shift(period)`` (the one before; the first month of a window), NaN where there is none —
+    one integer per key, ``shift`` called once per period, a binary search per row (no merge
+    on ten key columns)."""
+    key = np.zeros(len(cells), dtype=np.int64)
+    for column in ("indicator", "geo", *DIMENSIONS):
+        codes, uniques = pd.factorize(cells[column])
+        key = pd.factorize(key * max(len(uniques), 1) + codes)[0]  # dense: no overflow
+    period, periods = pd.factorize(cells["period"].astype(str))
+    wanted = pd.Index(periods).get_indexer([shift(str(p)) for p in periods])[period]
+    n = max(len(periods), 1)
+    have = key * n + period
+    order = np.argsort(have, kind="stable")
+    ranked = have[order]
+    want = key * n + wanted
+    at = np.minimum(np.searchsorted(ranked, want), max(len(ranked) - 1, 0))
+    hit = (wanted >= 0) & (ranked[at] == want) if len(ranked) else wanted < -1
+    count = cells["count"].to_numpy(dtype=np.float64, na_value=np.nan)
+    out = np.full(len(cells), np.nan)
+    out[hit] = count[order[at[hit]]]
+    return out
