@@ -25,6 +25,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -167,6 +168,18 @@ def as_str(series: pd.Series) -> pd.Series:
             out[codes < 0] = None
         return pd.Series(out, index=series.index, name=series.name)
     return series.astype(str)
+
+
+def decoded(series: pd.Series, dtype: Any = str) -> pd.Series:
+    """A categorical column in ``dtype`` (default: text, as ``astype(str)`` gives it): its
+    categories converted once and taken by code, not every row converted (a measure table
+    has hundreds of thousands of rows and a few hundred areas); any other column
+    ``astype(dtype)``."""
+    if not isinstance(series.dtype, pd.CategoricalDtype):
+        return series.astype(dtype)
+    values = pd.Series(series.cat.categories).astype(dtype).array
+    codes = series.cat.codes.to_numpy()
+    return pd.Series(values.take(codes, allow_fill=True), index=series.index, name=series.name)
 
 
 def is_total(

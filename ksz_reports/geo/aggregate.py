@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from ksz_reports.core.schema import DIMENSIONS
+from ksz_reports.core.schema import DIMENSIONS, decoded
 from ksz_reports.core.vocabulary import LEVELS
 from ksz_reports.geo import denominators as pop
 from ksz_reports.geo.codes import COUNTRY, UNKNOWN_LOCATIONS
@@ -311,7 +311,7 @@ def _masked_sum(
         out["_n"] = size
     for d in DIMENSIONS:
         if d in out and str(df[d].dtype) == "category":
-            out[d] = out[d].astype(str)
+            out[d] = decoded(out[d])
     return out
 
 

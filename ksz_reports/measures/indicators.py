@@ -23,6 +23,7 @@ from ksz_reports.core.errors import UsageError
 from ksz_reports.core.schema import (
     DIMENSIONS,
     TOTAL,
+    decoded,
     is_total,
     per_distinct,
     period_end,
@@ -314,17 +315,8 @@ def _measure_rows(cells: pd.DataFrame, dtypes: dict) -> pd.DataFrame:
     out = out.reset_index(drop=True)
     for c, dtype in dtypes.items():
         if c in out:
-            out[c] = _decoded(out[c], dtype)
+            out[c] = decoded(out[c], dtype)
     return out
-
-
-def _decoded(column: pd.Series, dtype) -> pd.Series:
-    """A categorical column of :func:`_as_codes` back in ``dtype``: its categories converted
-    once and taken by code (not every row converted)."""
-    if not isinstance(column.dtype, pd.CategoricalDtype):
-        return column.astype(dtype)
-    values = pd.Series(column.cat.categories).astype(dtype).array
-    return pd.Series(values.take(column.cat.codes.to_numpy(), allow_fill=True), index=column.index)
 
 
 def _counts_only(cells: pd.DataFrame, config: Config, dtypes: dict) -> pd.DataFrame:
