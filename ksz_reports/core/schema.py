@@ -85,10 +85,13 @@ def period_kind(period: str) -> str:
 def per_distinct(values, fn) -> np.ndarray:
     """``fn`` of every value (as text) in ``values``, called once per distinct value: a
     publication has hundreds of thousands of rows and a few hundred periods or areas."""
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object).astype(str))
+    series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    if not isinstance(series.dtype, pd.CategoricalDtype | pd.StringDtype):  # text already
+        series = series.astype(object).astype(str)
+    codes, uniques = pd.factorize(series, use_na_sentinel=False)  # a missing value: "nan"
     if not len(uniques):
         return np.array([], dtype=object)
-    return np.array([fn(p) for p in uniques], dtype=object)[codes]
+    return np.array([fn(str(p)) for p in uniques], dtype=object)[codes]
 
 
 def period_end(period: str) -> dt.date:
@@ -179,7 +182,8 @@ def decoded(series: pd.Series, dtype: Any = str) -> pd.Series:
         return series.astype(dtype)
     values = pd.Series(series.cat.categories).astype(dtype).array
     codes = series.cat.codes.to_numpy()
-    return pd.Series(values.take(codes, allow_fill=True), index=series.index, name=series.name)
+    taken = values.take(codes, allow_fill=True)
+    return pd.Series(taken, index=series.index, name=series.name, dtype=values.dtype)
 
 
 def is_total(
