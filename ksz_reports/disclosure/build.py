@@ -86,7 +86,7 @@ def locality(geos: pd.Series, geography: Geography) -> np.ndarray:
     """Per cell (one row each): its municipality's arrondissement and province as integers, ``-1``
     for an aggregate — the cells near one another, finest first, for the protection's first
     neighbourhoods (:func:`ksz_reports.disclosure.protect`)."""
-    names = geos.astype(str).to_numpy()
+    names = geos.astype(str)
     columns = []
     for level in ("arrondissement", "province"):
         parent = geography.parent[level]
