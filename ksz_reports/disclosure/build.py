@@ -123,6 +123,19 @@ def disclose(
         out = measures.copy()
         out.attrs["disclosure"] = {}
         return out
+    # the helpers of a large table start first, ready when its linked table is built
+    with disclosure.Helpers.for_table(len(measures), config.settings.disclosure.processes) as h:
+        return _disclosed(measures, geography, config, extra_groups, h)
+
+
+def _disclosed(
+    measures: pd.DataFrame,
+    geography: Geography,
+    config: Config,
+    extra_groups: tuple,
+    helpers: disclosure.Helpers,
+) -> pd.DataFrame:
+    """:func:`disclose` of a measure table, with the ``helpers`` its protection may use."""
     t0 = time.perf_counter()
     m = measures.copy()
     for c in KEY_COLUMNS:
@@ -158,25 +171,23 @@ def disclose(
     if context is not None:  # a reader learns of the context months only through their sums
         cells, context_groups = sum_context(cells, context)
         m = m[~context].reset_index(drop=True)
+    located = sorted(set(cells["geo"].unique()) & set(UNKNOWN_LOCATIONS))
+    hierarchy, groups = geo_hierarchy(geography), direct_groups(geography)
+    if located:  # a region = its parts + its unknown location: that relation, for every cell
+        cells = _with_unknown_locations(cells, located)
+        hierarchy, groups = _located_hierarchy(hierarchy, groups, located)
+    table = disclosure.build_linked_table(
+        cells, hierarchy, groups=(*groups, *extra_groups, *context_groups)
+    )
     settings = config.settings.disclosure
-    # the helpers of a large table start now, ready when its linked table is built
-    with disclosure.Helpers.for_table(len(cells), settings.processes) as helpers:
-        located = sorted(set(cells["geo"].unique()) & set(UNKNOWN_LOCATIONS))
-        hierarchy, groups = geo_hierarchy(geography), direct_groups(geography)
-        if located:  # a region = its parts + its unknown location: that relation, for every cell
-            cells = _with_unknown_locations(cells, located)
-            hierarchy, groups = _located_hierarchy(hierarchy, groups, located)
-        table = disclosure.build_linked_table(
-            cells, hierarchy, groups=(*groups, *extra_groups, *context_groups)
-        )
-        protection = disclosure.protect(
-            table,
-            threshold=settings.threshold,
-            secondary=settings.secondary,
-            locality=locality(table.cells["geo"], geography),
-            processes=settings.processes,
-            helpers=helpers,
-        )
+    protection = disclosure.protect(
+        table,
+        threshold=settings.threshold,
+        secondary=settings.secondary,
+        locality=locality(table.cells["geo"], geography),
+        processes=settings.processes,
+        helpers=helpers,
+    )
     status_at = CountStatus(table.cells, protection.status.astype(str).to_numpy(), m)
     m["status"] = status_at(None)
 
