@@ -224,3 +224,8 @@ def test_masked_sums_keep_order_masks_and_exact_sums_of_averages():
     assert pd.isna(out["value"].iloc[1])  # a's second member is missing
     assert out["value"].iloc[2] == 6.0 and out["_n"].tolist() == [12, 2, 2]
     assert out["sex"].dtype != "category"  # dimensions come back as strings
+    # whole counts (the months): summed exactly without the compensated sum, the same sums
+    counts = frame.assign(value=pd.array([*range(12), 1.0, 2.0, None, 4.0], dtype="Float64"))
+    out = _masked_sum(counts, ["geo", "sex"], ("value",), count=True)
+    assert out["value"].iloc[0] == 66.0 and pd.isna(out["value"].iloc[1])
+    assert out["value"].iloc[2] == 6.0 and str(out["value"].dtype) == "Float64"

@@ -301,10 +301,13 @@ def _masked_sum(
     for col in value_cols:
         v = df[col].to_numpy(dtype=np.float64, na_value=np.nan)
         present = ~np.isnan(v)
-        # pandas' grouped sum (compensated, in row order): a yearly average summed over an
-        # arrondissement is 20, not 19.999999999999996
-        total = pd.Series(v).groupby(group).sum(min_count=1).to_numpy()
         complete = np.bincount(group, weights=present, minlength=len(first)) == size
+        whole = np.where(present, v, 0.0)
+        if np.array_equal(whole, np.round(whole)) and np.abs(whole).sum() < 2**52:
+            total = np.bincount(group, weights=whole, minlength=len(first))  # exact: integers
+        else:  # pandas' grouped sum (compensated, in row order): a yearly average summed over
+            # an arrondissement is 20, not 19.999999999999996
+            total = pd.Series(v).groupby(group).sum(min_count=1).to_numpy()
         dtype = "Float64" if df[col].dtype.kind == "f" else "Int64"
         out[col] = pd.array(np.where(complete, total, np.nan), dtype="Float64").astype(dtype)
     if count:

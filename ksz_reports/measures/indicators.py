@@ -390,8 +390,9 @@ def _count_at(cells: pd.DataFrame, shift: Callable[[str], str]) -> np.ndarray:
     for column in ("indicator", "geo", *DIMENSIONS):
         codes, uniques = pd.factorize(cells[column])
         key = pd.factorize(key * max(len(uniques), 1) + codes)[0]  # dense: no overflow
-    period, periods = pd.factorize(cells["period"].astype(str))
-    wanted = pd.Index(periods).get_indexer([shift(str(p)) for p in periods])[period]
+    period, distinct = pd.factorize(cells["period"])
+    periods = pd.Index([str(p) for p in distinct])
+    wanted = periods.get_indexer([shift(p) for p in periods])[period]
     n = max(len(periods), 1)
     have = key * n + period
     order = np.argsort(have, kind="stable")
