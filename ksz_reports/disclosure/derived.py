@@ -101,13 +101,20 @@ class CountStatus:
         cell_key = key[:n] * len(self._periods) + cell_period
         self._order = np.argsort(cell_key, kind="stable")
         self._sorted = cell_key[self._order]
-        self._status = np.asarray(status, dtype=object)
+        codes, labels = pd.factorize(np.asarray(status, dtype=object))
+        self._code = codes  # per cell, its status as a code of:
+        self._labels = np.append(np.asarray(labels, dtype=object), np.nan)  # -1: no count
+        self._rank = np.array([_RANK.get(x, 0) for x in labels] + [0], dtype=np.int8)
         self._rows = rows
         self._own: np.ndarray | None = None
 
     def __call__(self, shift: Callable[[str], str] | None = None) -> np.ndarray:
         """Per row: the status at ``shift(period)`` (the row's own period when None, looked up
         once), NaN where there is no such count."""
+        return self._labels[self._codes(shift)]
+
+    def _codes(self, shift: Callable[[str], str] | None = None) -> np.ndarray:
+        """Per row: the status code (:attr:`_labels`; -1: no count) at ``shift(period)``."""
         if shift is None:
             if self._own is None:
                 self._own = self._lookup(
@@ -120,6 +127,9 @@ class CountStatus:
 
     def at(self, periods: pd.Series) -> np.ndarray:
         """Per row: the status at the period ``periods`` gives for it (NaN where none)."""
+        return self._labels[self._codes_at(periods)]
+
+    def _codes_at(self, periods: pd.Series) -> np.ndarray:
         code = self._periods.get_indexer(pd.Index(periods.astype(str), dtype=object))
         return self._lookup(code)
 
@@ -128,17 +138,16 @@ class CountStatus:
         counts at the periods its ``period_columns`` give (where not NA);
         :class:`DisclosureError` when one of them was not disclosed."""
         rows = self._rows
-        deps = [(self(), np.ones(len(rows), dtype=bool), None)]
+        deps = [(self._codes(), np.ones(len(rows), dtype=bool), None)]
         for col in period_columns:
-            deps.append((self.at(rows[col]), rows[col].notna().to_numpy(), col))
+            deps.append((self._codes_at(rows[col]), rows[col].notna().to_numpy(), col))
         worst = np.zeros(len(rows), dtype=np.int8)
-        for status, needed, col in deps:
-            missing = needed & pd.isna(status)
+        for codes, needed, col in deps:
+            missing = needed & (codes < 0)
             if missing.any():
                 row = rows[missing].iloc[0]
                 _not_disclosed(row, None if col is None else str(row[col]))
-            ranks = pd.Series(status[needed]).map(_RANK).fillna(0).to_numpy(dtype=np.int8)
-            worst[needed] = np.maximum(worst[needed], ranks)
+            worst = np.where(needed, np.maximum(worst, self._rank[codes]), worst)
         return worst
 
     def blank(self) -> pd.Series:
@@ -150,6 +159,6 @@ class CountStatus:
         want = self._row_key + code
         at = np.minimum(np.searchsorted(self._sorted, want), max(len(self._sorted) - 1, 0))
         hit = (code >= 0) & (self._sorted[at] == want) if len(self._sorted) else code < -1
-        out = np.full(len(want), np.nan, dtype=object)
-        out[hit] = self._status[self._order[at[hit]]]
+        out = np.full(len(want), -1, dtype=np.int64)
+        out[hit] = self._code[self._order[at[hit]]]
         return out
