@@ -188,7 +188,7 @@ def _disclosed(
         processes=settings.processes,
         helpers=helpers,
     )
-    status_at = CountStatus(table.cells, protection.status.astype(str).to_numpy(), m)
+    status_at = CountStatus(table.cells, protection.status.array, m)
     m["status"] = status_at(None)
 
     # Derived values depend on their own count and, for growth, on the previous period's count.

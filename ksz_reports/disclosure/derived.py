@@ -82,7 +82,8 @@ class CountStatus:
     """The status of the disclosed count with each row's key — or with its key at another
     period (the previous one of a growth, the base of an index, the first month of an average
     monthly growth's window) — for every row of ``rows`` at once. ``cells`` holds the key
-    columns of the counts (one row per key) and ``status`` their statuses. The key columns are
+    columns of the counts (one row per key) and ``status`` their statuses (text, or a
+    categorical, whose codes are used as they are). The key columns are
     coded once, each lookup is a binary search (the merges on the ten key columns it replaces
     were about a second of a months publication)."""
 
@@ -101,7 +102,10 @@ class CountStatus:
         cell_key = key[:n] * len(self._periods) + cell_period
         self._order = np.argsort(cell_key, kind="stable")
         self._sorted = cell_key[self._order]
-        codes, labels = pd.factorize(np.asarray(status, dtype=object))
+        if isinstance(getattr(status, "dtype", None), pd.CategoricalDtype):  # coded already
+            codes, labels = status.codes, status.categories
+        else:
+            codes, labels = pd.factorize(np.asarray(status, dtype=object))
         self._code = codes  # per cell, its status as a code of:
         self._labels = np.append(np.asarray(labels, dtype=object), np.nan)  # -1: no count
         self._rank = np.array([_RANK.get(x, 0) for x in labels] + [0], dtype=np.int8)
