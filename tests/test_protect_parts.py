@@ -199,3 +199,12 @@ def _fails_here_sleeps_there(table, locality):
     import time
 
     time.sleep(60)
+
+
+def test_a_helper_is_not_interrupted_with_its_caller_and_leaves_when_closed():
+    """Ctrl-C reaches the caller's process group, not its helpers (a session of their own): no
+    traceback of theirs; the caller ends them."""
+    with P.Helpers(1) as helpers:
+        (process,) = helpers.processes
+        assert os.getpgid(process.pid) != os.getpgid(0)
+    assert process.returncode == 0

@@ -117,8 +117,8 @@ class Helpers:
     the folder of a :func:`protect_in_parts` call on its standard input, so that a caller who
     knows a large table is coming (:func:`ksz_reports.disclosure.build.disclose`, before it
     builds the linked table) has them ready when the table is. Each helper serves one call;
-    used as a context manager, none outlives the block. A helper that cannot start is left out:
-    only time is lost."""
+    used as a context manager, none outlives the block (and one whose caller died takes no
+    further chunk). A helper that cannot start is left out: only time is lost."""
 
     def __init__(self, count: int):
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
@@ -131,6 +131,8 @@ class Helpers:
                         stdin=subprocess.PIPE,
                         stdout=subprocess.DEVNULL,
                         env=env,
+                        # a session of its own: Ctrl-C interrupts the caller, which ends it
+                        start_new_session=True,
                     )
                 )
             except OSError:
@@ -299,14 +301,17 @@ def _helper() -> None:
     # what the protection runs on, imported while the caller builds its table
     import ksz_reports.disclosure.complements  # noqa: F401
 
+    parent = os.getppid()
     line = sys.stdin.readline().strip()
     if not line:
         return
     count, folder = line.split(" ", 1)
     for k in range(1, int(count)):  # chunk 0 is the caller's
-        if not _claim(Path(folder), k):
-            continue
+        if os.getppid() != parent:  # the caller died: nobody waits for its chunks
+            return
         try:
+            if not _claim(Path(folder), k):
+                continue
             with open(Path(folder) / f"{k}.in", "rb") as fh:
                 run, call = pickle.load(fh)
         except OSError:  # the folder has gone: the caller ended
@@ -315,7 +320,10 @@ def _helper() -> None:
             result: tuple = ("ok", run(*call))
         except Exception as exc:  # noqa: BLE001 - raised again by the parent, as in one process
             result = ("error", exc)
-        _write(Path(folder) / f"{k}.out", result)
+        try:
+            _write(Path(folder) / f"{k}.out", result)
+        except OSError:
+            return
 
 
 if __name__ == "__main__":
