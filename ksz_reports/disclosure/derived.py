@@ -83,9 +83,9 @@ class CountStatus:
     period (the previous one of a growth, the base of an index, the first month of an average
     monthly growth's window) — for every row of ``rows`` at once. ``cells`` holds the key
     columns of the counts (one row per key) and ``status`` their statuses (text, or a
-    categorical, whose codes are used as they are). The key columns are
-    coded once, each lookup is a binary search (the merges on the ten key columns it replaces
-    were about a second of a months publication)."""
+    categorical, whose codes are used as they are). The key columns and the statuses are coded
+    once, each lookup is a binary search (the merges on the ten key columns it replaces were
+    about a second of a months publication)."""
 
     def __init__(self, cells: pd.DataFrame, status: np.ndarray, rows: pd.DataFrame):
         n = len(cells)
