@@ -45,3 +45,26 @@ def test_decoded_is_astype_by_category(dtype):
     got = decoded(column, dtype)
     pd.testing.assert_series_equal(got, want)
     pd.testing.assert_series_equal(decoded(text, str), text.astype(str))  # not categorical
+
+
+def test_by_period_finds_a_key_at_another_period_in_one_frame_or_two():
+    from ksz_reports.core.schema import ByPeriod
+
+    cells = pd.DataFrame(
+        {
+            "geo": ["a", "a", "b", "b", "a"],
+            "sex": ["F", "F", "F", "M", "M"],
+            "period": ["2021-01", "2021-02", "2021-02", "2021-01", "2021-02"],
+        }
+    )
+    before = {"2021-02": "2021-01", "2021-01": "2020-12"}.get
+    by = ByPeriod(cells.astype("category"), ["geo", "sex"])  # one frame, its codes
+    assert by.positions().tolist() == [0, 1, 2, 3, 4]
+    assert by.positions(before).tolist() == [-1, 0, -1, -1, -1]
+    rows = pd.DataFrame(
+        {"geo": ["b", "a", "c"], "sex": ["M", "M", "F"], "period": ["2021-02", "2021-02", "x"]}
+    )
+    two = ByPeriod(cells, ["geo", "sex"], rows)  # rows of another frame, matched as text
+    assert two.positions().tolist() == [-1, 4, -1]
+    assert two.positions(before).tolist() == [3, -1, -1]
+    assert two.positions_at(pd.Series(["2021-01", "2021-02", "2021-02"])).tolist() == [3, 4, -1]

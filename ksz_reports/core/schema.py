@@ -25,6 +25,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -184,6 +185,65 @@ def decoded(series: pd.Series, dtype: Any = str) -> pd.Series:
     codes = series.cat.codes.to_numpy()
     taken = values.take(codes, allow_fill=True)
     return pd.Series(taken, index=series.index, name=series.name, dtype=values.dtype)
+
+
+class ByPeriod:
+    """For every row of ``rows`` (default: ``cells`` itself), the row of ``cells`` with the same
+    key — the ``columns``, all but ``period`` — at its own period or another one (the one
+    before, the base of an index, the first month of a window): one integer per key, a binary
+    search per lookup, no merge on the key columns. The values of two frames are matched as
+    text; one frame's columns are coded as they are (categorical codes)."""
+
+    def __init__(
+        self,
+        cells: pd.DataFrame,
+        columns: Sequence[str],
+        rows: pd.DataFrame | None = None,
+    ):
+        n = len(cells)
+        key = np.zeros(n if rows is None else n + len(rows), dtype=np.int64)
+        for c in columns:
+            both = (
+                cells[c] if rows is None else pd.concat([cells[c].astype(str), rows[c].astype(str)])
+            )
+            codes, uniques = pd.factorize(both)
+            key = pd.factorize(key * max(len(uniques), 1) + codes)[0]  # dense: no overflow
+        cell_periods = cells["period"]
+        if rows is None:
+            self._row_period, distinct = pd.factorize(cell_periods)
+            self._distinct = pd.Index([str(p) for p in distinct])
+            self._periods = self._distinct
+            cell_period = self._row_period
+        else:
+            cell_periods, row_periods = cell_periods.astype(str), rows["period"].astype(str)
+            self._row_period, self._distinct = pd.factorize(row_periods)
+            self._periods = pd.Index(pd.unique(pd.concat([cell_periods, row_periods])))
+            cell_period = self._periods.get_indexer(cell_periods)
+        size = max(len(self._periods), 1)
+        self._row_key = (key if rows is None else key[n:]) * size
+        cell_key = key[:n] * size + cell_period
+        self._order = np.argsort(cell_key, kind="stable")
+        self._sorted = cell_key[self._order]
+
+    def positions(self, shift: Callable[[str], str] | None = None) -> np.ndarray:
+        """Per row: the position in ``cells`` of its key at ``shift(period)`` (its own period
+        when None; ``shift`` is called once per period), -1 where there is none."""
+        own = self._periods.get_indexer(self._distinct)
+        if shift is not None:
+            own = self._periods.get_indexer(pd.Index([shift(p) for p in self._distinct]))
+        return self._found(own[self._row_period])
+
+    def positions_at(self, periods: pd.Series) -> np.ndarray:
+        """Per row: the position in ``cells`` of its key at the period ``periods`` gives for it
+        (-1 where none)."""
+        return self._found(self._periods.get_indexer(pd.Index(periods.astype(str), dtype=object)))
+
+    def _found(self, period: np.ndarray) -> np.ndarray:
+        want = self._row_key + period
+        ranked = self._sorted
+        at = np.minimum(np.searchsorted(ranked, want), max(len(ranked) - 1, 0))
+        hit = (period >= 0) & (ranked[at] == want) if len(ranked) else period < -1
+        return np.where(hit, self._order[at], -1)
 
 
 def is_total(

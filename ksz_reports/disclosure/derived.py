@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ksz_reports.core.errors import DisclosureError
-from ksz_reports.core.schema import KEY_COLUMNS
+from ksz_reports.core.schema import KEY_COLUMNS, ByPeriod
 from ksz_reports.disclosure.protection import Protection
 from ksz_reports.disclosure.status import NOT_AVAILABLE, PUBLISHED, SECONDARY, SUPPRESSED
 
@@ -88,20 +88,7 @@ class CountStatus:
     about a second of a months publication)."""
 
     def __init__(self, cells: pd.DataFrame, status: np.ndarray, rows: pd.DataFrame):
-        n = len(cells)
-        key = np.zeros(n + len(rows), dtype=np.int64)
-        for c in (c for c in KEY_COLUMNS if c != "period"):
-            both = pd.concat([cells[c].astype(str), rows[c].astype(str)], ignore_index=True)
-            codes, uniques = pd.factorize(both)
-            key = pd.factorize(key * max(len(uniques), 1) + codes)[0]  # dense: no overflow
-        cell_periods, row_periods = cells["period"].astype(str), rows["period"].astype(str)
-        self._row_period, self._distinct = pd.factorize(row_periods)
-        self._periods = pd.Index(pd.unique(pd.concat([cell_periods, row_periods])))
-        self._row_key = key[n:] * len(self._periods)
-        cell_period = self._periods.get_indexer(cell_periods)
-        cell_key = key[:n] * len(self._periods) + cell_period
-        self._order = np.argsort(cell_key, kind="stable")
-        self._sorted = cell_key[self._order]
+        self._by = ByPeriod(cells, [c for c in KEY_COLUMNS if c != "period"], rows)
         if isinstance(getattr(status, "dtype", None), pd.CategoricalDtype):  # coded already
             codes, labels = status.codes, status.categories
         else:
@@ -121,21 +108,16 @@ class CountStatus:
         """Per row: the status code (:attr:`_labels`; -1: no count) at ``shift(period)``."""
         if shift is None:
             if self._own is None:
-                self._own = self._lookup(
-                    self._periods.get_indexer(self._distinct)[self._row_period]
-                )
+                self._own = self._status_of(self._by.positions())
             return self._own
-        periods = [shift(p) for p in self._distinct]
-        code = self._periods.get_indexer(pd.Index(periods, dtype=object))[self._row_period]
-        return self._lookup(code)
+        return self._status_of(self._by.positions(shift))
 
     def at(self, periods: pd.Series) -> np.ndarray:
         """Per row: the status at the period ``periods`` gives for it (NaN where none)."""
         return self._labels[self._codes_at(periods)]
 
     def _codes_at(self, periods: pd.Series) -> np.ndarray:
-        code = self._periods.get_indexer(pd.Index(periods.astype(str), dtype=object))
-        return self._lookup(code)
+        return self._status_of(self._by.positions_at(periods))
 
     def worst(self, period_columns: Sequence[str] = ()) -> np.ndarray:
         """Per row: the rank (:data:`_RANK`) of the worst status among its own count and the
@@ -159,10 +141,6 @@ class CountStatus:
         value derived from each row's count (None: it may be published)."""
         return pd.Series(_FLAGS[self.worst()], index=self._rows.index, name="flag", dtype=object)
 
-    def _lookup(self, code: np.ndarray) -> np.ndarray:
-        want = self._row_key + code
-        at = np.minimum(np.searchsorted(self._sorted, want), max(len(self._sorted) - 1, 0))
-        hit = (code >= 0) & (self._sorted[at] == want) if len(self._sorted) else code < -1
-        out = np.full(len(want), -1, dtype=np.int64)
-        out[hit] = self._code[self._order[at[hit]]]
-        return out
+    def _status_of(self, positions: np.ndarray) -> np.ndarray:
+        """The status code of the cells at ``positions`` (-1: none, and no count)."""
+        return np.where(positions >= 0, self._code[positions], -1)

@@ -23,6 +23,7 @@ from ksz_reports.core.errors import UsageError
 from ksz_reports.core.schema import (
     DIMENSIONS,
     TOTAL,
+    ByPeriod,
     decoded,
     is_total,
     per_distinct,
@@ -383,24 +384,8 @@ def _add_growth(cells: pd.DataFrame) -> pd.DataFrame:
 
 def _count_at(cells: pd.DataFrame, shift: Callable[[str], str]) -> np.ndarray:
     """Per row: the count of the row with the same indicator, area and breakdown at period
-    ``shift(period)`` (the one before; the first month of a window), NaN where there is none —
-    one integer per key, ``shift`` called once per period, a binary search per row (no merge
-    on ten key columns)."""
-    key = np.zeros(len(cells), dtype=np.int64)
-    for column in ("indicator", "geo", *DIMENSIONS):
-        codes, uniques = pd.factorize(cells[column])
-        key = pd.factorize(key * max(len(uniques), 1) + codes)[0]  # dense: no overflow
-    period, distinct = pd.factorize(cells["period"])
-    periods = pd.Index([str(p) for p in distinct])
-    wanted = periods.get_indexer([shift(p) for p in periods])[period]
-    n = max(len(periods), 1)
-    have = key * n + period
-    order = np.argsort(have, kind="stable")
-    ranked = have[order]
-    want = key * n + wanted
-    at = np.minimum(np.searchsorted(ranked, want), max(len(ranked) - 1, 0))
-    hit = (wanted >= 0) & (ranked[at] == want) if len(ranked) else wanted < -1
+    ``shift(period)`` (the one before; the first month of a window), NaN where there is none
+    (:class:`~ksz_reports.core.schema.ByPeriod`: no merge on ten key columns)."""
+    at = ByPeriod(cells, ("indicator", "geo", *DIMENSIONS)).positions(shift)
     count = cells["count"].to_numpy(dtype=np.float64, na_value=np.nan)
-    out = np.full(len(cells), np.nan)
-    out[hit] = count[order[at[hit]]]
-    return out
+    return np.where(at >= 0, count[at], np.nan)
