@@ -208,7 +208,8 @@ def protect(
     once: no relation joins two components, so each part is protected and audited exactly as in
     one process (:mod:`ksz_reports.disclosure.parts`), in chunks taken by whichever process is
     free; ``helpers``: the helper processes, started ahead (:class:`~ksz_reports.disclosure.
-    parts.Helpers`; default: started here, ``processes − 1`` of them).
+    parts.Helpers`; default: started here, at most ``processes − 1`` and one per CPU beyond the
+    first).
     """
     if threshold < 1:
         raise DisclosureError("the threshold must be at least 1")
@@ -224,7 +225,7 @@ def protect(
     if len(parts) > 1:
         args = (threshold, secondary, required, max_rounds)
         if helpers is None:
-            helpers = Helpers(min(processes, len(parts)) - 1)
+            helpers = Helpers.for_table(table.n_cells, processes)
         outcome = protect_in_parts(_protect_table, table, parts, args, locality, helpers)
     else:
         outcome = _protect_table(table, threshold, secondary, required, max_rounds, locality)
