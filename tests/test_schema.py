@@ -68,3 +68,12 @@ def test_by_period_finds_a_key_at_another_period_in_one_frame_or_two():
     assert two.positions().tolist() == [-1, 4, -1]
     assert two.positions(before).tolist() == [3, -1, -1]
     assert two.positions_at(pd.Series(["2021-01", "2021-02", "2021-02"])).tolist() == [3, 4, -1]
+
+
+def test_row_codes_number_combinations_in_order_a_missing_value_its_own():
+    from ksz_reports.core.schema import row_codes
+
+    geo = pd.Series(["b", "a", "b", None, "a", None], dtype="str")
+    sex = pd.Series(["F", "F", "F", "M", "M", "M"]).astype("category")
+    assert row_codes([geo, sex]).tolist() == [0, 1, 0, 2, 3, 2]
+    assert row_codes([], length=3).tolist() == [0, 0, 0]  # no column: one group

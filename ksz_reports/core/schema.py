@@ -187,6 +187,19 @@ def decoded(series: pd.Series, dtype: Any = str) -> pd.Series:
     return pd.Series(taken, index=series.index, name=series.name, dtype=values.dtype)
 
 
+def row_codes(columns: Sequence[pd.Series], length: int | None = None) -> np.ndarray:
+    """Per row, one integer for its combination of the values of ``columns`` (all of one
+    length; ``length`` rows when there is no column: one group): 0, 1, … in the order the
+    combinations first appear, a missing value a value of its own — each column factorized
+    (categorical codes as they are), combined, kept dense."""
+    n = len(columns[0]) if columns else int(length or 0)
+    key = np.zeros(n, dtype=np.int64)
+    for column in columns:
+        codes, uniques = pd.factorize(column, use_na_sentinel=False)
+        key = pd.factorize(key * max(len(uniques), 1) + codes)[0]  # dense: no overflow
+    return key.astype(np.int64)
+
+
 class ByPeriod:
     """For every row of ``rows`` (default: ``cells`` itself), the row of ``cells`` with the same
     key — the ``columns``, all but ``period`` — at its own period or another one (the one
@@ -201,13 +214,12 @@ class ByPeriod:
         rows: pd.DataFrame | None = None,
     ):
         n = len(cells)
-        key = np.zeros(n if rows is None else n + len(rows), dtype=np.int64)
-        for c in columns:
-            both = (
-                cells[c] if rows is None else pd.concat([cells[c].astype(str), rows[c].astype(str)])
+        if rows is None:
+            key = row_codes([cells[c] for c in columns])
+        else:
+            key = row_codes(
+                [pd.concat([cells[c].astype(str), rows[c].astype(str)]) for c in columns]
             )
-            codes, uniques = pd.factorize(both)
-            key = pd.factorize(key * max(len(uniques), 1) + codes)[0]  # dense: no overflow
         cell_periods = cells["period"]
         if rows is None:
             self._row_period, distinct = pd.factorize(cell_periods)

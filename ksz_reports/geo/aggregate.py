@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from ksz_reports.core.schema import DIMENSIONS, decoded
+from ksz_reports.core.schema import DIMENSIONS, decoded, row_codes
 from ksz_reports.core.vocabulary import LEVELS
 from ksz_reports.geo import denominators as pop
 from ksz_reports.geo.codes import COUNTRY, UNKNOWN_LOCATIONS
@@ -320,17 +320,7 @@ def _masked_sum(
 
 def _group_ids(df: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Per row, the number of its group of equal ``keys`` (numbered in the order the groups
-    first appear), and the first row of each group."""
-    n = len(df)
-    key = np.zeros(n, dtype=np.int64)
-    for col in keys:
-        codes, uniques = pd.factorize(df[col], use_na_sentinel=False)
-        width = max(len(uniques), 1)
-        if key.max(initial=0) >= (2**62) // width:  # keep the combined code within int64
-            key = np.unique(key, return_inverse=True)[1].astype(np.int64)
-        key = key * width + codes
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    return rank[inverse.ravel()], first[order]
+    first appear: :func:`~ksz_reports.core.schema.row_codes`), and the first row of each
+    group."""
+    group = row_codes([df[col] for col in keys], len(df))
+    return group, np.unique(group, return_index=True)[1]
