@@ -92,8 +92,8 @@ def split(table: LinkedTable, processes: int, sensitive: np.ndarray) -> list[np.
     heaviest chunk first: the order the processes take them in (:func:`protect_in_parts`).
     ``[]`` when the table is small (:data:`PARALLEL_MIN_CELLS`), or there are fewer than two
     CPUs."""
-    processes = min(processes, os.cpu_count() or 1)
-    if processes < 2 or table.n_cells < PARALLEL_MIN_CELLS:
+    processes = _processes(table.n_cells, processes)
+    if processes < 2:
         return []
     k, labels = connected_components(table.matrix)
     cell_label = labels[table.n_relations :]
@@ -109,6 +109,14 @@ def split(table: LinkedTable, processes: int, sensitive: np.ndarray) -> list[np.
         load[chunk] += work[c]
     chunks = [np.flatnonzero(chunk_of[cell_label] == j) for j in np.argsort(-load, kind="stable")]
     return [c for c in chunks if c.size]
+
+
+def _processes(n_cells: int, processes: int) -> int:
+    """How many processes protect a table of ``n_cells`` cells with ``processes`` asked: at most
+    one per CPU, and one for a table below :data:`PARALLEL_MIN_CELLS`."""
+    if n_cells < PARALLEL_MIN_CELLS:
+        return 1
+    return max(min(processes, os.cpu_count() or 1), 1)
 
 
 class Helpers:
@@ -142,9 +150,7 @@ class Helpers:
     def for_table(cls, n_cells: int, processes: int) -> Helpers:
         """The helpers a table of about ``n_cells`` cells will use with ``processes`` (none when
         it is protected in one process: :func:`split`)."""
-        processes = min(processes, os.cpu_count() or 1)
-        wanted = processes - 1 if processes > 1 and n_cells >= PARALLEL_MIN_CELLS else 0
-        return cls(wanted)
+        return cls(_processes(n_cells, processes) - 1)
 
     def serve(self, folder: Path, count: int) -> list[subprocess.Popen]:
         """Send each waiting helper to the ``count`` chunks in ``folder``; the helpers that
