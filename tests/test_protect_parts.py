@@ -4,7 +4,6 @@ and the same decision — status, intervals, LP solves — as in one process."""
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 
@@ -14,6 +13,7 @@ import pytest
 from test_disclosure import HIER, grid
 
 from ksz_reports.disclosure import build_linked_table, protect
+from ksz_reports.disclosure import helpers as H
 from ksz_reports.disclosure import parts as P
 from ksz_reports.disclosure.protection import primary_mask
 
@@ -60,13 +60,13 @@ def test_protected_in_parts_is_protected_as_in_one_process(monkeypatch):
     monkeypatch.setattr(P.os, "cpu_count", lambda: 2)
     chunks = P.split(table, 2, sensitive(table))
     assert [len(c) for c in chunks] == [table.n_cells // 6] * 6  # one year each
-    done_here, outcome = [], P._outcome
+    done_here, outcome = [], H._outcome
 
     def spy(path, run, call):  # a chunk this process did not protect while it went along
         done_here.append(not path.is_file())
         return outcome(path, run, call)
 
-    monkeypatch.setattr(P, "_outcome", spy)
+    monkeypatch.setattr(H, "_outcome", spy)
     parts = protect(table, 5, processes=2)
     assert len(done_here) <= 5  # the first chunk is this process's own
     assert one.n_secondary > 0 and parts.ok
@@ -133,60 +133,13 @@ def test_a_small_table_or_one_cpu_stays_in_one_process(monkeypatch):
     assert len(P.split(table, 8, sensitive(table))) == 4  # never more parts than components
 
 
-def _chunks(folder, calls):
-    """``calls`` (function, args) as the chunks 1… of ``folder``, as protect_in_parts writes them."""
-    for k, call in enumerate(calls, start=1):
-        P._write(folder / f"{k}.in", call)
-
-
-def test_a_helper_takes_every_chunk_nobody_has_taken(tmp_path, monkeypatch):
-    import io
-
-    _chunks(tmp_path, [(int, ("4",)), (int, ("5",)), (int, ("x",))])
-    assert P._claim(tmp_path, 2) and not P._claim(tmp_path, 2)  # taken by someone else
-    monkeypatch.setattr(P.sys, "stdin", io.StringIO(f"4 {tmp_path}\n"))
-    P._helper()
-    assert P._outcome(tmp_path / "1.out", int, ("0",)) == 4
-    assert not (tmp_path / "2.out").exists()
-    with pytest.raises(ValueError, match="invalid literal"):  # its error, raised here
-        P._outcome(tmp_path / "3.out", int, ("0",))
-    monkeypatch.setattr(P.sys, "stdin", io.StringIO(""))
-    P._helper()  # sent nothing (the caller ended): leaves
-
-
-def test_helpers_wait_in_processes_of_their_own_until_sent_to_a_folder(tmp_path):
-    with P.Helpers(1) as helpers:
-        _chunks(tmp_path, [(os.getpid, ()), (os.getpid, ())])
-        (process,) = helpers.serve(tmp_path, 3)
-        assert process.wait(timeout=60) == 0
-    pids = {P._outcome(tmp_path / f"{k}.out", os.getpid, ()) for k in (1, 2)}
-    assert len(pids) == 1 and os.getpid() not in pids
-    with P.Helpers(1) as idle:
-        (waiting,) = idle.processes
-    assert waiting.returncode == 0  # never sent anywhere: left at the end of the block
-
-
-def test_a_helper_that_dies_or_cannot_start_leaves_its_chunks_to_this_process(
-    tmp_path, monkeypatch
-):
-    assert P._outcome(tmp_path / "lost.out", os.getpid, ()) == os.getpid()  # no outcome
-    monkeypatch.setattr(P.sys, "executable", str(tmp_path / "no-python"))
-    assert P.Helpers(1).processes == []
-    monkeypatch.setattr(P, "PARALLEL_MIN_CELLS", 0)
-    monkeypatch.setattr(P.os, "cpu_count", lambda: 2)
-    table = periods_table(3)
-    one = protect(table, 5)
-    alone = protect(table, 5, processes=2)  # every chunk in this process
-    pd.testing.assert_series_equal(one.status, alone.status)
-
-
 def test_a_failing_part_stops_the_helpers(monkeypatch):
     """An error in this process's own chunk: the helpers are killed, none outlives the call."""
     monkeypatch.setattr(P, "PARALLEL_MIN_CELLS", 0)
     monkeypatch.setattr(P.os, "cpu_count", lambda: 2)
     table = periods_table(4)
     parts = P.split(table, 2, sensitive(table))
-    helpers = P.Helpers(1)
+    helpers = H.Helpers(1)
     (started,) = helpers.processes
     with pytest.raises(ZeroDivisionError):
         P.protect_in_parts(_fails_here_sleeps_there, table, parts, (), None, helpers)
@@ -194,17 +147,18 @@ def test_a_failing_part_stops_the_helpers(monkeypatch):
 
 
 def _fails_here_sleeps_there(table, locality):
-    if not sys.argv[0].endswith("parts.py"):  # not the helper process
+    if not sys.argv[0].endswith("helpers.py"):  # not the helper process
         raise ZeroDivisionError("this process's part")
     import time
 
     time.sleep(60)
 
 
-def test_a_helper_is_not_interrupted_with_its_caller_and_leaves_when_closed():
-    """Ctrl-C reaches the caller's process group, not its helpers (a session of their own): no
-    traceback of theirs; the caller ends them."""
-    with P.Helpers(1) as helpers:
-        (process,) = helpers.processes
-        assert os.getpgid(process.pid) != os.getpgid(0)
-    assert process.returncode == 0
+def test_a_helper_that_cannot_start_leaves_its_chunks_to_this_process(monkeypatch):
+    monkeypatch.setattr(H.sys, "executable", "/nonexistent/python")
+    monkeypatch.setattr(P, "PARALLEL_MIN_CELLS", 0)
+    monkeypatch.setattr(P.os, "cpu_count", lambda: 2)
+    table = periods_table(3)
+    one = protect(table, 5)
+    alone = protect(table, 5, processes=2)  # every chunk in this process
+    pd.testing.assert_series_equal(one.status, alone.status)

@@ -10,7 +10,7 @@ as sex × age class follow), an aggregate geography is the sum of its parts (mun
 arrondissement → province → region → Belgium; Brussels has no province), plus what the caller adds
 explicitly (a merged municipality = its predecessors; ``12 × yearly average ≈ Σ months`` with
 ``tol = 6`` for an average rounded to an integer). The relations are a sparse matrix. Suppression is
-decided once, on the linked table of the whole publication.
+decided once per publication, on the linked table of each indicator (no relation joins two).
 
 **Primary suppression.** A count with ``0 < n < threshold`` is *suppressed*; zero is published.
 
@@ -135,9 +135,11 @@ Modules
 * :mod:`~ksz_reports.disclosure.rectangles` — moves of two or four cells that keep every
   relation: complements without an LP;
 * :mod:`~ksz_reports.disclosure.protection` — primary and secondary suppression (:func:`protect`);
+* :mod:`~ksz_reports.disclosure.helpers` — a queue of calls (``Jobs``) taken by whichever of
+  this process and its helper processes (``Helpers``, started ahead) is free: the publication's
+  indicators, disclosed while the next ones are computed, and the chunks of ``parts``;
 * :mod:`~ksz_reports.disclosure.parts` — a large table protected in chunks of whole connected
-  components, taken by whichever of ``disclosure.processes`` processes is free (helper
-  processes started ahead: ``Helpers``), with the same decision;
+  components (``protect(..., processes=2)``), with the same decision;
 * :mod:`~ksz_reports.disclosure.derived` — blanking of derived values;
 * :mod:`~ksz_reports.disclosure.publication` — the whole publication, protected once;
 * :mod:`~ksz_reports.disclosure.audit` — the audit of the ``cells.csv`` of a publication.
@@ -156,7 +158,8 @@ _HOME = {
     "Intervals": "attacker",
     "attacker_intervals": "attacker",
     "blank_derived": "derived",
-    "Helpers": "parts",
+    "Helpers": "helpers",
+    "Jobs": "helpers",
     "GroupRelations": "linked",
     "LinkedTable": "linked",
     "Relation": "linked",
@@ -192,6 +195,7 @@ __all__ = [
     "Intervals",
     "Protection",
     "Helpers",
+    "Jobs",
     "make_linked_table",
     "build_linked_table",
     "default_geo_hierarchy",

@@ -4,7 +4,9 @@ Suppression is decided **once for the whole publication** — every municipality
 every indicator, breakdown and period that any report shows — so that reports agree with each
 other and nothing suppressed in one report can be recomputed from another (``docs/domain.md#secondary-suppression``).
 A single ad-hoc report is cut from the same publication as the batch, so it shows the same
-numbers.
+numbers. No relation joins two indicators: each indicator's measures are one linked table,
+protected on their own (:func:`disclose_indicator`) — in a publication by whichever process is
+free while the next indicator's measures are computed (:func:`build_publication`).
 
 :func:`disclose` is the only gate between :mod:`ksz_reports.measures.indicators` and any output
 (API, CLI, reports): counts are protected by :func:`ksz_reports.disclosure.protection.protect`, and
@@ -32,6 +34,8 @@ from ksz_reports.core.schema import (
 )
 from ksz_reports.disclosure.context import sum_context
 from ksz_reports.disclosure.derived import CountStatus
+from ksz_reports.disclosure.helpers import Jobs
+from ksz_reports.disclosure.parts import helpers_for
 from ksz_reports.geo.codes import COUNTRY, UNKNOWN_LOCATIONS
 from ksz_reports.geo.geography import Geography
 from ksz_reports.measures.indicators import compute, previous_period, window_start
@@ -117,15 +121,75 @@ def disclose(
     """The measure table with every value that may not be published blanked and flagged.
 
     ``flag``: ``suppressed`` (primary), ``secondary``, ``not_available`` (masked at source:
-    protected like a primary count), ``unknown``, or empty. The returned frame carries ``attrs["disclosure"]`` with the run's figures.
+    protected like a primary count), ``unknown``, or empty. No relation joins two indicators, so
+    each indicator is disclosed on its own (:func:`disclose_indicator`) — the decision of their
+    whole linked table, whose connected components never cross an indicator — and the rows come
+    back grouped by indicator, in the order of their first row. The returned frame carries
+    ``attrs["disclosure"]`` with the run's figures (:func:`merged_figures`).
     """
     if measures.empty:
         out = measures.copy()
         out.attrs["disclosure"] = {}
         return out
-    # the helpers of a large table start first, ready when its linked table is built
-    with disclosure.Helpers.for_table(len(measures), config.settings.disclosure.processes) as h:
-        return _disclosed(measures, geography, config, extra_groups, h)
+    indicators = measures["indicator"].astype(str)
+    relations = geo_relations(geography)
+    return _joined(
+        [
+            disclose_indicator(
+                measures[(indicators == i).to_numpy()], geography, config, extra_groups, relations
+            )
+            for i in indicators.unique()
+        ]
+    )
+
+
+def geo_relations(geography: Geography) -> tuple[dict[str, list[str]], tuple]:
+    """The relations of ``geography`` every indicator's linked table holds: its hierarchy
+    (:func:`geo_hierarchy`) and the direct sums (:func:`direct_groups`)."""
+    return geo_hierarchy(geography), direct_groups(geography)
+
+
+def disclose_indicator(
+    measures: pd.DataFrame,
+    geography: Geography,
+    config: Config,
+    extra_groups: tuple = (),
+    relations: tuple[dict[str, list[str]], tuple] | None = None,
+) -> pd.DataFrame:
+    """:func:`disclose` of the measures of one indicator, protected in this process (a
+    publication shares its indicators out among processes: :func:`build_publication`);
+    ``relations``: :func:`geo_relations` of ``geography``, when the caller has them."""
+    relations = relations if relations is not None else geo_relations(geography)
+    return _disclosed(measures, geography, config, extra_groups, relations)
+
+
+def merged_figures(figures: list[dict]) -> dict:
+    """The figures of the disclosure of several indicators as those of one run: counts, LP
+    solves and seconds (of work) add up, ``rounds`` is the most any indicator needed, ``ok``
+    holds when it holds for every one."""
+    figures = [f for f in figures if f]
+    if not figures:
+        return {}
+    out = dict(figures[0])
+    for f in figures[1:]:
+        for key, value in f.items():
+            if key in ("threshold", "min_width"):
+                continue
+            if key == "rounds":
+                out[key] = max(out[key], value)
+            elif key == "ok":
+                out[key] = out[key] and value
+            else:
+                out[key] = out[key] + value
+    out["seconds"] = round(out["seconds"], 3)
+    return out
+
+
+def _joined(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Disclosed frames one after the other, with their figures merged."""
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs["disclosure"] = merged_figures([f.attrs.get("disclosure", {}) for f in frames])
+    return out
 
 
 def _disclosed(
@@ -133,9 +197,9 @@ def _disclosed(
     geography: Geography,
     config: Config,
     extra_groups: tuple,
-    helpers: disclosure.Helpers,
+    relations: tuple[dict[str, list[str]], tuple],
 ) -> pd.DataFrame:
-    """:func:`disclose` of a measure table, with the ``helpers`` its protection may use."""
+    """:func:`disclose` of a measure table in this process."""
     t0 = time.perf_counter()
     m = measures.copy()
     for c in KEY_COLUMNS:
@@ -172,7 +236,7 @@ def _disclosed(
         cells, context_groups = sum_context(cells, context)
         m = m[~context].reset_index(drop=True)
     located = sorted(set(cells["geo"].unique()) & set(UNKNOWN_LOCATIONS))
-    hierarchy, groups = geo_hierarchy(geography), direct_groups(geography)
+    hierarchy, groups = relations
     if located:  # a region = its parts + its unknown location: that relation, for every cell
         cells = _with_unknown_locations(cells, located)
         hierarchy, groups = _located_hierarchy(hierarchy, groups, located)
@@ -185,8 +249,6 @@ def _disclosed(
         threshold=settings.threshold,
         secondary=settings.secondary,
         locality=locality(table.cells["geo"], geography),
-        processes=settings.processes,
-        helpers=helpers,
     )
     status_at = CountStatus(table.cells, protection.status.array, m)
     m["status"] = status_at(None)
@@ -332,48 +394,94 @@ def one_way(frame: pd.DataFrame) -> pd.Series:
 
 
 def build_publication(
-    table: pd.DataFrame, periods_kept: dict[str, list[str]], geography: Geography, config: Config
+    table: pd.DataFrame,
+    periods_kept: dict[str, list[str]],
+    geography: Geography,
+    config: Config,
 ) -> pd.DataFrame:
-    """The disclosed measures of every indicator for the whole geography (one disclosure run)."""
-    pub = config.settings.publication
-    parts = []
-    monthly: dict[tuple[str, ...], list[str]] = {}  # the years' time relations, per years
+    """The disclosed measures of every indicator for the whole geography.
+
+    Each indicator's measures are disclosed as soon as they are computed (:func:`disclose`: no
+    relation joins two indicators), by whichever of this process and its helper processes is
+    free (``disclosure.processes``; :class:`~ksz_reports.disclosure.helpers.Jobs`): the helpers
+    disclose while this process computes the next indicator, and this process joins them when
+    every indicator is computed. The indicators with months — the heaviest disclosures — are
+    computed first; the rows come back in the plan's order, as in one process. The frame's
+    ``attrs``: ``disclosure``, the figures (:func:`merged_figures`), and ``stage_seconds``, the
+    seconds until every measure was computed (``measures``) and those after it until every
+    indicator was disclosed (``disclosure``)."""
+    t0 = time.perf_counter()
+    planned = plan(periods_kept, config)
     rows = table[one_way(table)]
     totals = rows[is_total(rows)]
-    for indicator, p in plan(periods_kept, config).items():
-        wanted = p["totals"] + p["months"]
-        if not wanted:
-            continue
-        mine = rows[(rows["indicator"] == indicator).to_numpy(dtype=bool)]
-        breakdown_years = {b[:4] for b in p["breakdowns"] + p["month_breakdowns"]}
-        breakdown_src = mine[_year_of(mine["period"]).isin(breakdown_years)]
-        src = pd.concat(
-            [totals[(totals["indicator"] == indicator).to_numpy(dtype=bool)], breakdown_src]
-        )
-        src = src.drop_duplicates(list(KEY_COLUMNS))
-        m = compute(
-            src,
-            indicator,
-            geography,
-            periods=wanted,
-            breakdowns=_breakdowns_needed(p, config.settings.statistics.growth_window_months, pub),
-            config=config,
-        )
-        if m.empty:
-            continue
-        total = is_total(m)
-        year_level = m["level"].isin(pub.breakdown_levels)
-        month_level = m["level"].isin(pub.month_breakdown_levels)
-        keep = total | (
-            (m["period"].isin(p["breakdowns"]) & year_level)
-            | (m["period"].isin(p["month_breakdowns"]) & month_level)
-        )
-        context = ~total & m["period"].isin(p["context_months"]) & year_level & month_level
-        parts.append(m[keep | context].assign(_context=context[keep | context].to_numpy()))
-        if p["months"]:
-            monthly.setdefault(tuple(p["totals"]), []).append(indicator)
-    if not parts:
+    processes = config.settings.disclosure.processes
+    helpers = helpers_for(len(rows), processes, warm=HELPER_MODULES)
+    relations = geo_relations(geography)
+    disclosed: dict[str, pd.DataFrame] = {}
+    with Jobs(helpers) as jobs:
+        submitted = []
+        for indicator in sorted(planned, key=lambda i: not planned[i]["months"]):
+            p = planned[indicator]
+            m = _publication_measures(rows, totals, indicator, p, geography, config)
+            if m is None:
+                continue
+            groups = (year_average_relations([indicator], p["totals"]),) if p["months"] else ()
+            jobs.submit(disclose_indicator, m, geography, config, groups, relations)
+            submitted.append(indicator)
+        t1 = time.perf_counter()
+        disclosed = dict(zip(submitted, jobs.results(), strict=True))
+    if not disclosed:
         return pd.DataFrame()
-    measures = pd.concat(parts, ignore_index=True)
-    groups = tuple(year_average_relations(inds, list(years)) for years, inds in monthly.items())
-    return disclose(measures, geography, config, extra_groups=groups)
+    out = _joined([disclosed[i] for i in planned if i in disclosed])
+    out.attrs["stage_seconds"] = {
+        "measures": round(t1 - t0, 2),
+        "disclosure": round(time.perf_counter() - t1, 2),
+    }
+    return out
+
+
+#: what a helper of :func:`build_publication` imports while the first measures are computed
+HELPER_MODULES = ("ksz_reports.disclosure.build", "ksz_reports.disclosure.complements")
+
+
+def _publication_measures(
+    rows: pd.DataFrame,
+    totals: pd.DataFrame,
+    indicator: str,
+    p: dict[str, list[str]],
+    geography: Geography,
+    config: Config,
+) -> pd.DataFrame | None:
+    """The measures of ``indicator`` that its plan ``p`` publishes, with the context months
+    (``_context``); None when there are none. ``rows``: the one-way rows of the input,
+    ``totals`` those of them that are totals."""
+    pub = config.settings.publication
+    wanted = p["totals"] + p["months"]
+    if not wanted:
+        return None
+    mine = rows[(rows["indicator"] == indicator).to_numpy(dtype=bool)]
+    breakdown_years = {b[:4] for b in p["breakdowns"] + p["month_breakdowns"]}
+    breakdown_src = mine[_year_of(mine["period"]).isin(breakdown_years)]
+    src = pd.concat(
+        [totals[(totals["indicator"] == indicator).to_numpy(dtype=bool)], breakdown_src]
+    )
+    src = src.drop_duplicates(list(KEY_COLUMNS))
+    m = compute(
+        src,
+        indicator,
+        geography,
+        periods=wanted,
+        breakdowns=_breakdowns_needed(p, config.settings.statistics.growth_window_months, pub),
+        config=config,
+    )
+    if m.empty:
+        return None
+    total = is_total(m)
+    year_level = m["level"].isin(pub.breakdown_levels)
+    month_level = m["level"].isin(pub.month_breakdown_levels)
+    keep = total | (
+        (m["period"].isin(p["breakdowns"]) & year_level)
+        | (m["period"].isin(p["month_breakdowns"]) & month_level)
+    )
+    context = ~total & m["period"].isin(p["context_months"]) & year_level & month_level
+    return m[keep | context].assign(_context=context[keep | context].to_numpy())

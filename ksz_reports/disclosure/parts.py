@@ -1,51 +1,44 @@
 """A large linked table protected in chunks, by several processes at once
-(``disclosure.processes``).
+(``protect(..., processes=2)``).
 
-No relation of the product joins two indicators, so a publication's linked table falls apart into
-connected components (:func:`connected_components`); nothing one component decides reaches
-another. :func:`split` cuts a large table into chunks of whole components, the heaviest first;
-:func:`protect_in_parts` has this process and its helper processes (:class:`Helpers`, started
-ahead of the table by :func:`ksz_reports.disclosure.build.disclose`) take them one after the
-other, each the next one nobody has taken, then puts the chunks back together: the status of
-every cell, the attacker's intervals and the LP solves are the ones a single process finds
-(``tests/test_protect_parts.py``) — with one numerical exception: a round that suppresses
-nothing asks its next LPs for a wider margin, and a chunk counts its own rounds (in one
-process, a round counts as suppressing when any component does). Used by
-:func:`ksz_reports.disclosure.protection.protect`.
+A linked table whose relations never join two indicators falls apart into connected
+components (:func:`connected_components`); nothing one component decides reaches another.
+:func:`split` cuts a large table into chunks of whole components, the heaviest first;
+:func:`protect_in_parts` shares them out on a :class:`~ksz_reports.disclosure.helpers.Jobs`
+queue — this process and its helper processes (:func:`helpers_for`) each take the next chunk
+nobody has taken — then puts the chunks back together: the status of every cell, the attacker's
+intervals and the LP solves are the ones a single process finds (``tests/test_protect_parts.py``)
+— with one numerical exception: a round that suppresses nothing asks its next LPs for a wider
+margin, and a chunk counts its own rounds (in one process, a round counts as suppressing when
+any component does). Used by :func:`ksz_reports.disclosure.protection.protect`.
 
-On the default sample with the months (450,209 cells, 138 components, about 11 s of work in
-one process) a split into two halves left one process idle for a second or more at the end
-(the estimate of the work is rough: the breakdowns of a year of the leefloon take 1.8 s with
-fewer sensitive cells than a rare measure's months that take 0.3 s), and the helper, started
-only then, began a second late. With 32 chunks taken in turn and the helper started before
-the linked table, the protection takes about 6.3 s instead of 7.1 (2.7 s instead of 3.0
-without the months).
+A publication does not need it: it discloses each indicator's table on its own, the indicators
+shared out among the processes while the next ones are computed
+(:func:`ksz_reports.disclosure.build.build_publication`). On the default sample with the months
+(one table of 450,209 cells, 138 components, about 11 s of work in one process) 32 chunks taken
+in turn protected it in about 6.3 s instead of 7.1 for two halves (one process was idle for a
+second or more at the end: the estimate of the work is rough — the breakdowns of a year of the
+leefloon take 1.8 s with fewer sensitive cells than a rare measure's months that take 0.3 s).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import pickle
-import subprocess
-import sys
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
 from ksz_reports.disclosure.attacker import Intervals
+from ksz_reports.disclosure.helpers import WARM_MODULES, Helpers, Jobs
 from ksz_reports.disclosure.linked import LinkedTable
 
 __all__ = [
     "CHUNKS_PER_PROCESS",
     "PARALLEL_MIN_CELLS",
-    "Helpers",
     "connected_components",
+    "helpers_for",
     "protect_in_parts",
     "split",
 ]
@@ -119,71 +112,11 @@ def _processes(n_cells: int, processes: int) -> int:
     return max(min(processes, os.cpu_count() or 1), 1)
 
 
-class Helpers:
-    """Helper processes (``python -m ksz_reports.disclosure.parts``) started ahead of their
-    work: each imports the protection's modules at once — about a second — and then waits for
-    the folder of a :func:`protect_in_parts` call on its standard input, so that a caller who
-    knows a large table is coming (:func:`ksz_reports.disclosure.build.disclose`, before it
-    builds the linked table) has them ready when the table is. Each helper serves one call;
-    used as a context manager, none outlives the block (and one whose caller died takes no
-    further chunk). A helper that cannot start is left out: only time is lost."""
-
-    def __init__(self, count: int):
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-        self.processes: list[subprocess.Popen] = []
-        for _ in range(max(count, 0)):
-            try:
-                self.processes.append(
-                    subprocess.Popen(
-                        [sys.executable, "-m", __name__],
-                        stdin=subprocess.PIPE,
-                        stdout=subprocess.DEVNULL,
-                        env=env,
-                        # a session of its own: Ctrl-C interrupts the caller, which ends it
-                        start_new_session=True,
-                    )
-                )
-            except OSError:
-                break
-
-    @classmethod
-    def for_table(cls, n_cells: int, processes: int) -> Helpers:
-        """The helpers a table of about ``n_cells`` cells will use with ``processes`` (none when
-        it is protected in one process: :func:`split`)."""
-        return cls(_processes(n_cells, processes) - 1)
-
-    def serve(self, folder: Path, count: int) -> list[subprocess.Popen]:
-        """Send each waiting helper to the ``count`` chunks in ``folder``; the helpers that
-        took it."""
-        serving, self.processes = self.processes, []
-        sent = []
-        for process in serving:
-            try:
-                assert process.stdin is not None
-                process.stdin.write(f"{count} {folder}\n".encode())
-                process.stdin.close()
-                sent.append(process)
-            except (OSError, ValueError):  # it died while waiting
-                process.wait()
-        return sent
-
-    def close(self) -> None:
-        """End every helper still waiting (end of input: it leaves without work)."""
-        for process in self.processes:
-            with contextlib.suppress(OSError, ValueError):
-                assert process.stdin is not None
-                process.stdin.close()
-            process.wait()
-        self.processes = []
-
-    def __enter__(self) -> Helpers:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for process in self.processes:
-            if exc[0] is not None and process.poll() is None:
-                process.kill()
-        self.close()
+def helpers_for(n_cells: int, processes: int, warm: tuple[str, ...] = WARM_MODULES) -> Helpers:
+    """The helper processes (importing ``warm``) a table of about ``n_cells`` cells will use with
+    ``processes``: one fewer than :func:`_processes` (none when it is protected in one process:
+    :func:`split`)."""
+    return Helpers(_processes(n_cells, processes) - 1, warm)
 
 
 def protect_in_parts(
@@ -198,40 +131,17 @@ def protect_in_parts(
     among this process and the waiting ``helpers`` — and the chunks' outcomes put back together
     as the outcome of the whole table.
 
-    The chunks wait in a folder, in their order (the heaviest first); a process takes the next
-    one nobody has taken (a claim file, created exclusively: :func:`_claim`), protects it and
-    takes the next, so a helper that started late or met a slow chunk simply takes fewer.
-    This process works on its own chunks in memory; a helper writes its outcomes to the
-    folder. A helper that cannot start or dies leaves its chunks to this process: only time is
-    lost. An error of a chunk (:class:`~ksz_reports.core.errors.DisclosureError`) is raised as
-    in one process, and no helper outlives the call. ``run`` must be a module-level
-    function."""
+    The chunks are the calls of a :class:`~ksz_reports.disclosure.helpers.Jobs` queue, in their
+    order (the heaviest first): each process takes the next one nobody has taken, so a helper
+    that started late or met a slow chunk simply takes fewer. A helper that cannot start or dies
+    leaves its chunks to this process: only time is lost. An error of a chunk
+    (:class:`~ksz_reports.core.errors.DisclosureError`) is raised as in one process, and no
+    helper outlives the call. ``run`` must be a module-level function."""
     tables = [table.select(p) for p in parts]
-    calls = [
-        (t, *args, None if locality is None else locality[p])
-        for t, p in zip(tables, parts, strict=True)
-    ]
-    outcomes: list[Outcome | None] = [None] * len(calls)
-    with tempfile.TemporaryDirectory(prefix="ksz-parts-") as tmp, helpers:
-        folder = Path(tmp)
-        for k, call in enumerate(calls[1:], start=1):  # this process starts on the heaviest
-            _write(folder / f"{k}.in", (run, call))
-        serving = helpers.serve(folder, len(calls))
-        try:
-            outcomes[0] = run(*calls[0])
-            for k in range(1, len(calls)):
-                if _claim(folder, k):
-                    outcomes[k] = run(*calls[k])
-            for process in serving:
-                process.wait()
-        finally:  # this process failed or was interrupted: no helper outlives it
-            for process in serving:
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
-        for k, call in enumerate(calls):
-            if outcomes[k] is None:
-                outcomes[k] = _outcome(folder / f"{k}.out", run, call)
+    with Jobs(helpers) as jobs:
+        for t, p in zip(tables, parts, strict=True):
+            jobs.submit(run, t, *args, None if locality is None else locality[p])
+        outcomes = jobs.results()
     return _merged(table, parts, tables, outcomes)
 
 
@@ -267,70 +177,3 @@ def _merged(
         seconds=max(o[1].seconds for o in outcomes),
     )
     return code, intervals, rounds, solves, timings
-
-
-def _claim(folder: Path, k: int) -> bool:
-    """Take chunk ``k`` of ``folder`` unless another process has: its claim file is created
-    exclusively, so exactly one process gets each chunk."""
-    try:
-        os.close(os.open(folder / f"{k}.claim", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-    except FileExistsError:
-        return False
-    return True
-
-
-def _write(path: Path, value: Any) -> None:
-    """``value`` pickled to ``path``, whole or not at all."""
-    partial = path.with_name(path.name + ".part")
-    with open(partial, "wb") as fh:
-        pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(partial, path)
-
-
-def _outcome(path: Path, run: Callable[..., Outcome], call: tuple) -> Outcome:
-    """The outcome a helper wrote to ``path`` (its error raised here), or ``run(*call)`` in this
-    process when the helper ended without one."""
-    try:
-        with open(path, "rb") as fh:
-            status, value = pickle.load(fh)
-    except (OSError, EOFError, pickle.UnpicklingError):
-        return run(*call)
-    if status == "error":
-        raise value
-    return value
-
-
-def _helper() -> None:
-    """A helper process: the protection's modules imported, then the folder of a
-    :func:`protect_in_parts` call read from standard input (none: leave), and every chunk it
-    can claim there protected, its outcome (or its error) written beside it."""
-    # what the protection runs on, imported while the caller builds its table
-    import ksz_reports.disclosure.complements  # noqa: F401
-
-    parent = os.getppid()
-    line = sys.stdin.readline().strip()
-    if not line:
-        return
-    count, folder = line.split(" ", 1)
-    for k in range(1, int(count)):  # chunk 0 is the caller's
-        if os.getppid() != parent:  # the caller died: nobody waits for its chunks
-            return
-        try:
-            if not _claim(Path(folder), k):
-                continue
-            with open(Path(folder) / f"{k}.in", "rb") as fh:
-                run, call = pickle.load(fh)
-        except OSError:  # the folder has gone: the caller ended
-            return
-        try:
-            result: tuple = ("ok", run(*call))
-        except Exception as exc:  # noqa: BLE001 - raised again by the parent, as in one process
-            result = ("error", exc)
-        try:
-            _write(Path(folder) / f"{k}.out", result)
-        except OSError:
-            return
-
-
-if __name__ == "__main__":
-    _helper()

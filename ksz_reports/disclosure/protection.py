@@ -32,11 +32,12 @@ from ksz_reports.disclosure.complements import (
     has_big_relations,
     source_ranges,
 )
+from ksz_reports.disclosure.helpers import Helpers
 from ksz_reports.disclosure.linked import LinkedTable
 from ksz_reports.disclosure.parts import (
-    Helpers,
     Outcome,
     connected_components,
+    helpers_for,
     protect_in_parts,
     split,
 )
@@ -208,7 +209,7 @@ def protect(
     once: no relation joins two components, so each part is protected and audited exactly as in
     one process (:mod:`ksz_reports.disclosure.parts`), in chunks taken by whichever process is
     free; ``helpers``: the helper processes, started ahead (:class:`~ksz_reports.disclosure.
-    parts.Helpers`; default: started here, at most ``processes − 1`` and one per CPU beyond the
+    helpers.Helpers`; default: started here, at most ``processes − 1`` and one per CPU beyond the
     first).
     """
     if threshold < 1:
@@ -225,7 +226,7 @@ def protect(
     if len(parts) > 1:
         args = (threshold, secondary, required, max_rounds)
         if helpers is None:
-            helpers = Helpers.for_table(table.n_cells, processes)
+            helpers = helpers_for(table.n_cells, processes)
         outcome = protect_in_parts(_protect_table, table, parts, args, locality, helpers)
     else:
         outcome = _protect_table(table, threshold, secondary, required, max_rounds, locality)
