@@ -10,9 +10,9 @@ in a :class:`Jobs` queue served by :class:`Helpers`:
 * a helper (``python -m ksz_reports.disclosure.helpers MODULE…``) imports the modules its calls
   will need at once — about a second —, then waits for the queue's folder on its standard input,
   then for the number of each call as it is submitted;
-* a call waits in the folder (``k.in``, pickled); whichever process is free takes the next one
-  nobody has taken (a claim file, created exclusively: exactly one process runs each call) and
-  writes its outcome beside it (``k.out``; an error is an outcome too);
+* a call waits in the folder (``k.in``, pickled; removed once taken); whichever process is free
+  takes the next one nobody has taken (a claim file, created exclusively: exactly one process
+  runs each call) and writes its outcome beside it (``k.out``; an error is an outcome too);
 * when the queue ends (:meth:`Jobs.results`), this process takes every call nobody has taken, in
   order, waits for the helpers and returns every call's result in the order submitted.
 
@@ -126,6 +126,7 @@ class Jobs:
         done: dict[int, Any] = {}
         for k, (run, args) in enumerate(self._calls):
             if _claim(self.folder, k):
+                (self.folder / f"{k}.in").unlink(missing_ok=True)  # no helper will read it
                 done[k] = run(*args)
         for process in self._serving:
             process.wait()
@@ -224,6 +225,7 @@ def _helper(warm: list[str]) -> None:
                 continue
             with open(folder / f"{k}.in", "rb") as fh:
                 run, args = pickle.load(fh)
+            os.unlink(folder / f"{k}.in")  # read: the folder holds no more than it must
         except OSError:  # the folder has gone: the caller ended
             return
         try:
