@@ -17,7 +17,6 @@ blanked with the count's flag.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -98,21 +97,6 @@ def locality(geos: pd.Series, geography: Geography) -> np.ndarray:
         of = {nis: index[a] for nis, a in parent.items() if a}
         columns.append(per_distinct(names, lambda g, of=of: of.get(g, -1)).astype(np.int64))
     return np.column_stack(columns)
-
-
-@dataclass
-class DisclosureSummary:
-    """Figures of one disclosure run (information loss and verification)."""
-
-    figures: dict = field(default_factory=dict)
-
-    def lines(self) -> list[str]:
-        f = self.figures
-        return [
-            f"{f.get('cells', 0):,} cells, {f.get('primary', 0):,} suppressed (primary), "
-            f"{f.get('secondary', 0):,} secondary, {f.get('not_available', 0):,} masked at source; "
-            f"verified by LP audit in {f.get('seconds', 0):.1f} s"
-        ]
 
 
 def disclose(
