@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ksz_reports.core.schema import KEY_COLUMNS, is_total
+from ksz_reports.core.schema import KEY_COLUMNS, is_total, row_codes
 from ksz_reports.disclosure.linked import GroupRelations
 
 __all__ = ["CONTEXT_SUFFIX", "context_label", "sum_context"]
@@ -107,22 +107,24 @@ def sum_context(
 
 def _sums(frame: pd.DataFrame, months: pd.DataFrame) -> pd.DataFrame:
     """One withheld cell per key of ``frame`` (period: the label of its sums) that has all its
-    context ``months``: the sum of its values, NA when one is NA."""
+    context ``months``: the sum of its values, NA when one is NA. The keys in the order they
+    first appear; the sums of whole counts, exact."""
     keys = list(KEY_COLUMNS)
+    group = row_codes([frame[k] for k in keys])
+    n = int(group.max()) + 1 if len(group) else 0
     value = frame["value"].astype("Float64")
-    grouped = pd.DataFrame({**{k: frame[k].astype(str) for k in keys}, "value": value}).groupby(
-        keys, sort=False, observed=True
-    )["value"]
-    out = grouped.sum().to_frame()
-    size = grouped.size().to_numpy()
-    out.loc[grouped.count().to_numpy() < size, "value"] = pd.NA
-    out = out.reset_index()
-    need = out[["indicator", "period"]].merge(
-        months[["indicator", "label", "months"]].drop_duplicates(),
-        left_on=["indicator", "period"],
-        right_on=["indicator", "label"],
-        how="left",
-    )["months"]
-    out = out[size == need.to_numpy()].reset_index(drop=True)
+    missing = value.isna().to_numpy()
+    total = np.bincount(group, weights=value.fillna(0.0).to_numpy(dtype=np.float64), minlength=n)
+    size = np.bincount(group, minlength=n)
+    unknown = np.bincount(group, weights=missing, minlength=n) > 0
+    first = np.unique(group, return_index=True)[1]  # groups are numbered by first appearance
+    out = pd.DataFrame({k: frame[k].astype(str).to_numpy()[first] for k in keys})
+    out["value"] = pd.array(np.where(unknown, np.nan, total), dtype="Float64")  # NaN: NA
+    labels = zip(months["indicator"], months["label"], strict=True)
+    need = dict(zip(labels, months["months"], strict=True))
+    wanted = np.array(
+        [need.get(key, -1) for key in zip(out["indicator"], out["period"], strict=True)]
+    )
+    out = out[size == wanted].reset_index(drop=True)
     out["withheld"] = True
     return out
