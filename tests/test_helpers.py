@@ -95,6 +95,19 @@ def test_a_helper_that_dies_or_cannot_start_leaves_its_calls_to_this_process(tmp
     assert H.Helpers(1).processes == []
 
 
+def test_a_queue_this_process_emptied_does_not_wait_for_its_helpers():
+    """When this process has taken every call (the helper still importing, here stopped), the
+    helper has nothing left to do: it is ended, not waited for."""
+    helpers = H.Helpers(1)
+    (process,) = helpers.processes
+    os.kill(process.pid, signal.SIGSTOP)
+    with H.Jobs(helpers) as jobs:
+        for _ in range(2):
+            jobs.submit(os.getpid)
+        assert jobs.results() == [os.getpid()] * 2
+    assert process.returncode == -signal.SIGKILL
+
+
 def test_a_call_a_helper_is_killed_in_is_run_here(tmp_path):
     """A helper that dies in the middle of a call (out of memory, killed) leaves no outcome:
     this process runs the call itself."""

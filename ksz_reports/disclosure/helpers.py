@@ -119,8 +119,9 @@ class Jobs:
 
     def results(self) -> list[Any]:
         """End the queue, run here every call nobody has taken (in order), wait for the helpers
-        and return every call's result in the order submitted; the first error of a call (in
-        that order) is raised."""
+        (end them when this process took every call: nothing is left for them) and return every
+        call's result in the order submitted; the first error of a call (in that order) is
+        raised."""
         for process in self._serving:
             _end_input(process)
         done: dict[int, Any] = {}
@@ -129,6 +130,8 @@ class Jobs:
                 (self.folder / f"{k}.in").unlink(missing_ok=True)  # no helper will read it
                 done[k] = run(*args)
         for process in self._serving:
+            if len(done) == len(self._calls):  # nothing left for it: not even its imports
+                process.kill()
             process.wait()
         return [
             done[k] if k in done else _outcome(self.folder / f"{k}.out", run, args)
