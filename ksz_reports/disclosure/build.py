@@ -106,10 +106,10 @@ def disclose(
 
     ``flag``: ``suppressed`` (primary), ``secondary``, ``not_available`` (masked at source:
     protected like a primary count), ``unknown``, or empty. No relation joins two indicators, so
-    each indicator is disclosed on its own (:func:`disclose_indicator`) — the decision of their
-    whole linked table, whose connected components never cross an indicator — and the rows come
-    back grouped by indicator, in the order of their first row. The returned frame carries
-    ``attrs["disclosure"]`` with the run's figures (:func:`merged_figures`).
+    each indicator's measures are one linked table, disclosed on their own
+    (:func:`disclose_indicator`), and the rows come back grouped by indicator, in the order of
+    their first row. The returned frame carries ``attrs["disclosure"]`` with the run's figures
+    (:func:`merged_figures`).
     """
     if measures.empty:
         out = measures.copy()
@@ -401,7 +401,6 @@ def build_publication(
     processes = config.settings.disclosure.processes
     helpers = helpers_for(len(rows), processes, warm=HELPER_MODULES)
     relations = geo_relations(geography)
-    disclosed: dict[str, pd.DataFrame] = {}
     with Jobs(helpers) as jobs:
         submitted = []
         for indicator in sorted(planned, key=lambda i: not planned[i]["months"]):
