@@ -91,6 +91,15 @@ def test_a_helper_that_dies_or_cannot_start_leaves_its_calls_to_this_process(tmp
         for _ in range(2):
             jobs.submit(os.getpid)
         assert jobs.results() == [os.getpid()] * 2
+    helpers = H.Helpers(1)
+    (process,) = helpers.processes
+    with H.Jobs(helpers) as jobs:  # sent to the queue, then dead: left out at the next call
+        process.kill()
+        process.wait()
+        for _ in range(2):
+            jobs.submit(os.getpid)
+        assert jobs._serving == []
+        assert jobs.results() == [os.getpid()] * 2
     monkeypatch.setattr(H.sys, "executable", str(tmp_path / "no-python"))
     assert H.Helpers(1).processes == []
 

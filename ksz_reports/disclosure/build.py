@@ -387,7 +387,9 @@ def build_publication(
 
     Each indicator's measures are disclosed as soon as they are computed (:func:`disclose`: no
     relation joins two indicators), by whichever of this process and its helper processes is
-    free (``disclosure.processes``; :class:`~ksz_reports.disclosure.helpers.Jobs`): the helpers
+    free (``disclosure.processes``, for an input of at least
+    :data:`~ksz_reports.disclosure.parts.PARALLEL_MIN_CELLS` one-way rows;
+    :class:`~ksz_reports.disclosure.helpers.Jobs`): the helpers
     disclose while this process computes the next indicator, and this process joins them when
     every indicator is computed. The indicators with months — the heaviest disclosures — are
     computed first; the rows come back in the plan's order, as in one process. The frame's

@@ -66,7 +66,7 @@ class Helpers:
 
     def serve(self, folder: Path) -> list[subprocess.Popen]:
         """Send each waiting helper to the queue in ``folder``; the helpers that took it (the
-        caller then announces each call on their standard input: :meth:`announce`)."""
+        queue then announces each call on their standard input: :meth:`Jobs.submit`)."""
         serving, self.processes = self.processes, []
         sent = []
         for process in serving:
@@ -113,15 +113,20 @@ class Jobs:
         """Add the call ``run(*args)`` to the queue."""
         k = len(self._calls)
         self._calls.append((run, args))
-        if self._serving:
-            _write(self.folder / f"{k}.in", (run, args))
-            self._serving = [p for p in self._serving if _send(p, f"{k}\n") or _gone(p)]
+        if not self._serving:
+            return
+        _write(self.folder / f"{k}.in", (run, args))
+        for process in list(self._serving):
+            if not _send(process, f"{k}\n"):  # it died: its calls are this process's
+                self._serving.remove(process)
+                _end_input(process)
+                process.wait()
 
     def results(self) -> list[Any]:
         """End the queue, run here every call nobody has taken (in order), wait for the helpers
         (end them when this process took every call: nothing is left for them) and return every
-        call's result in the order submitted; the first error of a call (in that order) is
-        raised."""
+        call's result in the order submitted. An error of a call is raised: the first of this
+        process's own calls, else the first of the helpers' in order."""
         for process in self._serving:
             _end_input(process)
         done: dict[int, Any] = {}
@@ -161,13 +166,6 @@ def _send(process: subprocess.Popen, line: str) -> bool:
     except (OSError, ValueError):
         return False
     return True
-
-
-def _gone(process: subprocess.Popen) -> bool:
-    """A helper that can no longer be reached: reaped, and left out (False)."""
-    _end_input(process)
-    process.wait()
-    return False
 
 
 def _end_input(process: subprocess.Popen) -> None:
