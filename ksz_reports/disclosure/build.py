@@ -378,10 +378,7 @@ def one_way(frame: pd.DataFrame) -> pd.Series:
 
 
 def build_publication(
-    table: pd.DataFrame,
-    periods_kept: dict[str, list[str]],
-    geography: Geography,
-    config: Config,
+    table: pd.DataFrame, periods_kept: dict[str, list[str]], geography: Geography, config: Config
 ) -> pd.DataFrame:
     """The disclosed measures of every indicator for the whole geography.
 
@@ -389,10 +386,10 @@ def build_publication(
     relation joins two indicators), by whichever of this process and its helper processes is
     free (``disclosure.processes``, for an input of at least
     :data:`~ksz_reports.disclosure.parts.PARALLEL_MIN_CELLS` one-way rows;
-    :class:`~ksz_reports.disclosure.helpers.Jobs`): the helpers
-    disclose while this process computes the next indicator, and this process joins them when
-    every indicator is computed. The indicators with months — the heaviest disclosures — are
-    computed first; the rows come back in the plan's order, as in one process. The frame's
+    :class:`~ksz_reports.disclosure.helpers.Jobs`): the helpers disclose while this process
+    computes the next indicator, and this process joins them when every indicator is computed.
+    The indicators with months — the heaviest disclosures — are computed first; the rows come
+    back in the plan's order, as in one process. The frame's
     ``attrs``: ``disclosure``, the figures (:func:`merged_figures`), and ``stage_seconds``, the
     seconds until every measure was computed (``measures``) and those after it until every
     indicator was disclosed (``disclosure``)."""
