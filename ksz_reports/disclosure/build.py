@@ -8,8 +8,8 @@ numbers. No relation joins two indicators: each indicator's measures are one lin
 protected on their own (:func:`disclose_indicator`) — in a publication by whichever process is
 free while the next indicator's measures are computed (:func:`build_publication`).
 
-:func:`disclose` is the only gate between :mod:`ksz_reports.measures.indicators` and any output
-(API, CLI, reports): counts are protected by :func:`ksz_reports.disclosure.protection.protect`, and
+:func:`disclose_indicator` is the only gate between :mod:`ksz_reports.measures.indicators` and
+any output (API, CLI, reports): counts are protected by :func:`ksz_reports.disclosure.protection.protect`, and
 every derived value (rate, interval, significance, growth) of a count that is not published is
 blanked with the count's flag.
 """
@@ -99,52 +99,10 @@ def locality(geos: pd.Series, geography: Geography) -> np.ndarray:
     return np.column_stack(columns)
 
 
-def disclose(
-    measures: pd.DataFrame, geography: Geography, config: Config, extra_groups: tuple = ()
-) -> pd.DataFrame:
-    """The measure table with every value that may not be published blanked and flagged.
-
-    ``flag``: ``suppressed`` (primary), ``secondary``, ``not_available`` (masked at source:
-    protected like a primary count), ``unknown``, or empty. No relation joins two indicators, so
-    each indicator's measures are one linked table, disclosed on their own
-    (:func:`disclose_indicator`), and the rows come back grouped by indicator, in the order of
-    their first row. The returned frame carries ``attrs["disclosure"]`` with the run's figures
-    (:func:`merged_figures`).
-    """
-    if measures.empty:
-        out = measures.copy()
-        out.attrs["disclosure"] = {}
-        return out
-    indicators = measures["indicator"].astype(str)
-    relations = geo_relations(geography)
-    return _joined(
-        [
-            disclose_indicator(
-                measures[(indicators == i).to_numpy()], geography, config, extra_groups, relations
-            )
-            for i in indicators.unique()
-        ]
-    )
-
-
 def geo_relations(geography: Geography) -> tuple[dict[str, list[str]], tuple]:
     """The relations of ``geography`` every indicator's linked table holds: its hierarchy
     (:func:`geo_hierarchy`) and the direct sums (:func:`direct_groups`)."""
     return geo_hierarchy(geography), direct_groups(geography)
-
-
-def disclose_indicator(
-    measures: pd.DataFrame,
-    geography: Geography,
-    config: Config,
-    extra_groups: tuple = (),
-    relations: tuple[dict[str, list[str]], tuple] | None = None,
-) -> pd.DataFrame:
-    """:func:`disclose` of the measures of one indicator, protected in this process (a
-    publication shares its indicators out among processes: :func:`build_publication`);
-    ``relations``: :func:`geo_relations` of ``geography``, when the caller has them."""
-    relations = relations if relations is not None else geo_relations(geography)
-    return _disclosed(measures, geography, config, extra_groups, relations)
 
 
 def merged_figures(figures: list[dict]) -> dict:
@@ -176,14 +134,22 @@ def _joined(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return out
 
 
-def _disclosed(
+def disclose_indicator(
     measures: pd.DataFrame,
     geography: Geography,
     config: Config,
     extra_groups: tuple,
     relations: tuple[dict[str, list[str]], tuple],
 ) -> pd.DataFrame:
-    """:func:`disclose` of a measure table in this process."""
+    """The measures of one indicator with every value that may not be published blanked and
+    flagged, protected in this process as one linked table (no relation joins two indicators; a
+    publication shares its indicators out among processes: :func:`build_publication`).
+
+    ``flag``: ``suppressed`` (primary), ``secondary``, ``not_available`` (masked at source:
+    protected like a primary count), ``unknown``, or empty. ``extra_groups``: relations beyond
+    the geography's and the breakdowns' (a yearly average = the mean of its months);
+    ``relations``: :func:`geo_relations` of ``geography``. The returned frame carries
+    ``attrs["disclosure"]`` with the figures of its protection."""
     t0 = time.perf_counter()
     m = measures.copy()
     for c in KEY_COLUMNS:
@@ -382,8 +348,8 @@ def build_publication(
 ) -> pd.DataFrame:
     """The disclosed measures of every indicator for the whole geography.
 
-    Each indicator's measures are disclosed as soon as they are computed (:func:`disclose`: no
-    relation joins two indicators), by whichever of this process and its helper processes is
+    Each indicator's measures are disclosed as soon as they are computed
+    (:func:`disclose_indicator`: no relation joins two indicators), by whichever of this process and its helper processes is
     free (``disclosure.processes``, for an input of at least
     :data:`~ksz_reports.disclosure.parts.PARALLEL_MIN_CELLS` one-way rows;
     :class:`~ksz_reports.disclosure.helpers.Jobs`): the helpers disclose while this process
